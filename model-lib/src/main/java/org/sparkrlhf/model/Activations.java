@@ -1,0 +1,68 @@
+package org.sparkrlhf.model;
+
+import org.sparkrlhf.tensor.DType;
+import org.sparkrlhf.tensor.Tensor;
+
+/**
+ * Everything the forward pass keeps for the backward pass, plus the backward pass's scratch space,
+ * sized for one batch shape. A {@link Gpt} reuses it while the shape stays the same, so a training
+ * step allocates nothing.
+ */
+final class Activations {
+    final int batchSize, length, n;
+    final Tensor encoded;
+    final Layer[] layers;
+    final Tensor lnf, lnfMean, lnfRstd;
+    final Tensor logits, values, rewards;
+    // backward scratch
+    final Tensor dResidual, dLn, dQkv, dAttY, dFch, dFchGelu, dLnf, attScratch;
+
+    /** One transformer block's saved tensors. */
+    static final class Layer {
+        final Tensor ln1, ln1Mean, ln1Rstd, qkv, att, attY, residual2, ln2, ln2Mean, ln2Rstd, fch, fchGelu, residual3;
+
+        Layer(DType dt, int n, int d, int bsz, int heads, int t) {
+            ln1 = Tensor.zeros(dt, n * d);
+            ln1Mean = Tensor.zeros(dt, n);
+            ln1Rstd = Tensor.zeros(dt, n);
+            qkv = Tensor.zeros(dt, n * 3 * d);
+            att = Tensor.zeros(dt, bsz * heads * t * t);
+            attY = Tensor.zeros(dt, n * d);
+            residual2 = Tensor.zeros(dt, n * d);
+            ln2 = Tensor.zeros(dt, n * d);
+            ln2Mean = Tensor.zeros(dt, n);
+            ln2Rstd = Tensor.zeros(dt, n);
+            fch = Tensor.zeros(dt, n * 4 * d);
+            fchGelu = Tensor.zeros(dt, n * 4 * d);
+            residual3 = Tensor.zeros(dt, n * d);
+        }
+    }
+
+    Activations(GptConfig c, DType dt, int batchSize, int length) {
+        this.batchSize = batchSize;
+        this.length = length;
+        this.n = batchSize * length;
+        int d = c.dModel();
+        encoded = Tensor.zeros(dt, n * d);
+        layers = new Layer[c.nLayers()];
+        for (int l = 0; l < layers.length; l++) layers[l] = new Layer(dt, n, d, batchSize, c.nHeads(), length);
+        lnf = Tensor.zeros(dt, n * d);
+        lnfMean = Tensor.zeros(dt, n);
+        lnfRstd = Tensor.zeros(dt, n);
+        logits = c.has(Head.LM) ? Tensor.zeros(dt, n * c.vocabSize()) : null;
+        values = c.has(Head.VALUE) ? Tensor.zeros(dt, n) : null;
+        rewards = c.has(Head.REWARD) ? Tensor.zeros(dt, batchSize) : null;
+        dResidual = Tensor.zeros(dt, n * d);
+        dLn = Tensor.zeros(dt, n * d);
+        dQkv = Tensor.zeros(dt, n * 3 * d);
+        dAttY = Tensor.zeros(dt, n * d);
+        dFch = Tensor.zeros(dt, n * 4 * d);
+        dFchGelu = Tensor.zeros(dt, n * 4 * d);
+        dLnf = Tensor.zeros(dt, n * d);
+        attScratch = Tensor.zeros(dt, length * length);
+    }
+
+    boolean fits(int b, int t) {
+        return b == batchSize && t == length;
+    }
+}

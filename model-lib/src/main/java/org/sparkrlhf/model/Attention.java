@@ -1,0 +1,76 @@
+package org.sparkrlhf.model;
+
+import org.sparkrlhf.tensor.Blas;
+import org.sparkrlhf.tensor.Tensor;
+
+/**
+ * Causal multi-head self-attention over a fused QKV matrix [B, T, 3d]. Each head is a pair of BLAS
+ * calls on sub-blocks of that matrix (leading dimension 3d), so no permuted copies are made.
+ * Query t may read keys s <= t that are not left padding; a padding query reads only itself, which
+ * keeps its (unused) output finite.
+ */
+final class Attention {
+    private Attention() {}
+
+    /** Fills att [B, H, T, T] with probabilities and y [B, T, d] with the heads' outputs. */
+    static void forward(Tensor y, Tensor att, Tensor qkv, Batch batch, int nHeads, int d) {
+        int bsz = batch.batchSize(), t = batch.length(), hd = d / nHeads, ld = 3 * d;
+        double scale = 1.0 / Math.sqrt(hd);
+        for (int b = 0; b < bsz; b++) {
+            int rowQkv = b * t * ld, start = batch.start()[b];
+            for (int h = 0; h < nHeads; h++) {
+                int a = (b * nHeads + h) * t * t;
+                Blas.gemm(false, true, t, t, hd, scale, qkv, rowQkv + h * hd, ld, qkv, rowQkv + d + h * hd, ld, 0.0, att, a, t);
+                for (int i = 0; i < t; i++) maskedSoftmaxRow(att, a + i * t, i, start, t);
+                Blas.gemm(false, false, t, hd, t, 1.0, att, a, t, qkv, rowQkv + 2 * d + h * hd, ld, 0.0, y, b * t * d + h * hd, d);
+            }
+        }
+    }
+
+    /** Softmax of row i over its readable keys; unreadable keys get probability 0. */
+    static void maskedSoftmaxRow(Tensor att, int off, int i, int start, int t) {
+        if (i < start) {
+            for (int j = 0; j < t; j++) att.set(off + j, j == i ? 1.0 : 0.0);
+            return;
+        }
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = start; j <= i; j++) max = Math.max(max, att.get(off + j));
+        double sum = 0;
+        for (int j = start; j <= i; j++) {
+            double e = att.exp(att.get(off + j) - max);
+            att.set(off + j, e);
+            sum += e;
+        }
+        double inv = 1.0 / sum;
+        for (int j = 0; j < t; j++) att.set(off + j, j >= start && j <= i ? att.get(off + j) * inv : 0.0);
+    }
+
+    /** Writes dqkv [B, T, 3d] (every element) from dy [B, T, d]; scratch holds T*T elements. */
+    static void backward(Tensor dqkv, Tensor dy, Tensor att, Tensor qkv, Tensor scratch, Batch batch, int nHeads, int d) {
+        int bsz = batch.batchSize(), t = batch.length(), hd = d / nHeads, ld = 3 * d;
+        double scale = 1.0 / Math.sqrt(hd);
+        for (int b = 0; b < bsz; b++) {
+            int rowQkv = b * t * ld, rowY = b * t * d;
+            for (int h = 0; h < nHeads; h++) {
+                int a = (b * nHeads + h) * t * t;
+                int q = rowQkv + h * hd, k = rowQkv + d + h * hd, v = rowQkv + 2 * d + h * hd, yo = rowY + h * hd;
+                // dP = dY V^T, dV = P^T dY
+                Blas.gemm(false, true, t, t, hd, 1.0, dy, yo, d, qkv, v, ld, 0.0, scratch, 0, t);
+                Blas.gemm(true, false, t, hd, t, 1.0, att, a, t, dy, yo, d, 0.0, dqkv, v, ld);
+                // dS = P * (dP - rowsum(dP * P)); zero wherever P is
+                for (int i = 0; i < t; i++) {
+                    int r = i * t;
+                    double dot = 0;
+                    for (int j = 0; j <= i; j++) dot += scratch.get(r + j) * att.get(a + r + j);
+                    for (int j = 0; j < t; j++) {
+                        double p = att.get(a + r + j);
+                        scratch.set(r + j, p == 0.0 ? 0.0 : p * (scratch.get(r + j) - dot));
+                    }
+                }
+                // S = scale Q K^T: dQ = scale dS K, dK = scale dS^T Q
+                Blas.gemm(false, false, t, hd, t, scale, scratch, 0, t, qkv, k, ld, 0.0, dqkv, q, ld);
+                Blas.gemm(true, false, t, hd, t, scale, scratch, 0, t, qkv, q, ld, 0.0, dqkv, k, ld);
+            }
+        }
+    }
+}

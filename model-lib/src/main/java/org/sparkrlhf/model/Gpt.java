@@ -1,0 +1,176 @@
+package org.sparkrlhf.model;
+
+import org.sparkrlhf.tensor.Blas;
+import org.sparkrlhf.tensor.DType;
+import org.sparkrlhf.tensor.Tensor;
+
+/**
+ * A GPT-2 decoder: token + learned position embeddings, pre-LayerNorm blocks of causal multi-head
+ * attention and a GELU MLP, a final LayerNorm, then the configured heads. Forward and backward
+ * passes are written out by hand (checked against finite differences in the tests); matrix
+ * products run on BLAS, the rest in plain Java.
+ *
+ * <p>Not thread-safe: a model owns one workspace. A frozen reference model is simply a second
+ * {@code Gpt} on a copy of the parameters that never runs backward.
+ */
+public final class Gpt {
+    private final GptConfig config;
+    private final Parameters params;
+    private final ParameterLayout layout;
+    private Activations acts;
+    private Forward lastForward;
+
+    public Gpt(GptConfig config, Parameters params) {
+        ParameterLayout expected = ParameterLayout.of(config);
+        if (params.layout().size() != expected.size() || !params.layout().entries().keySet().equals(expected.entries().keySet()))
+            throw new IllegalArgumentException("parameters do not match the config: expected " + expected.size()
+                    + " values in " + expected.entries().size() + " tensors, got " + params.layout().size());
+        this.config = config;
+        this.params = params;
+        this.layout = params.layout();
+    }
+
+    public static Gpt init(GptConfig config, DType dtype, long seed) {
+        return new Gpt(config, Parameters.init(config, dtype, seed));
+    }
+
+    public GptConfig config() {
+        return config;
+    }
+
+    public Parameters parameters() {
+        return params;
+    }
+
+    /** A fresh gradient buffer with this model's layout, all zeros. */
+    public Parameters newGradients() {
+        return Parameters.zeros(layout, params.dtype());
+    }
+
+    private Tensor p(String name) {
+        return params.get(name);
+    }
+
+    public Forward forward(Batch batch) {
+        batch.validate(config);
+        int bsz = batch.batchSize(), t = batch.length(), d = config.dModel(), n = bsz * t;
+        if (acts == null || !acts.fits(bsz, t)) acts = new Activations(config, params.dtype(), bsz, t);
+        Activations a = acts;
+
+        Tensor wte = p("wte.weight"), wpe = p("wpe.weight");
+        for (int b = 0; b < bsz; b++)
+            for (int i = 0; i < t; i++) {
+                int row = (b * t + i) * d, tok = batch.token(b, i) * d, pos = batch.position(b, i) * d;
+                for (int j = 0; j < d; j++) a.encoded.set(row + j, wte.get(tok + j) + wpe.get(pos + j));
+            }
+
+        Tensor residual = a.encoded;
+        for (int l = 0; l < config.nLayers(); l++) {
+            Activations.Layer L = a.layers[l];
+            String h = "h." + l + ".";
+            LayerNorm.forward(L.ln1, L.ln1Mean, L.ln1Rstd, residual, p(h + "ln_1.weight"), p(h + "ln_1.bias"), n, d, config.layerNormEps());
+            Linear.forward(L.qkv, L.ln1, p(h + "attn.c_attn.weight"), p(h + "attn.c_attn.bias"), n, d, 3 * d);
+            Attention.forward(L.attY, L.att, L.qkv, batch, config.nHeads(), d);
+            Linear.forward(L.residual2, L.attY, p(h + "attn.c_proj.weight"), p(h + "attn.c_proj.bias"), n, d, d);
+            L.residual2.addScaled(residual, 1.0);
+            LayerNorm.forward(L.ln2, L.ln2Mean, L.ln2Rstd, L.residual2, p(h + "ln_2.weight"), p(h + "ln_2.bias"), n, d, config.layerNormEps());
+            Linear.forward(L.fch, L.ln2, p(h + "mlp.c_fc.weight"), p(h + "mlp.c_fc.bias"), n, d, 4 * d);
+            Gelu.forward(L.fchGelu, L.fch, n * 4 * d);
+            Linear.forward(L.residual3, L.fchGelu, p(h + "mlp.c_proj.weight"), p(h + "mlp.c_proj.bias"), n, 4 * d, d);
+            L.residual3.addScaled(L.residual2, 1.0);
+            residual = L.residual3;
+        }
+        LayerNorm.forward(a.lnf, a.lnfMean, a.lnfRstd, residual, p("ln_f.weight"), p("ln_f.bias"), n, d, config.layerNormEps());
+
+        if (a.logits != null) Blas.gemm(false, true, n, config.vocabSize(), d, 1.0, a.lnf, lmHead(), 0.0, a.logits);
+        if (a.values != null) scalarHead(a.values, p("v_head.weight"), p("v_head.bias").get(0), a.lnf, n, d, null, t);
+        if (a.rewards != null) scalarHead(a.rewards, p("score.weight"), p("score.bias").get(0), a.lnf, bsz, d, batch.end(), t);
+        lastForward = new Forward(batch, a.logits, a.values, a.rewards);
+        return lastForward;
+    }
+
+    private Tensor lmHead() {
+        return config.tiedLmHead() ? p("wte.weight") : p("lm_head.weight");
+    }
+
+    /** out[i] = lnf[row(i)] . w + bias, where row(i) = i, or the last real token of row i when ends != null. */
+    private static void scalarHead(Tensor out, Tensor w, double bias, Tensor lnf, int count, int d, int[] ends, int t) {
+        for (int i = 0; i < count; i++) {
+            int row = (ends == null ? i : i * t + ends[i] - 1) * d;
+            double s = bias;
+            for (int j = 0; j < d; j++) s += lnf.get(row + j) * w.get(j);
+            out.set(i, s);
+        }
+    }
+
+    /**
+     * Adds to {@code grads} the gradient of a loss whose gradients with respect to this forward
+     * pass's outputs are given (null for a head the loss does not use). Must follow the forward pass
+     * it refers to, with no other forward pass in between.
+     */
+    public void backward(Forward fwd, Tensor dLogits, Tensor dValues, Tensor dRewards, Parameters grads) {
+        Activations a = acts;
+        Batch batch = fwd.batch();
+        if (fwd != lastForward)
+            throw new IllegalStateException("backward must follow its own forward pass on this model");
+        int bsz = batch.batchSize(), t = batch.length(), d = config.dModel(), n = bsz * t;
+        java.util.function.Function<String, Tensor> g = grads::get;
+
+        // heads -> gradient of the final LayerNorm's output
+        a.dLnf.zero();
+        if (dLogits != null) {
+            Blas.gemm(false, false, n, d, config.vocabSize(), 1.0, dLogits, lmHead(), 1.0, a.dLnf);
+            Tensor dHead = config.tiedLmHead() ? g.apply("wte.weight") : g.apply("lm_head.weight");
+            Blas.gemm(true, false, config.vocabSize(), d, n, 1.0, dLogits, a.lnf, 1.0, dHead);
+        }
+        if (dValues != null)
+            scalarHeadBackward(a.dLnf, g.apply("v_head.weight"), g.apply("v_head.bias"), p("v_head.weight"), dValues, a.lnf, n, d, null, t);
+        if (dRewards != null)
+            scalarHeadBackward(a.dLnf, g.apply("score.weight"), g.apply("score.bias"), p("score.weight"), dRewards, a.lnf, bsz, d, batch.end(), t);
+
+        Tensor lastResidual = a.layers[config.nLayers() - 1].residual3;
+        a.dResidual.zero();
+        LayerNorm.backward(a.dResidual, g.apply("ln_f.weight"), g.apply("ln_f.bias"), a.dLnf, lastResidual, p("ln_f.weight"), a.lnfMean, a.lnfRstd, n, d);
+
+        // blocks, last to first; dResidual carries the residual stream's gradient
+        for (int l = config.nLayers() - 1; l >= 0; l--) {
+            Activations.Layer L = a.layers[l];
+            Tensor residual = l == 0 ? a.encoded : a.layers[l - 1].residual3;
+            String h = "h." + l + ".";
+            Linear.backward(a.dFchGelu, false, g.apply(h + "mlp.c_proj.weight"), g.apply(h + "mlp.c_proj.bias"), a.dResidual, L.fchGelu, p(h + "mlp.c_proj.weight"), n, 4 * d, d);
+            Gelu.backward(a.dFch, a.dFchGelu, L.fch, n * 4 * d);
+            Linear.backward(a.dLn, false, g.apply(h + "mlp.c_fc.weight"), g.apply(h + "mlp.c_fc.bias"), a.dFch, L.ln2, p(h + "mlp.c_fc.weight"), n, d, 4 * d);
+            LayerNorm.backward(a.dResidual, g.apply(h + "ln_2.weight"), g.apply(h + "ln_2.bias"), a.dLn, L.residual2, p(h + "ln_2.weight"), L.ln2Mean, L.ln2Rstd, n, d);
+            Linear.backward(a.dAttY, false, g.apply(h + "attn.c_proj.weight"), g.apply(h + "attn.c_proj.bias"), a.dResidual, L.attY, p(h + "attn.c_proj.weight"), n, d, d);
+            Attention.backward(a.dQkv, a.dAttY, L.att, L.qkv, a.attScratch, batch, config.nHeads(), d);
+            Linear.backward(a.dLn, false, g.apply(h + "attn.c_attn.weight"), g.apply(h + "attn.c_attn.bias"), a.dQkv, L.ln1, p(h + "attn.c_attn.weight"), n, d, 3 * d);
+            LayerNorm.backward(a.dResidual, g.apply(h + "ln_1.weight"), g.apply(h + "ln_1.bias"), a.dLn, residual, p(h + "ln_1.weight"), L.ln1Mean, L.ln1Rstd, n, d);
+        }
+
+        // embeddings: scatter-add the residual gradient (padding cells read token and position 0 rows too)
+        Tensor dWte = g.apply("wte.weight"), dWpe = g.apply("wpe.weight");
+        for (int b = 0; b < bsz; b++)
+            for (int i = 0; i < t; i++) {
+                int row = (b * t + i) * d, tok = batch.token(b, i) * d, pos = batch.position(b, i) * d;
+                for (int j = 0; j < d; j++) {
+                    double v = a.dResidual.get(row + j);
+                    dWte.add(tok + j, v);
+                    dWpe.add(pos + j, v);
+                }
+            }
+    }
+
+    private static void scalarHeadBackward(Tensor dLnf, Tensor dW, Tensor dB, Tensor w, Tensor dOut, Tensor lnf,
+                                           int count, int d, int[] ends, int t) {
+        for (int i = 0; i < count; i++) {
+            double go = dOut.get(i);
+            if (go == 0.0) continue;
+            int row = (ends == null ? i : i * t + ends[i] - 1) * d;
+            for (int j = 0; j < d; j++) {
+                dLnf.add(row + j, go * w.get(j));
+                dW.add(j, go * lnf.get(row + j));
+            }
+            dB.add(0, go);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package org.sparkrlhf.optim;
+
+import org.sparkrlhf.model.ParameterLayout;
+import org.sparkrlhf.model.Parameters;
+import org.sparkrlhf.tensor.Tensor;
+
+/**
+ * AdamW (Loshchilov and Hutter) on a flat parameter buffer, after clipping the gradient's global L2
+ * norm. Weight decay is decoupled and applies to matrices only (not biases or LayerNorm gains).
+ * Its state (moments and step count) is what a checkpoint must save to resume exactly.
+ */
+public final class AdamW {
+
+    /** Hyper-parameters, validated. */
+    public record Config(LrSchedule schedule, double beta1, double beta2, double eps, double weightDecay, double maxGradNorm) {
+        public Config {
+            if (schedule == null) throw new IllegalArgumentException("AdamW needs a learning-rate schedule");
+            if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("AdamW beta1 must be in [0, 1), got " + beta1);
+            if (!(beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("AdamW beta2 must be in [0, 1), got " + beta2);
+            if (!(eps > 0)) throw new IllegalArgumentException("AdamW eps must be > 0, got " + eps);
+            if (!(weightDecay >= 0)) throw new IllegalArgumentException("AdamW weightDecay must be >= 0, got " + weightDecay);
+            if (!(maxGradNorm > 0)) throw new IllegalArgumentException("AdamW maxGradNorm must be > 0 (use Infinity for no clipping), got " + maxGradNorm);
+        }
+
+        public static Config defaults(LrSchedule schedule) {
+            return new Config(schedule, 0.9, 0.95, 1e-8, 0.1, 1.0);
+        }
+    }
+
+    /** What one step did. */
+    public record StepInfo(long step, double lr, double gradNorm, boolean clipped) {}
+
+    private final Config config;
+    private final Tensor m, v, decayMask;
+    private long step;
+
+    public AdamW(Config config, ParameterLayout layout, org.sparkrlhf.tensor.DType dtype) {
+        this.config = config;
+        this.m = Tensor.zeros(dtype, layout.size());
+        this.v = Tensor.zeros(dtype, layout.size());
+        this.decayMask = Tensor.zeros(dtype, layout.size());
+        for (ParameterLayout.Entry e : layout.entries().values())
+            if (e.decay() && e.shape().length >= 2) decayMask.slice(e.offset(), e.size()).fill(1.0);
+    }
+
+    /**
+     * Applies one update. The gradient must be finite: callers decide what a NaN step means (skip,
+     * count, stop), so this throws rather than corrupting the parameters and moments.
+     */
+    public StepInfo step(Parameters params, Parameters grads) {
+        Tensor p = params.flat(), g = grads.flat();
+        if (p.size() != m.size() || g.size() != m.size())
+            throw new IllegalArgumentException("AdamW state has " + m.size() + " entries, parameters " + p.size() + ", gradients " + g.size());
+        double norm = Math.sqrt(g.sumOfSquares());
+        if (!Double.isFinite(norm))
+            throw new IllegalArgumentException("gradient norm is " + norm + " at step " + step + "; skip this update");
+        double clipScale = norm > config.maxGradNorm() ? config.maxGradNorm() / (norm + 1e-6) : 1.0;
+        double lr = config.schedule().at(step);
+        step++;
+        double b1 = config.beta1(), b2 = config.beta2();
+        double c1 = 1 - Math.pow(b1, step), c2 = 1 - Math.pow(b2, step);
+        double wd = lr * config.weightDecay(), eps = config.eps();
+        for (int i = 0, n = p.size(); i < n; i++) {
+            double gi = g.get(i) * clipScale;
+            double mi = b1 * m.get(i) + (1 - b1) * gi;
+            double vi = b2 * v.get(i) + (1 - b2) * gi * gi;
+            m.set(i, mi);
+            v.set(i, vi);
+            double pi = p.get(i);
+            p.set(i, pi - lr * (mi / c1) / (Math.sqrt(vi / c2) + eps) - wd * decayMask.get(i) * pi);
+        }
+        return new StepInfo(step, lr, norm, clipScale < 1.0);
+    }
+
+    public long stepCount() {
+        return step;
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /** First moments (live view: a checkpoint copies it). */
+    public Tensor firstMoment() {
+        return m;
+    }
+
+    public Tensor secondMoment() {
+        return v;
+    }
+
+    /** Restores state saved from an optimizer of the same layout. */
+    public void restore(long stepCount, Tensor firstMoment, Tensor secondMoment) {
+        if (stepCount < 0) throw new IllegalArgumentException("optimizer step count must be >= 0, got " + stepCount);
+        m.copyFrom(firstMoment);
+        v.copyFrom(secondMoment);
+        step = stepCount;
+    }
+}

@@ -1,0 +1,57 @@
+package org.sparkrlhf.tensor;
+
+import java.nio.FloatBuffer;
+
+/** A {@link Tensor} of 32-bit floats. */
+public final class FloatTensor extends Tensor {
+    final FloatBuffer buf;
+
+    FloatTensor(FloatBuffer buf) {
+        this.buf = buf;
+    }
+
+    @Override public DType dtype() { return DType.FLOAT32; }
+    @Override public int size() { return buf.capacity(); }
+    @Override public double get(int i) { return buf.get(i); }
+    @Override public void set(int i, double v) { buf.put(i, (float) v); }
+    @Override public void add(int i, double v) { buf.put(i, buf.get(i) + (float) v); }
+    @Override public double exp(double x) { return FastMath.expFloat((float) x); }
+
+    @Override
+    public Tensor slice(int offset, int length) {
+        return new FloatTensor(buf.slice(offset, length));
+    }
+
+    @Override
+    public void fill(double v) {
+        float f = (float) v;
+        for (int i = 0, n = buf.capacity(); i < n; i++) buf.put(i, f);
+    }
+
+    @Override
+    public void copyFrom(Tensor src) {
+        checkSameSize(src);
+        if (src instanceof FloatTensor f) {
+            buf.put(0, f.buf, 0, size());
+        } else {
+            for (int i = 0, n = size(); i < n; i++) buf.put(i, (float) src.get(i));
+        }
+    }
+
+    @Override
+    public float[] toFloatArray() {
+        float[] out = new float[size()];
+        buf.get(0, out);
+        return out;
+    }
+
+    @Override
+    public void copyFrom(float[] src, int srcOffset) {
+        buf.put(0, src, srcOffset, size());
+    }
+
+    /** The buffer positioned at {@code offset}, as OpenBLAS reads it (JavaCPP honours the position). */
+    FloatBuffer at(int offset) {
+        return buf.duplicate().position(offset);
+    }
+}
