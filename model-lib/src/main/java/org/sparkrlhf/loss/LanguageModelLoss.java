@@ -1,5 +1,10 @@
 package org.sparkrlhf.loss;
 
+import org.sparkrlhf.tensor.FastMath;
+import org.sparkrlhf.tensor.FloatTensor;
+import org.sparkrlhf.tensor.Floats;
+import org.sparkrlhf.tensor.Parallel;
+import org.sparkrlhf.tensor.Scratch;
 import org.sparkrlhf.tensor.Tensor;
 
 /**
@@ -20,6 +25,8 @@ public final class LanguageModelLoss {
         double total = 0;
         for (double w : weights) total += w;
         if (!(total > 0)) throw new IllegalArgumentException("cross-entropy mask selects no tokens: every weight is 0");
+        if (logits instanceof FloatTensor && (dLogits == null || dLogits instanceof FloatTensor))
+            return crossEntropyFloat(logits, v, targets, weights, total, dLogits);
         double loss = 0;
         for (int r = 0; r < targets.length; r++) {
             int off = r * v;
@@ -35,6 +42,41 @@ public final class LanguageModelLoss {
                 dLogits.add(off + targets[r], -w);
             }
         }
+        return loss;
+    }
+
+    /** The float32 path: rows split across threads, one row at a time on a heap copy. */
+    private static double crossEntropyFloat(Tensor logits, int v, int[] targets, double[] weights, double total, Tensor dLogits) {
+        double[] partLoss = new double[Parallel.parts(targets.length, 32)];
+        Parallel.forRange(targets.length, 32, (part, lo, hi) -> {
+            float[] row = Scratch.get(0, v);
+            double loss = 0;
+            for (int r = lo; r < hi; r++) {
+                int off = r * v;
+                float w = (float) (weights[r] / total);
+                if (w == 0) {
+                    if (dLogits != null) {
+                        java.util.Arrays.fill(row, 0, v, 0f);
+                        dLogits.write(off, row, 0, v);
+                    }
+                    continue;
+                }
+                logits.read(off, row, 0, v);
+                float max = Floats.max(row, 0, v), target = row[targets[r]];
+                for (int j = 0; j < v; j++) row[j] = FastMath.expFloat(row[j] - max);
+                float sum = Floats.sum(row, v);
+                loss -= w * (target - max - Math.log(sum));
+                if (dLogits != null) {
+                    float scale = w / sum;
+                    for (int j = 0; j < v; j++) row[j] *= scale;
+                    row[targets[r]] -= w;
+                    dLogits.write(off, row, 0, v);
+                }
+            }
+            partLoss[part] = loss;
+        });
+        double loss = 0;
+        for (double l : partLoss) loss += l;
         return loss;
     }
 }

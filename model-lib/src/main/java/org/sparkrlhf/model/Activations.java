@@ -15,7 +15,8 @@ final class Activations {
     final Tensor lnf, lnfMean, lnfRstd;
     final Tensor logits, values, rewards;
     // backward scratch
-    final Tensor dResidual, dLn, dQkv, dAttY, dFch, dFchGelu, dLnf, attScratch;
+    final Tensor dResidual, dLn, dQkv, dAttY, dFch, dFchGelu, dLnf;
+    final Tensor[] attScratch;
 
     /** One transformer block's saved tensors. */
     static final class Layer {
@@ -59,10 +60,11 @@ final class Activations {
         dFch = Tensor.zeros(dt, n * 4 * d);
         dFchGelu = Tensor.zeros(dt, n * 4 * d);
         dLnf = Tensor.zeros(dt, n * d);
-        attScratch = Tensor.zeros(dt, length * length);
+        attScratch = new Tensor[org.sparkrlhf.tensor.Parallel.threads()];
+        for (int i = 0; i < attScratch.length; i++) attScratch[i] = Tensor.zeros(dt, length * length);
     }
 
     boolean fits(int b, int t) {
-        return b == batchSize && t == length;
+        return b == batchSize && t == length && attScratch.length >= org.sparkrlhf.tensor.Parallel.threads();
     }
 }

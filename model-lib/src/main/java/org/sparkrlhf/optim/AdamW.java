@@ -2,6 +2,9 @@ package org.sparkrlhf.optim;
 
 import org.sparkrlhf.model.ParameterLayout;
 import org.sparkrlhf.model.Parameters;
+import org.sparkrlhf.tensor.FloatTensor;
+import org.sparkrlhf.tensor.Parallel;
+import org.sparkrlhf.tensor.Scratch;
 import org.sparkrlhf.tensor.Tensor;
 
 /**
@@ -60,6 +63,10 @@ public final class AdamW {
         double b1 = config.beta1(), b2 = config.beta2();
         double c1 = 1 - Math.pow(b1, step), c2 = 1 - Math.pow(b2, step);
         double wd = lr * config.weightDecay(), eps = config.eps();
+        if (p instanceof FloatTensor) {
+            updateFloat(p, g, (float) clipScale, (float) lr, (float) wd, (float) c1, (float) c2);
+            return new StepInfo(step, lr, norm, clipScale < 1.0);
+        }
         for (int i = 0, n = p.size(); i < n; i++) {
             double gi = g.get(i) * clipScale;
             double mi = b1 * m.get(i) + (1 - b1) * gi;
@@ -70,6 +77,37 @@ public final class AdamW {
             p.set(i, pi - lr * (mi / c1) / (Math.sqrt(vi / c2) + eps) - wd * decayMask.get(i) * pi);
         }
         return new StepInfo(step, lr, norm, clipScale < 1.0);
+    }
+
+    private static final int CHUNK = 4096;
+
+    /** The float32 update on heap chunks, which the JIT vectorizes. */
+    private void updateFloat(Tensor p, Tensor g, float clipScale, float lr, float wd, float c1, float c2) {
+        float b1 = (float) config.beta1(), b2 = (float) config.beta2(), eps = (float) config.eps();
+        int n = p.size();
+        Parallel.forRange((n + CHUNK - 1) / CHUNK, 4, (part, lo, hi) -> {
+          float[] ps = Scratch.get(0, CHUNK), gs = Scratch.get(1, CHUNK), ms = Scratch.get(2, CHUNK),
+                vs = Scratch.get(3, CHUNK), ds = Scratch.get(4, CHUNK);
+          for (int o = lo * CHUNK; o < Math.min(n, hi * CHUNK); o += CHUNK) {
+            int len = Math.min(CHUNK, n - o);
+            p.read(o, ps, 0, len);
+            g.read(o, gs, 0, len);
+            m.read(o, ms, 0, len);
+            v.read(o, vs, 0, len);
+            decayMask.read(o, ds, 0, len);
+            for (int i = 0; i < len; i++) {
+                float gi = gs[i] * clipScale;
+                float mi = b1 * ms[i] + (1 - b1) * gi;
+                float vi = b2 * vs[i] + (1 - b2) * gi * gi;
+                ms[i] = mi;
+                vs[i] = vi;
+                ps[i] -= lr * (mi / c1) / ((float) Math.sqrt(vi / c2) + eps) + wd * ds[i] * ps[i];
+            }
+            p.write(o, ps, 0, len);
+            m.write(o, ms, 0, len);
+            v.write(o, vs, 0, len);
+          }
+        });
     }
 
     public long stepCount() {

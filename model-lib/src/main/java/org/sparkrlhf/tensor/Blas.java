@@ -17,16 +17,15 @@ public final class Blas {
 
     static {
         org.bytedeco.javacpp.Loader.load(openblas.class);
+        setBlasThreads(1); // parallelism comes from Parallel, which splits GEMMs by rows
     }
 
-    /** Threads OpenBLAS may use for one call. One suits decoding; two helps large training GEMMs. */
-    public static void setThreads(int n) {
+    static void setBlasThreads(int n) {
         openblas.blas_set_num_threads(n);
     }
 
-    public static int threads() {
-        return openblas.blas_get_num_threads();
-    }
+    /** GEMMs below this many multiply-adds stay on one thread: splitting them costs more than it saves. */
+    private static final long SPLIT_MIN_MACS = 1L << 20;
 
     /**
      * C[M,N] = alpha * op(A) op(B) + beta * C, all row-major; op(A) is [M,K], op(B) is [K,N].
@@ -35,6 +34,18 @@ public final class Blas {
     public static void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
                             Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
                             double beta, Tensor c, int offC, int ldc) {
+        if (Parallel.threads() > 1 && (long) m * n * k >= SPLIT_MIN_MACS && m >= 32) {
+            // rows of C are independent: each part multiplies its rows of op(A) by all of op(B)
+            Parallel.forRange(m, 16, (part, lo, hi) -> gemm1(transA, transB, hi - lo, n, k, alpha,
+                    a, offA + (transA ? lo : lo * lda), lda, b, offB, ldb, beta, c, offC + lo * ldc, ldc));
+            return;
+        }
+        gemm1(transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc);
+    }
+
+    private static void gemm1(boolean transA, boolean transB, int m, int n, int k, double alpha,
+                              Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
+                              double beta, Tensor c, int offC, int ldc) {
         int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
         if (c instanceof FloatTensor fc && a instanceof FloatTensor fa && b instanceof FloatTensor fb) {
             openblas.cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, (float) alpha, fa.at(offA), lda,
@@ -45,6 +56,16 @@ public final class Blas {
         } else {
             throw new IllegalArgumentException("gemm needs one dtype, got " + a.dtype() + ", " + b.dtype() + ", " + c.dtype());
         }
+    }
+
+    /** y += alpha * x over n float32 elements. */
+    static void axpy(int n, double alpha, FloatTensor x, FloatTensor y) {
+        openblas.cblas_saxpy(n, (float) alpha, x.at(0), 1, y.at(0), 1);
+    }
+
+    /** x . y over float32 tensors of equal size. */
+    static double dot(FloatTensor x, FloatTensor y) {
+        return openblas.cblas_sdot(x.size(), x.at(0), 1, y.at(0), 1);
     }
 
     /** Whole-tensor C[M,N] = alpha * op(A) op(B) + beta * C with packed leading dimensions. */

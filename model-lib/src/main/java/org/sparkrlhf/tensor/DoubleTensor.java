@@ -49,6 +49,16 @@ public final class DoubleTensor extends Tensor {
         for (int i = 0, n = size(); i < n; i++) buf.put(i, src[srcOffset + i]);
     }
 
+    @Override
+    public void read(int offset, float[] dst, int dstOffset, int len) {
+        for (int i = 0; i < len; i++) dst[dstOffset + i] = (float) buf.get(offset + i);
+    }
+
+    @Override
+    public void write(int offset, float[] src, int srcOffset, int len) {
+        for (int i = 0; i < len; i++) buf.put(offset + i, src[srcOffset + i]);
+    }
+
     DoubleBuffer at(int offset) {
         return buf.duplicate().position(offset);
     }

@@ -50,6 +50,16 @@ public final class FloatTensor extends Tensor {
         buf.put(0, src, srcOffset, size());
     }
 
+    @Override
+    public void read(int offset, float[] dst, int dstOffset, int len) {
+        buf.get(offset, dst, dstOffset, len);
+    }
+
+    @Override
+    public void write(int offset, float[] src, int srcOffset, int len) {
+        buf.put(offset, src, srcOffset, len);
+    }
+
     /** The buffer positioned at {@code offset}, as OpenBLAS reads it (JavaCPP honours the position). */
     FloatBuffer at(int offset) {
         return buf.duplicate().position(offset);

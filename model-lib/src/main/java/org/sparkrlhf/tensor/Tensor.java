@@ -54,6 +54,12 @@ public abstract sealed class Tensor permits FloatTensor, DoubleTensor {
 
     public abstract void copyFrom(float[] src, int srcOffset);
 
+    /** Bulk-reads {@code len} elements from {@code offset} into {@code dst} (rounded to float). */
+    public abstract void read(int offset, float[] dst, int dstOffset, int len);
+
+    /** Bulk-writes {@code len} elements of {@code src} at {@code offset}. */
+    public abstract void write(int offset, float[] src, int srcOffset, int len);
+
     public final void zero() {
         fill(0.0);
     }
@@ -70,9 +76,13 @@ public abstract sealed class Tensor permits FloatTensor, DoubleTensor {
         return t;
     }
 
-    /** this[i] += alpha * x[i] over the whole tensor. */
+    /** this[i] += alpha * x[i] over the whole tensor (BLAS axpy when both are float32). */
     public final void addScaled(Tensor x, double alpha) {
         checkSameSize(x);
+        if (this instanceof FloatTensor y && x instanceof FloatTensor xf) {
+            Blas.axpy(size(), alpha, xf, y);
+            return;
+        }
         for (int i = 0, n = size(); i < n; i++) add(i, alpha * x.get(i));
     }
 
@@ -81,6 +91,7 @@ public abstract sealed class Tensor permits FloatTensor, DoubleTensor {
     }
 
     public final double sumOfSquares() {
+        if (this instanceof FloatTensor f) return Blas.dot(f, f); // NaN and overflow propagate, unlike nrm2's scaling
         double s = 0;
         for (int i = 0, n = size(); i < n; i++) {
             double v = get(i);
