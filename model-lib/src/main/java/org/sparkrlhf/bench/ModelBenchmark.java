@@ -1,0 +1,171 @@
+package org.sparkrlhf.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.sparkrlhf.loss.LanguageModelLoss;
+import org.sparkrlhf.model.Batch;
+import org.sparkrlhf.model.Forward;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.model.GptConfig;
+import org.sparkrlhf.model.Parameters;
+import org.sparkrlhf.optim.AdamW;
+import org.sparkrlhf.optim.LrSchedule;
+import org.sparkrlhf.sampling.Sampler;
+import org.sparkrlhf.sampling.SamplingConfig;
+import org.sparkrlhf.tensor.DType;
+import org.sparkrlhf.tensor.Parallel;
+import org.sparkrlhf.tensor.Tensor;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code rlhf bench model}: training and sampling throughput of the GPT on this machine for the
+ * {@code small} and {@code medium} configs, against the measured GEMM rate. Each figure is the best
+ * over the thread settings tried. Prints a table; with --json, one JSON object as the last line.
+ */
+@Command(name = "bench model", mixinStandardHelpOptions = true,
+        description = "Training and sampling throughput of the GPT model (small and medium configs).")
+public final class ModelBenchmark implements Callable<Integer> {
+
+    @Option(names = "--json", description = "Print one JSON object (the last line) after the table.")
+    boolean json;
+
+    @Option(names = "--threads", split = ",", defaultValue = "1,2", description = "Thread settings to try (default: ${DEFAULT-VALUE}).")
+    int[] threads;
+
+    @Option(names = "--steps", defaultValue = "30", description = "Timed training steps per setting (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--configs", split = ",", defaultValue = "small,medium", description = "Configs to run, in order (default: ${DEFAULT-VALUE}).")
+    String[] configs;
+
+    static final int BATCH = 16, PROMPT = 16, NEW_TOKENS = 64;
+
+    static GptConfig config(String name) {
+        return switch (name) {
+            case "small" -> GptConfig.of(256, 64, 128, 4, 2);
+            case "medium" -> GptConfig.of(256, 128, 256, 8, 4);
+            default -> throw new CommandLine.ParameterException(new CommandLine(new ModelBenchmark()),
+                    "unknown config '" + name + "'; choose small or medium");
+        };
+    }
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new ModelBenchmark()).execute(args));
+    }
+
+    @Override
+    public Integer call() {
+        for (int t : threads) if (t < 1) throw new CommandLine.ParameterException(new CommandLine(this), "--threads values must be >= 1");
+        if (steps < 3) throw new CommandLine.ParameterException(new CommandLine(this), "--steps must be >= 3");
+        Map<Integer, Double> gemm = new LinkedHashMap<>();
+        for (int t : threads) {
+            Parallel.setThreads(t);
+            gemm.put(t, GemmRate.measure(1024));
+        }
+        double gemmBest = gemm.values().stream().mapToDouble(Double::doubleValue).max().orElse(0);
+        ObjectNode out = new ObjectMapper().createObjectNode();
+        gemm.forEach((t, g) -> System.out.printf("GEMM fp32 1024^3 on %d thread(s): %.0f GFLOP/s%n", t, g));
+        System.out.printf("%-7s %7s %12s %11s %8s %13s %8s %8s%n", "config", "threads", "train tok/s", "train GF/s", "of GEMM", "sample tok/s", "threads", "RSS MB");
+        for (String name : configs) {
+            GptConfig c = config(name);
+            double bestTrain = 0, bestSample = 0;
+            int trainThreads = 0, sampleThreads = 0;
+            for (int t : threads) {
+                Parallel.setThreads(t);
+                double train = trainTokensPerSecond(c, steps);
+                double sample = sampleTokensPerSecond(c);
+                if (train > bestTrain) { bestTrain = train; trainThreads = t; }
+                if (sample > bestSample) { bestSample = sample; sampleThreads = t; }
+            }
+            double trainGflops = bestTrain * 3 * c.forwardFlops(1, c.contextLength()) / c.contextLength() / 1e9;
+            long rss = peakRssMb();
+            System.out.printf("%-7s %7d %12.0f %11.1f %7.0f%% %13.0f %8d %8d%n", name, trainThreads, bestTrain, trainGflops,
+                    100 * trainGflops / gemmBest, bestSample, sampleThreads, rss);
+            ObjectNode o = out.putObject(name);
+            o.put("gemm_gflops", round(gemmBest));
+            o.put("train_tokens_per_s", Math.round(bestTrain));
+            o.put("train_gflops", round(trainGflops));
+            o.put("train_fraction_of_gemm", round(trainGflops / gemmBest));
+            o.put("train_threads", trainThreads);
+            o.put("sample_tokens_per_s", Math.round(bestSample));
+            o.put("sample_threads", sampleThreads);
+            o.put("peak_rss_mb", rss);
+            o.put("parameters", Parameters.zeros(org.sparkrlhf.model.ParameterLayout.of(c), DType.FLOAT32).flat().size());
+        }
+        System.out.println("peak_rss_mb is the JVM's high-water mark so far: configs run in the order given, small first.");
+        if (json) System.out.println(out);
+        return 0;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+
+    /** Full optimizer steps (forward, masked cross-entropy, backward, AdamW) on B x T random tokens. */
+    static double trainTokensPerSecond(GptConfig c, int steps) {
+        int t = c.contextLength(), n = BATCH * t;
+        Gpt m = Gpt.init(c, DType.FLOAT32, 1);
+        Parameters grads = m.newGradients();
+        AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(3e-4)), m.parameters().layout(), DType.FLOAT32);
+        SplittableRandom r = new SplittableRandom(1);
+        int[] tokens = r.ints(n + 1, 0, c.vocabSize()).toArray();
+        int[] targets = Arrays.copyOfRange(tokens, 1, n + 1);
+        double[] weights = new double[n];
+        Arrays.fill(weights, 1.0);
+        Batch batch = Batch.dense(Arrays.copyOf(tokens, n), BATCH, t);
+        Tensor dLogits = Tensor.zeros(DType.FLOAT32, n * c.vocabSize());
+        Runnable step = () -> {
+            grads.flat().zero();
+            Forward f = m.forward(batch);
+            LanguageModelLoss.crossEntropy(f.logits(), c.vocabSize(), targets, weights, dLogits);
+            m.backward(f, dLogits, null, null, grads);
+            opt.step(m.parameters(), grads);
+        };
+        for (int i = 0; i < 5; i++) step.run(); // JIT warm-up
+        long t0 = System.nanoTime();
+        for (int i = 0; i < steps; i++) step.run();
+        return (double) steps * n / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /** 64 new tokens after 16-token prompts for 16 sequences, KV-cached, no early stop. */
+    static double sampleTokensPerSecond(GptConfig c) {
+        Gpt m = Gpt.init(c, DType.FLOAT32, 2);
+        Sampler sampler = new Sampler(m, 0);
+        SplittableRandom r = new SplittableRandom(2);
+        int[][] prompts = new int[BATCH][];
+        long[] seeds = new long[BATCH];
+        for (int b = 0; b < BATCH; b++) {
+            prompts[b] = r.ints(PROMPT, 0, c.vocabSize()).toArray();
+            seeds[b] = b;
+        }
+        SamplingConfig cfg = SamplingConfig.of(1.0, NEW_TOKENS);
+        for (int i = 0; i < 3; i++) sampler.sample(prompts, seeds, cfg);
+        double best = 0;
+        for (int rep = 0; rep < 5; rep++) {
+            long t0 = System.nanoTime();
+            int tokens = sampler.sample(prompts, seeds, cfg).totalTokens();
+            best = Math.max(best, tokens / ((System.nanoTime() - t0) / 1e9));
+        }
+        return best;
+    }
+
+    /** The process's peak resident set (VmHWM), in MB; -1 where /proc is unavailable. */
+    static long peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+        } catch (Exception e) {
+            return -1;
+        }
+        return -1;
+    }
+}
