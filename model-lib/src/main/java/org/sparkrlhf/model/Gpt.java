@@ -42,6 +42,11 @@ public final class Gpt {
         return params;
     }
 
+    /** A model on a copy of these parameters: the frozen reference (or a snapshot) that later updates do not touch. */
+    public Gpt frozenCopy() {
+        return new Gpt(config, params.copy());
+    }
+
     /** A fresh gradient buffer with this model's layout, all zeros. */
     public Parameters newGradients() {
         return Parameters.zeros(layout, params.dtype());
