@@ -25,6 +25,17 @@ public final class LanguageModelLoss {
         double total = 0;
         for (double w : weights) total += w;
         if (!(total > 0)) throw new IllegalArgumentException("cross-entropy mask selects no tokens: every weight is 0");
+        return crossEntropy(logits, v, targets, weights, total, dLogits);
+    }
+
+    /**
+     * The same loss divided by a given {@code normalizer} instead of this call's weight total: with
+     * normalizer 1 it is the sum over tokens, which gradient accumulation across micro-batches and
+     * machines needs (the driver divides by the global token count once).
+     */
+    public static double crossEntropy(Tensor logits, int v, int[] targets, double[] weights, double normalizer, Tensor dLogits) {
+        double total = normalizer;
+        if (!(total > 0)) throw new IllegalArgumentException("cross-entropy normalizer must be > 0, got " + total);
         if (logits instanceof FloatTensor && (dLogits == null || dLogits instanceof FloatTensor))
             return crossEntropyFloat(logits, v, targets, weights, total, dLogits);
         double loss = 0;

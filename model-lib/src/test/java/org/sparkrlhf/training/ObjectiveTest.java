@@ -1,0 +1,54 @@
+package org.sparkrlhf.training;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.sparkrlhf.model.GradientCheck;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.model.GptConfig;
+import org.sparkrlhf.model.Head;
+import org.sparkrlhf.model.Parameters;
+import org.sparkrlhf.tensor.DType;
+
+class ObjectiveTest {
+    static final GptConfig LM = GptConfig.of(13, 12, 8, 2, 1);
+    static final List<LmExample> SEQS = List.of(
+            LmExample.promptResponse(new int[]{1, 2, 3, 4, 5, 6}, 3),
+            LmExample.plain(new int[]{7, 8, 9}),
+            LmExample.promptResponse(new int[]{10, 11, 12, 1, 2, 3, 4, 5}, 5));
+
+    @Test
+    void lmObjectiveIsASumWhoseGradientMatchesFiniteDifferences() {
+        Gpt m = Gpt.init(LM, DType.FLOAT64, 1);
+        Parameters g = m.newGradients();
+        StepStats s = new LanguageModelObjective().accumulate(m, SEQS, 2, g);
+        assertEquals(3 + 2 + 3, s.count()); // response tokens only
+        GradientCheck.assertMatches("LM objective", m.parameters().flat(), g.flat(),
+                x -> new LanguageModelObjective().evaluate(m, SEQS, 2).lossSum(), 1e-5, 1e-5);
+    }
+
+    @Test
+    void splittingTheBatchAnyWayGivesTheSameGradient() {
+        Gpt m = Gpt.init(LM, DType.FLOAT64, 1);
+        Parameters whole = m.newGradients(), split = m.newGradients();
+        new LanguageModelObjective().accumulate(m, SEQS, 3, whole);
+        new LanguageModelObjective().accumulate(m, SEQS.subList(0, 1), 1, split);
+        new LanguageModelObjective().accumulate(m, SEQS.subList(1, 3), 1, split);
+        for (int i = 0; i < whole.flat().size(); i++) assertEquals(whole.flat().get(i), split.flat().get(i), 1e-12);
+    }
+
+    @Test
+    void pairwiseObjectiveGradientMatchesFiniteDifferences() {
+        Gpt m = Gpt.init(GptConfig.of(13, 12, 8, 2, 1).withHeads(Head.REWARD), DType.FLOAT64, 2);
+        List<PreferencePair> pairs = List.of(
+                new PreferencePair(new int[]{1, 2, 3}, new int[]{1, 2, 4, 5}, 0, "a", "helpful"),
+                new PreferencePair(new int[]{6, 7}, new int[]{6, 8, 9}, 0.5, "b", "harmless"),
+                new PreferencePair(new int[]{3}, new int[]{4}, 0, "a", "helpful"));
+        Parameters g = m.newGradients();
+        StepStats s = new PairwiseRewardObjective().accumulate(m, pairs, 2, g);
+        assertEquals(3, s.count());
+        GradientCheck.assertMatches("pairwise objective", m.parameters().flat(), g.flat(),
+                x -> new PairwiseRewardObjective().evaluate(m, pairs, 2).lossSum(), 1e-5, 1e-5);
+    }
+}
