@@ -20,7 +20,8 @@ import java.util.Set;
  * @param initStd       standard deviation of the normal weight init (GPT-2: 0.02)
  */
 public record GptConfig(int vocabSize, int contextLength, int dModel, int nHeads, int nLayers,
-                        boolean tiedLmHead, Set<Head> heads, double layerNormEps, double initStd) {
+                        boolean tiedLmHead, Set<Head> heads, double layerNormEps, double initStd)
+        implements java.io.Serializable {
 
     public GptConfig {
         heads = heads == null || heads.isEmpty() ? EnumSet.noneOf(Head.class) : EnumSet.copyOf(heads);

@@ -52,6 +52,6 @@ public final class LanguageModelObjective implements Objective<LmExample> {
             count += mbCount;
             if (grads != null) model.backward(f, d, null, null, grads);
         }
-        return new StepStats(loss, count, 0, System.nanoTime() - t0);
+        return new StepStats(loss, count, Double.NaN, System.nanoTime() - t0); // no pairs: accuracy undefined
     }
 }

@@ -4,7 +4,8 @@ import java.io.Serializable;
 
 /**
  * What a shard's gradient computation measured: summed loss, the count it is a sum over (tokens
- * for LM training, pairs for reward training), correct pairs, and the compute time.
+ * for LM training, pairs for reward training), correctly ordered pairs (NaN where there are no
+ * pairs), and the compute time (the slowest shard's, once combined).
  */
 public record StepStats(double lossSum, double count, double correct, long computeNanos) implements Serializable {
     public static final StepStats ZERO = new StepStats(0, 0, 0, 0);
