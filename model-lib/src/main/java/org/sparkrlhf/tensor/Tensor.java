@@ -54,6 +54,30 @@ public abstract sealed class Tensor permits FloatTensor, DoubleTensor {
 
     public abstract void copyFrom(float[] src, int srcOffset);
 
+    /** All elements as little-endian float32 bytes: the cheapest form to ship between JVMs. */
+    public final byte[] toFloatBytes() {
+        java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(size() * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        float[] chunk = new float[Math.min(size(), 1 << 14)];
+        for (int o = 0; o < size(); o += chunk.length) {
+            int len = Math.min(chunk.length, size() - o);
+            read(o, chunk, 0, len);
+            out.asFloatBuffer().put(o, chunk, 0, len);
+        }
+        return out.array();
+    }
+
+    /** Replaces all elements from {@link #toFloatBytes()} output. */
+    public final void copyFromFloatBytes(byte[] bytes) {
+        if (bytes.length != size() * 4) throw new IllegalArgumentException("expected " + size() * 4 + " bytes, got " + bytes.length);
+        java.nio.FloatBuffer in = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        float[] chunk = new float[Math.min(size(), 1 << 14)];
+        for (int o = 0; o < size(); o += chunk.length) {
+            int len = Math.min(chunk.length, size() - o);
+            in.get(o, chunk, 0, len);
+            write(o, chunk, 0, len);
+        }
+    }
+
     /** Bulk-reads {@code len} elements from {@code offset} into {@code dst} (rounded to float). */
     public abstract void read(int offset, float[] dst, int dstOffset, int len);
 

@@ -10,6 +10,8 @@ import org.sparkrlhf.tensor.Tensor;
 
 /** Next-token cross-entropy summed over target tokens: pre-training and SFT. */
 public final class LanguageModelObjective implements Objective<LmExample> {
+    /** d loss / d logits, reused across micro-batches: direct buffers are costly to allocate and free. */
+    private transient Tensor dLogits;
 
     @Override
     public StepStats accumulate(Gpt model, List<LmExample> examples, int microBatch, Parameters grads) {
@@ -47,7 +49,12 @@ public final class LanguageModelObjective implements Objective<LmExample> {
             }
             if (mbCount == 0) continue;
             Forward f = model.forward(new Batch(inputs, bsz, len, start, end));
-            Tensor d = grads == null ? null : Tensor.zeros(model.parameters().dtype(), n * v);
+            Tensor d = null;
+            if (grads != null) {
+                if (dLogits == null || dLogits.size() < n * v || dLogits.dtype() != model.parameters().dtype())
+                    dLogits = Tensor.zeros(model.parameters().dtype(), n * v);
+                d = dLogits.size() == n * v ? dLogits : dLogits.slice(0, n * v);
+            }
             loss += LanguageModelLoss.crossEntropy(f.logits(), v, targets, weights, 1.0, d);
             count += mbCount;
             if (grads != null) model.backward(f, d, null, null, grads);

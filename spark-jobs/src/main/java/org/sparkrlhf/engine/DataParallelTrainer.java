@@ -83,11 +83,31 @@ public final class DataParallelTrainer<E> {
         this.skippedTotal = skipped;
     }
 
+    /**
+     * grads = scale * (sum of the shards' gradients, added in partition order); returns whether every
+     * element is finite. One pass over plain arrays: this runs on the driver inside every step.
+     */
+    static boolean sumInOrder(List<ShardResult> shards, float scale, Parameters grads) {
+        int n = grads.flat().size();
+        float[] sum = new float[n], g = new float[n];
+        for (ShardResult s : shards) {
+            java.nio.ByteBuffer.wrap(s.gradient()).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(0, g);
+            for (int i = 0; i < n; i++) sum[i] += g[i];
+        }
+        boolean finite = true;
+        for (int i = 0; i < n; i++) {
+            sum[i] *= scale;
+            finite &= Float.isFinite(sum[i]);
+        }
+        grads.flat().copyFrom(sum, 0);
+        return finite;
+    }
+
     /** Runs one synchronous step (an attempt: a non-finite gradient is skipped and counted). */
     public StepReport runStep() {
         long t0 = System.nanoTime();
         long step = optimizer.stepCount() + skippedTotal; // data position: skipped steps consume their batch too
-        Broadcast<ParamSnapshot> params = jsc.broadcast(new ParamSnapshot(runId, step, model.config(), model.parameters().flat().toFloatArray()));
+        Broadcast<ParamSnapshot> params = jsc.broadcast(new ParamSnapshot(runId, step, model.config(), model.parameters().flat().toFloatBytes()));
         Objective<E> obj = objective;
         int perPartition = settings.globalBatch() / data.partitions(), micro = settings.microBatch(), threads = settings.threadsPerTask();
         long seed = settings.seed(), epochSteps = stepsPerEpoch;
@@ -99,7 +119,7 @@ public final class DataParallelTrainer<E> {
             try {
                 slot.grads.flat().zero();
                 StepStats stats = obj.accumulate(slot.model, mine, micro, slot.grads);
-                return Collections.singletonList(new ShardResult(block.partition, slot.grads.flat().toFloatArray(), stats)).iterator();
+                return Collections.singletonList(new ShardResult(block.partition, slot.grads.flat().toFloatBytes(), stats)).iterator();
             } finally {
                 ResidentModels.release(snap.runId(), slot);
             }
@@ -107,18 +127,12 @@ public final class DataParallelTrainer<E> {
         params.unpersist(false);
 
         shards.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
-        float[] sum = shards.get(0).gradient().clone();
         StepStats stats = shards.get(0).stats();
-        for (int p = 1; p < shards.size(); p++) {
-            float[] g = shards.get(p).gradient();
-            for (int i = 0; i < sum.length; i++) sum[i] += g[i];
-            stats = stats.plus(shards.get(p).stats());
-        }
-        grads.flat().copyFrom(sum, 0);
-        grads.flat().scale(1.0 / stats.count());
+        for (int p = 1; p < shards.size(); p++) stats = stats.plus(shards.get(p).stats());
+        boolean finite = sumInOrder(shards, (float) (1.0 / stats.count()), grads);
 
         double accuracy = stats.correct() / stats.count(); // NaN for objectives without pairs
-        if (!grads.flat().allFinite() || !Double.isFinite(stats.lossSum())) {
+        if (!finite || !Double.isFinite(stats.lossSum())) {
             badInARow++;
             skippedTotal++;
             if (badInARow > settings.maxBadSteps())

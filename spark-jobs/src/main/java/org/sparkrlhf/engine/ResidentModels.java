@@ -37,7 +37,7 @@ final class ResidentModels {
         Slot s = IDLE.computeIfAbsent(snap.runId(), k -> new ConcurrentLinkedQueue<>()).poll();
         if (s == null || !s.model.config().equals(snap.config())) s = new Slot(Gpt.init(snap.config(), DType.FLOAT32, 0));
         if (s.version != snap.version()) {
-            s.model.parameters().flat().copyFrom(snap.values(), 0);
+            s.model.parameters().flat().copyFromFloatBytes(snap.values());
             s.version = snap.version();
         }
         return s;
