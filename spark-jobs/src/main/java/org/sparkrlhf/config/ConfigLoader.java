@@ -1,0 +1,107 @@
+package org.sparkrlhf.config;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Builds a {@link JobConfig}: the defaults, then a YAML or JSON file (read by the caller from any
+ * FileSystem), then {@code key=value} overrides. Unknown keys and ill-typed values are errors that
+ * name the key.
+ */
+public final class ConfigLoader {
+    private ConfigLoader() {}
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+    public static JobConfig load(InputStream file, String fileName, List<String> overrides) {
+        ObjectNode tree = defaults();
+        if (file != null) {
+            try {
+                JsonNode user = YAML.readTree(file);
+                if (user != null && !user.isMissingNode() && !user.isNull()) {
+                    if (!user.isObject()) throw new ConfigException(fileName + ": a config file must be a mapping of sections");
+                    merge(tree, (ObjectNode) user, "");
+                }
+            } catch (IOException e) {
+                throw new ConfigException(fileName + ": cannot parse: " + e.getMessage());
+            }
+        }
+        for (String o : overrides) {
+            int eq = o.indexOf('=');
+            if (eq <= 0) throw new ConfigException("override '" + o + "' must look like section.key=value");
+            set(tree, o.substring(0, eq).trim(), o.substring(eq + 1).trim());
+        }
+        try {
+            return YAML.treeToValue(tree, JobConfig.class).validate();
+        } catch (UnrecognizedPropertyException e) {
+            String key = path(e.getPath());
+            throw new ConfigException("unknown config key '" + key + "'; known keys there: " + e.getKnownPropertyIds());
+        } catch (InvalidFormatException e) {
+            throw new ConfigException("config key '" + path(e.getPath()) + "' has value " + e.getValue() + ", expected " + e.getTargetType().getSimpleName());
+        } catch (MismatchedInputException e) {
+            throw new ConfigException("config key '" + path(e.getPath()) + "' has the wrong type: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new ConfigException("invalid config: " + e.getMessage());
+        }
+    }
+
+    private static ObjectNode defaults() {
+        try (InputStream in = ConfigLoader.class.getResourceAsStream("defaults.yaml")) {
+            return (ObjectNode) YAML.readTree(in);
+        } catch (IOException e) {
+            throw new IllegalStateException("defaults.yaml missing from the jar", e);
+        }
+    }
+
+    /** Lays {@code user} over {@code base}; a section that does not exist is an unknown key. */
+    private static void merge(ObjectNode base, ObjectNode user, String prefix) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = user.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> f = it.next();
+            String key = prefix + f.getKey();
+            JsonNode existing = base.get(f.getKey());
+            if (existing == null) throw new ConfigException("unknown config key '" + key + "'; known keys there: " + names(base));
+            if (existing.isObject() && f.getValue().isObject()) merge((ObjectNode) existing, (ObjectNode) f.getValue(), key + ".");
+            else if (existing.isObject()) throw new ConfigException("config key '" + key + "' is a section; give it keys, not a value");
+            else base.set(f.getKey(), f.getValue());
+        }
+    }
+
+    private static void set(ObjectNode tree, String dotted, String value) {
+        String[] parts = dotted.split("\\.");
+        ObjectNode node = tree;
+        for (int i = 0; i < parts.length - 1; i++) {
+            JsonNode next = node.get(parts[i]);
+            if (next == null || !next.isObject()) throw new ConfigException("unknown config key '" + dotted + "'; known sections: " + names(node));
+            node = (ObjectNode) next;
+        }
+        String leaf = parts[parts.length - 1];
+        if (!node.has(leaf)) throw new ConfigException("unknown config key '" + dotted + "'; known keys there: " + names(node));
+        try {
+            node.set(leaf, YAML.readTree(value.isEmpty() ? "''" : value));
+        } catch (IOException e) {
+            node.put(leaf, value);
+        }
+    }
+
+    private static String names(ObjectNode n) {
+        return "[" + String.join(", ", (Iterable<String>) n::fieldNames) + "]";
+    }
+
+    private static String path(List<com.fasterxml.jackson.databind.JsonMappingException.Reference> refs) {
+        return refs.stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]").collect(Collectors.joining("."));
+    }
+}

@@ -1,0 +1,66 @@
+package org.sparkrlhf.config;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The typed configuration of a training job, with defaults in {@code defaults.yaml}. Loaded by
+ * {@link ConfigLoader}; every value is validated here, and errors name the key.
+ */
+public record JobConfig(Run run, Model model, Data data, Train train) implements Serializable {
+
+    public record Run(String dir, long seed, boolean resume) implements Serializable {}
+
+    public record Model(String tokenizer, int contextLength, int dModel, int nHeads, int nLayers, String init) implements Serializable {}
+
+    public record Data(String train, String format, double maxBadFraction, int maxChars) implements Serializable {}
+
+    public record Train(int steps, int globalBatch, int microBatch, int partitions, double lr, double minLr, int warmupSteps,
+                        String schedule, double weightDecay, double maxGradNorm, int maxBadSteps, int checkpointEvery,
+                        int keepLast, int logEvery) implements Serializable {}
+
+    /** Throws one error listing every invalid value by its key. */
+    public JobConfig validate() {
+        List<String> e = new ArrayList<>();
+        if (run.dir() == null || run.dir().isBlank()) e.add("run.dir must name a directory");
+        if (!(model.tokenizer().equals("bytes") || model.tokenizer().equals("gpt2") || model.tokenizer().startsWith("hf:")))
+            e.add("model.tokenizer must be bytes, gpt2 or hf:/path/to/tokenizer.json, got '" + model.tokenizer() + "'");
+        positive(e, "model.contextLength", model.contextLength());
+        positive(e, "model.dModel", model.dModel());
+        positive(e, "model.nHeads", model.nHeads());
+        positive(e, "model.nLayers", model.nLayers());
+        if (model.nHeads() > 0 && model.dModel() % model.nHeads() != 0)
+            e.add("model.dModel (" + model.dModel() + ") must be divisible by model.nHeads (" + model.nHeads() + ")");
+        if (data.train() == null || data.train().isBlank()) e.add("data.train must name the training data (a file or directory)");
+        if (!Set.of("jsonl", "parquet").contains(data.format())) e.add("data.format must be jsonl or parquet, got '" + data.format() + "'");
+        if (!(data.maxBadFraction() >= 0 && data.maxBadFraction() < 1)) e.add("data.maxBadFraction must be in [0, 1), got " + data.maxBadFraction());
+        positive(e, "data.maxChars", data.maxChars());
+        positive(e, "train.steps", train.steps());
+        positive(e, "train.globalBatch", train.globalBatch());
+        positive(e, "train.microBatch", train.microBatch());
+        positive(e, "train.partitions", train.partitions());
+        if (train.partitions() > 0 && train.globalBatch() % train.partitions() != 0)
+            e.add("train.globalBatch (" + train.globalBatch() + ") must be a multiple of train.partitions (" + train.partitions() + ")");
+        if (!(train.lr() > 0)) e.add("train.lr must be > 0, got " + train.lr());
+        if (!(train.minLr() >= 0 && train.minLr() <= train.lr())) e.add("train.minLr must be in [0, train.lr], got " + train.minLr());
+        if (train.warmupSteps() < 0) e.add("train.warmupSteps must be >= 0, got " + train.warmupSteps());
+        if (!Set.of("constant", "linear", "cosine").contains(train.schedule()))
+            e.add("train.schedule must be constant, linear or cosine, got '" + train.schedule() + "'");
+        if (!train.schedule().equals("constant") && train.steps() <= train.warmupSteps())
+            e.add("train.steps (" + train.steps() + ") must exceed train.warmupSteps (" + train.warmupSteps() + ") for a decaying schedule");
+        if (!(train.weightDecay() >= 0)) e.add("train.weightDecay must be >= 0, got " + train.weightDecay());
+        if (!(train.maxGradNorm() > 0)) e.add("train.maxGradNorm must be > 0, got " + train.maxGradNorm());
+        if (train.maxBadSteps() < 0) e.add("train.maxBadSteps must be >= 0, got " + train.maxBadSteps());
+        positive(e, "train.checkpointEvery", train.checkpointEvery());
+        positive(e, "train.keepLast", train.keepLast());
+        positive(e, "train.logEvery", train.logEvery());
+        if (!e.isEmpty()) throw new ConfigException("invalid config: " + String.join("; ", e));
+        return this;
+    }
+
+    private static void positive(List<String> e, String key, long v) {
+        if (v <= 0) e.add(key + " must be > 0, got " + v);
+    }
+}

@@ -1,0 +1,46 @@
+package org.sparkrlhf.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+    static JobConfig load(String yaml, String... overrides) {
+        return ConfigLoader.load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "job.yaml", List.of(overrides));
+    }
+
+    @Test
+    void fileAndOverridesLayOverDefaults() {
+        JobConfig c = load("data:\n  train: /data/text.jsonl\ntrain:\n  steps: 70\n", "train.lr=0.01", "run.resume=true");
+        assertEquals(70, c.train().steps());
+        assertEquals(0.01, c.train().lr());
+        assertEquals(64, c.train().globalBatch()); // default
+        assertTrue(c.run().resume());
+    }
+
+    @Test
+    void unknownKeysAreNamed() {
+        ConfigException e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\ntrain:\n  lrr: 0.1\n"));
+        assertTrue(e.getMessage().contains("unknown config key 'train.lrr'") && e.getMessage().contains("lr"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", "trian.steps=3"));
+        assertTrue(e.getMessage().contains("unknown config key 'trian.steps'"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("bogus: 1\n"));
+        assertTrue(e.getMessage().contains("unknown config key 'bogus'"), e.getMessage());
+    }
+
+    @Test
+    void badValuesAreNamedAllAtOnce() {
+        ConfigException e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", "train.steps=0", "model.nHeads=3", "train.schedule=step"));
+        assertTrue(e.getMessage().contains("train.steps must be > 0") && e.getMessage().contains("model.dModel (128) must be divisible by model.nHeads (3)")
+                && e.getMessage().contains("train.schedule must be constant, linear or cosine"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", "train.steps=many"));
+        assertTrue(e.getMessage().contains("'train.steps'"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("train:\n  steps: 3\n"));
+        assertTrue(e.getMessage().contains("data.train must name the training data"), e.getMessage());
+    }
+}
