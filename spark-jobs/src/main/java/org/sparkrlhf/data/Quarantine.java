@@ -1,0 +1,58 @@
+package org.sparkrlhf.data;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.storage.StorageLevel;
+
+/**
+ * Separates good records from bad ones. Bad records are written, with file, line and reason, to
+ * {@code RUN/quarantine/NAME.jsonl}; nothing is dropped silently. If the bad share passes the
+ * configured limit the job stops with a message that says where to look.
+ */
+public final class Quarantine {
+    private Quarantine() {}
+
+    /** How many records were read and how many were bad. */
+    public record Counts(long total, long bad) {
+        public double badFraction() {
+            return total == 0 ? 0 : (double) bad / total;
+        }
+    }
+
+    /** The good records, and the counts. */
+    public record Result<T>(JavaRDD<T> good, Counts counts, Path quarantineFile) {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static <T> Result<T> apply(JavaRDD<Parsed<T>> parsed, FileSystem fs, Path runDir, String name, double maxBadFraction) throws IOException {
+        parsed.persist(StorageLevel.MEMORY_AND_DISK());
+        long total = parsed.count();
+        List<Parsed<T>> bad = parsed.filter(p -> !p.isOk()).collect();
+        Path file = new Path(runDir, "quarantine/" + name + ".jsonl");
+        if (!bad.isEmpty()) {
+            try (OutputStream out = fs.create(file, true)) {
+                for (Parsed<T> b : bad) {
+                    ObjectNode o = JSON.createObjectNode();
+                    o.put("file", b.file());
+                    o.put("line", b.line());
+                    o.put("reason", b.reason());
+                    o.put("record", b.raw());
+                    out.write((JSON.writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8));
+                }
+            }
+        }
+        Counts counts = new Counts(total, bad.size());
+        if (total == 0) throw new DataException("no records in " + name + " data");
+        if (counts.badFraction() > maxBadFraction)
+            throw new DataException(String.format("%d of %d %s records (%.1f%%) are malformed, above data.maxBadFraction = %s; "
+                    + "see %s for each one's file, line and reason", bad.size(), total, name, 100 * counts.badFraction(), maxBadFraction, file));
+        return new Result<>(parsed.filter(Parsed::isOk).map(Parsed::value), counts, bad.isEmpty() ? null : file);
+    }
+}

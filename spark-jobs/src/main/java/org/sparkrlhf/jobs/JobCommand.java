@@ -1,0 +1,59 @@
+package org.sparkrlhf.jobs;
+
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+import org.sparkrlhf.config.ConfigLoader;
+import org.sparkrlhf.config.JobConfig;
+import org.sparkrlhf.engine.SparkDefaults;
+import picocli.CommandLine.Option;
+
+/**
+ * What every training job's command line shares: a config file on any Hadoop FileSystem plus
+ * {@code --set key=value} overrides, validated before Spark does any work.
+ */
+public abstract class JobCommand implements Callable<Integer> {
+
+    @Option(names = "--config", description = "YAML or JSON job config (any Hadoop URI).")
+    String config;
+
+    @Option(names = "--set", description = "Override one key, e.g. --set train.steps=200 (repeatable).")
+    List<String> overrides = new ArrayList<>();
+
+    @Option(names = "--master", description = "Spark master when not launched by spark-submit (default: local[*]).")
+    String master;
+
+    JobConfig loadConfig() throws java.io.IOException {
+        if (config == null) return ConfigLoader.load(null, "(defaults)", overrides);
+        Path p = new Path(config);
+        var fs = p.getFileSystem(new org.apache.hadoop.conf.Configuration());
+        if (!fs.exists(p)) throw new org.sparkrlhf.config.ConfigException("config file not found: " + config);
+        try (InputStream in = fs.open(p)) {
+            return ConfigLoader.load(in, config, overrides);
+        }
+    }
+
+    protected abstract TrainingLoop.Outcome run(SparkSession spark, JobConfig cfg) throws Exception;
+
+    @Override
+    public Integer call() throws Exception {
+        JobConfig cfg = loadConfig(); // every config mistake surfaces here, before Spark starts
+        SparkConf conf = SparkDefaults.apply(new SparkConf());
+        if (master != null) conf.setMaster(master);
+        else conf.setIfMissing("spark.master", "local[*]");
+        conf.setIfMissing("spark.app.name", "spark-rlhf");
+        conf.setIfMissing("spark.ui.showConsoleProgress", "false");
+        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+        try {
+            TrainingLoop.Outcome o = run(spark, cfg);
+            System.out.printf("done: %d steps, last loss %.4f, %d skipped; run directory %s%n", o.step(), o.lastLoss(), o.skippedSteps(), o.runDir());
+            return 0;
+        } finally {
+            spark.stop();
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package org.sparkrlhf.jobs;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.sparkrlhf.config.JobConfig;
+import org.sparkrlhf.data.JsonLines;
+import org.sparkrlhf.data.Quarantine;
+import org.sparkrlhf.data.TextRecords;
+import org.sparkrlhf.data.TokenBlocks;
+import org.sparkrlhf.model.GptConfig;
+import org.sparkrlhf.tokenizer.Tokenizers;
+import org.sparkrlhf.training.LanguageModelObjective;
+import org.sparkrlhf.training.LmExample;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Pre-training: next-token prediction on plain text records {@code {"text": ...}}. */
+@Command(name = "pretrain", mixinStandardHelpOptions = true,
+        description = "Pre-train a GPT on JSON-lines text ({\"text\": ...}) with data-parallel Spark training.")
+public final class PretrainJob extends JobCommand {
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new PretrainJob()).execute(args));
+    }
+
+    @Override
+    protected TrainingLoop.Outcome run(SparkSession spark, JobConfig cfg) throws Exception {
+        return train(spark, cfg, null);
+    }
+
+    /** The job body, callable from tests (with a listener that may interrupt it). */
+    public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, TrainingLoop.StepListener listener) throws Exception {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Path runDir = new Path(cfg.run().dir());
+        FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
+        int maxChars = cfg.data().maxChars();
+        Quarantine.Result<String> texts = Quarantine.apply(JsonLines.read(jsc, cfg.data().train()).map(l -> TextRecords.parse(l, maxChars)),
+                fs, runDir, "train", cfg.data().maxBadFraction());
+        JavaRDD<LmExample> examples = TokenBlocks.of(texts.good(), cfg.model().tokenizer(), cfg.model().contextLength());
+        GptConfig modelCfg = GptConfig.of(Tokenizers.create(cfg.model().tokenizer()).vocabSize(), cfg.model().contextLength(),
+                cfg.model().dModel(), cfg.model().nHeads(), cfg.model().nLayers());
+        Map<String, Object> counts = new LinkedHashMap<>();
+        counts.put("records", texts.counts().total());
+        counts.put("bad_records", texts.counts().bad());
+        return TrainingLoop.run(spark, cfg, modelCfg, new LanguageModelObjective(), examples, "pretrain", counts, listener);
+    }
+}

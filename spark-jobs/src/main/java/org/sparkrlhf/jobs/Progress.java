@@ -1,0 +1,22 @@
+package org.sparkrlhf.jobs;
+
+/** One readable line per report: step, loss, rate and time left. */
+final class Progress {
+    private final long total;
+    private final long startNanos = System.nanoTime();
+    private final long startStep;
+
+    Progress(long startStep, long total) {
+        this.startStep = startStep;
+        this.total = total;
+    }
+
+    String line(String stage, long step, double loss, double tokensPerSecond) {
+        double elapsed = (System.nanoTime() - startNanos) / 1e9;
+        double perStep = step > startStep ? elapsed / (step - startStep) : 0;
+        long eta = Math.round(perStep * (total - step));
+        int width = 20, done = (int) (width * step / Math.max(1, total));
+        return String.format("%s [%s%s] step %d/%d  loss %.4f  %.0f tok/s  ETA %dm%02ds", stage,
+                "#".repeat(done), ".".repeat(width - done), step, total, loss, tokensPerSecond, eta / 60, eta % 60);
+    }
+}

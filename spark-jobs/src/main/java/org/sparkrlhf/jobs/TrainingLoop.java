@@ -1,0 +1,150 @@
+package org.sparkrlhf.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sparkrlhf.checkpoint.CheckpointStore;
+import org.sparkrlhf.checkpoint.GptWeights;
+import org.sparkrlhf.checkpoint.OptimizerStateIO;
+import org.sparkrlhf.config.JobConfig;
+import org.sparkrlhf.engine.DataParallelTrainer;
+import org.sparkrlhf.engine.ShardedData;
+import org.sparkrlhf.engine.StepReport;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.model.GptConfig;
+import org.sparkrlhf.model.Parameters;
+import org.sparkrlhf.optim.AdamW;
+import org.sparkrlhf.optim.LrSchedule;
+import org.sparkrlhf.tensor.DType;
+import org.sparkrlhf.training.Objective;
+
+/**
+ * The driver loop every training job shares: start (fresh, from given weights, or resumed from the
+ * newest valid checkpoint), then step, record, report and checkpoint until the configured number
+ * of steps.
+ */
+public final class TrainingLoop {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingLoop.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private TrainingLoop() {}
+
+    /** Called after every step; a test may throw from it to simulate a crash. */
+    @FunctionalInterface
+    public interface StepListener {
+        void afterStep(StepReport report);
+    }
+
+    /** Where a run ended. */
+    public record Outcome(long step, double lastLoss, long skippedSteps, Path runDir) {}
+
+    public static <E> Outcome run(SparkSession spark, JobConfig cfg, GptConfig modelCfg, Objective<E> objective,
+                                  JavaRDD<E> examples, String stage, Map<String, Object> dataCounts, StepListener listener) throws IOException {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Path runDir = new Path(cfg.run().dir());
+        FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
+        CheckpointStore store = new CheckpointStore(fs, runDir, cfg.train().keepLast(), false);
+        JobConfig.Train t = cfg.train();
+        LrSchedule schedule = new LrSchedule(LrSchedule.Kind.valueOf(t.schedule().toUpperCase()), t.lr(), t.minLr(), t.warmupSteps(), t.steps());
+        AdamW.Config optCfg = new AdamW.Config(schedule, 0.9, 0.95, 1e-8, t.weightDecay(), t.maxGradNorm());
+
+        Gpt model;
+        AdamW opt;
+        long skipped = 0;
+        Optional<CheckpointStore.Checkpoint> ckpt = cfg.run().resume() ? store.latestValid() : Optional.empty();
+        if (ckpt.isPresent()) {
+            CheckpointStore.Checkpoint c = ckpt.get();
+            Parameters p = GptWeights.read(c.open("weights.safetensors"), c.dir() + "/weights.safetensors", modelCfg, DType.FLOAT32);
+            model = new Gpt(modelCfg, p);
+            opt = new AdamW(optCfg, p.layout(), DType.FLOAT32);
+            OptimizerStateIO.read(c.open("optimizer.safetensors"), c.dir() + "/optimizer.safetensors", opt);
+            skipped = JSON.readTree(c.open("state.json")).path("skippedSteps").asLong();
+            LOG.warn("resuming {} from {} (step {})", stage, c.dir(), c.step());
+        } else {
+            if (cfg.run().resume()) LOG.warn("run.resume is set but {} holds no valid checkpoint: starting fresh", runDir);
+            model = cfg.model().init().isEmpty() ? Gpt.init(modelCfg, DType.FLOAT32, cfg.run().seed())
+                    : new Gpt(modelCfg, loadInit(fs, cfg.model().init(), modelCfg));
+            opt = new AdamW(optCfg, model.parameters().layout(), DType.FLOAT32);
+        }
+        writeConfig(fs, runDir, cfg, modelCfg);
+
+        ShardedData<E> data = ShardedData.of(examples, t.partitions());
+        DataParallelTrainer<E> trainer = new DataParallelTrainer<>(jsc, model, opt, objective, data,
+                new DataParallelTrainer.Settings(t.globalBatch(), t.microBatch(), cfg.run().seed(), t.maxBadSteps(),
+                        Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1"))));
+        trainer.restoreCounters(skipped);
+        MetricsLog metrics = new MetricsLog(fs, runDir, stage, opt.stepCount());
+        Progress progress = new Progress(opt.stepCount(), t.steps());
+        StepReport last = null;
+        try {
+            while (opt.stepCount() < t.steps()) {
+                last = trainer.runStep();
+                ObjectNode row = metrics.newRow();
+                row.put("step", last.step());
+                row.put("loss", last.loss());
+                if (!Double.isNaN(last.accuracy())) row.put("accuracy", last.accuracy());
+                row.put("count", last.count());
+                row.put("grad_norm", last.gradNorm());
+                row.put("lr", last.lr());
+                row.put("skipped", last.skipped());
+                row.put("skipped_total", trainer.skippedSteps());
+                row.put("step_seconds", last.wallNanos() / 1e9);
+                row.put("spark_overhead_fraction", last.sparkOverheadFraction());
+                if (last.step() == 1 && !last.skipped()) dataCounts.forEach((k, v) -> row.put("data_" + k, String.valueOf(v)));
+                if (listener != null) listener.afterStep(last);
+                if (!last.skipped() && (last.step() % t.logEvery() == 0 || last.step() == t.steps()))
+                    LOG.warn(progress.line(stage, last.step(), last.loss(), last.count() / (last.wallNanos() / 1e9)));
+                if (!last.skipped() && (last.step() % t.checkpointEvery() == 0 || last.step() == t.steps())) {
+                    metrics.flush();
+                    save(store, model, opt, trainer, cfg, modelCfg, last.step());
+                }
+            }
+        } finally {
+            metrics.flush();
+            data.release();
+        }
+        metrics.writeParquet(spark);
+        return new Outcome(opt.stepCount(), last == null ? Double.NaN : last.loss(), trainer.skippedSteps(), runDir);
+    }
+
+    private static Parameters loadInit(FileSystem fs, String location, GptConfig modelCfg) throws IOException {
+        Path p = new Path(location);
+        if (!p.getFileSystem(fs.getConf()).exists(p)) throw new IOException("model.init: no weights at " + location);
+        return GptWeights.read(p.getFileSystem(fs.getConf()).open(p), location, modelCfg, DType.FLOAT32);
+    }
+
+    private static void writeConfig(FileSystem fs, Path runDir, JobConfig cfg, GptConfig modelCfg) throws IOException {
+        ObjectNode o = JSON.createObjectNode();
+        o.set("job", JSON.valueToTree(cfg));
+        o.set("model", JSON.valueToTree(modelCfg));
+        try (var out = fs.create(new Path(runDir, "config.json"), true)) {
+            out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(o));
+        }
+    }
+
+    private static void save(CheckpointStore store, Gpt model, AdamW opt, DataParallelTrainer<?> trainer, JobConfig cfg,
+                             GptConfig modelCfg, long step) throws IOException {
+        Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>();
+        files.put("weights.safetensors", out -> GptWeights.write(out, modelCfg, model.parameters()));
+        files.put("optimizer.safetensors", out -> OptimizerStateIO.write(out, opt));
+        ObjectNode state = JSON.createObjectNode();
+        state.put("step", step);
+        state.put("skippedSteps", trainer.skippedSteps());
+        state.put("seed", cfg.run().seed());
+        state.put("dataStep", step + trainer.skippedSteps()); // the data cursor: next batch's position
+        state.put("stepsPerEpoch", trainer.stepsPerEpoch());
+        files.put("state.json", out -> out.write(JSON.writeValueAsBytes(state)));
+        files.put("config.json", out -> out.write(JSON.writeValueAsBytes(cfg)));
+        store.save(step, files, null);
+    }
+}

@@ -1,0 +1,125 @@
+package org.sparkrlhf.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparkrlhf.checkpoint.CheckpointStore;
+import org.sparkrlhf.checkpoint.GptWeights;
+import org.sparkrlhf.config.ConfigLoader;
+import org.sparkrlhf.config.JobConfig;
+import org.sparkrlhf.data.DataException;
+import org.sparkrlhf.engine.LocalSpark;
+import org.sparkrlhf.tensor.DType;
+
+class PretrainJobTest {
+    static SparkSession spark;
+    static MiniDFSCluster hdfs;
+    static java.nio.file.Path data;
+
+    @BeforeAll
+    static void start(@TempDir java.nio.file.Path dir) throws IOException {
+        spark = LocalSpark.start("local[2]");
+        Configuration conf = new Configuration();
+        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, "target/minidfs-" + System.nanoTime());
+        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
+        hdfs.waitActive();
+        // real text, plus three malformed records that must be quarantined, not dropped
+        List<String> lines = new ArrayList<>();
+        ObjectMapper json = new ObjectMapper();
+        for (String s : BrownText.sentences("ca01", "ca02")) lines.add(json.writeValueAsString(java.util.Map.of("text", s)));
+        lines.add(5, "{\"txt\": \"misspelled field\"}");
+        lines.add(9, "{not json");
+        lines.add(20, "{\"text\": \"   \"}");
+        data = dir.resolve("brown.jsonl");
+        Files.write(data, lines, StandardCharsets.UTF_8);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (spark != null) spark.stop();
+        if (hdfs != null) hdfs.shutdown();
+    }
+
+    static JobConfig config(String runDir, boolean resume, String... more) {
+        List<String> o = new ArrayList<>(List.of("run.dir=" + runDir, "run.resume=" + resume, "data.train=" + data.toUri(),
+                "data.maxBadFraction=0.05", "model.contextLength=32", "model.dModel=32", "model.nHeads=2", "model.nLayers=1",
+                "train.steps=6", "train.globalBatch=8", "train.microBatch=4", "train.partitions=2", "train.warmupSteps=1",
+                "train.checkpointEvery=3", "train.logEvery=2", "train.lr=0.003"));
+        o.addAll(List.of(more));
+        return ConfigLoader.load(null, "test", o);
+    }
+
+    static float[] finalWeights(String runDir) throws IOException {
+        Path run = new Path(runDir);
+        FileSystem fs = run.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        CheckpointStore.Checkpoint c = new CheckpointStore(fs, run, 2, false).latestValid().orElseThrow();
+        assertEquals(6, c.step());
+        return GptWeights.read(c.open("weights.safetensors"), "final", 0, DType.FLOAT32).parameters().flat().toFloatArray();
+    }
+
+    @Test
+    void resumedRunIsBitIdenticalOnLocalFilesAndOnHdfs(@TempDir java.nio.file.Path dir) throws Exception {
+        String local = dir.resolve("run").toUri().toString();
+        String hdfsRun = hdfs.getFileSystem().getUri() + "/runs/pretrain";
+        String reference = dir.resolve("reference").toUri().toString();
+
+        TrainingLoop.Outcome full = PretrainJob.train(spark, config(reference, false), null);
+        assertEquals(6, full.step());
+        float[] expected = finalWeights(reference);
+
+        for (String run : List.of(local, hdfsRun)) {
+            // crash after step 4: the newest checkpoint is step 3
+            assertThrows(IllegalStateException.class, () -> PretrainJob.train(spark, config(run, false), r -> {
+                if (r.step() == 4) throw new IllegalStateException("simulated crash");
+            }));
+            List<Long> stepsRun = new ArrayList<>();
+            TrainingLoop.Outcome resumed = PretrainJob.train(spark, config(run, true), r -> stepsRun.add(r.step()));
+            assertEquals(6, resumed.step());
+            assertEquals(List.of(4L, 5L, 6L), stepsRun, "the resumed run continues from the step-3 checkpoint");
+            assertArrayEquals(expected, finalWeights(run), "resumed run on " + run + " differs from the uninterrupted one");
+            // the metrics read as one run: steps 1..6 once each
+            Path metrics = new Path(run + "/metrics/pretrain.jsonl");
+            String text = new String(metrics.getFileSystem(spark.sparkContext().hadoopConfiguration()).open(metrics).readAllBytes(), StandardCharsets.UTF_8);
+            assertEquals(6, text.lines().count(), text);
+        }
+    }
+
+    @Test
+    void badRecordsAreQuarantinedWithFileLineAndReason(@TempDir java.nio.file.Path dir) throws Exception {
+        String run = dir.resolve("q").toUri().toString();
+        PretrainJob.train(spark, config(run, false, "train.steps=2", "train.warmupSteps=0", "train.schedule=constant"), null);
+        List<String> q = Files.readAllLines(dir.resolve("q/quarantine/train.jsonl"));
+        assertEquals(3, q.size());
+        assertTrue(q.get(0).contains("\"line\":6") && q.get(0).contains("missing field 'text'"), q.get(0));
+        assertTrue(q.get(1).contains("\"line\":10") && q.get(1).contains("not valid JSON"), q.get(1));
+        assertTrue(q.get(2).contains("\"line\":21") && q.get(2).contains("empty text"), q.get(2));
+        String metrics = Files.readString(dir.resolve("q/metrics/pretrain.jsonl"));
+        assertTrue(metrics.contains("\"data_bad_records\":\"3\""), metrics);
+        assertTrue(Files.isDirectory(dir.resolve("q/metrics/pretrain.parquet")));
+
+        DataException tooMany = assertThrows(DataException.class,
+                () -> PretrainJob.train(spark, config(dir.resolve("q2").toUri().toString(), false, "data.maxBadFraction=0.001"), null));
+        assertTrue(tooMany.getMessage().contains("above data.maxBadFraction = 0.001") && tooMany.getMessage().contains("quarantine/train.jsonl"),
+                tooMany.getMessage());
+        DataException missing = assertThrows(DataException.class,
+                () -> PretrainJob.train(spark, config(dir.resolve("q3").toUri().toString(), false, "data.train=/no/such/file.jsonl"), null));
+        assertTrue(missing.getMessage().contains("data not found: /no/such/file.jsonl"), missing.getMessage());
+    }
+}
