@@ -48,6 +48,7 @@ public abstract class JobCommand implements Callable<Integer> {
         conf.setIfMissing("spark.app.name", "spark-rlhf");
         conf.setIfMissing("spark.ui.showConsoleProgress", "false");
         SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+        if (!conf.contains("spark.submit.deployMode")) spark.sparkContext().setLogLevel("WARN"); // a local CLI run: show our progress, not Spark's chatter
         try {
             TrainingLoop.Outcome o = run(spark, cfg);
             System.out.printf("done: %d steps, last loss %.4f, %d skipped; run directory %s%n", o.step(), o.lastLoss(), o.skippedSteps(), o.runDir());

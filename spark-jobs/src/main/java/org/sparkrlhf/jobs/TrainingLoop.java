@@ -69,7 +69,7 @@ public final class TrainingLoop {
             opt = new AdamW(optCfg, p.layout(), DType.FLOAT32);
             OptimizerStateIO.read(c.open("optimizer.safetensors"), c.dir() + "/optimizer.safetensors", opt);
             skipped = JSON.readTree(c.open("state.json")).path("skippedSteps").asLong();
-            LOG.warn("resuming {} from {} (step {})", stage, c.dir(), c.step());
+            System.err.printf("%s: resuming from %s (step %d)%n", stage, c.dir(), c.step());
         } else {
             if (cfg.run().resume()) LOG.warn("run.resume is set but {} holds no valid checkpoint: starting fresh", runDir);
             model = cfg.model().init().isEmpty() ? Gpt.init(modelCfg, DType.FLOAT32, cfg.run().seed())
@@ -103,7 +103,7 @@ public final class TrainingLoop {
                 if (last.step() == 1 && !last.skipped()) dataCounts.forEach((k, v) -> row.put("data_" + k, String.valueOf(v)));
                 if (listener != null) listener.afterStep(last);
                 if (!last.skipped() && (last.step() % t.logEvery() == 0 || last.step() == t.steps()))
-                    LOG.warn(progress.line(stage, last.step(), last.loss(), last.count() / (last.wallNanos() / 1e9)));
+                    System.err.println(progress.line(stage, last.step(), last.loss(), last.count() / (last.wallNanos() / 1e9)));
                 if (!last.skipped() && (last.step() % t.checkpointEvery() == 0 || last.step() == t.steps())) {
                     metrics.flush();
                     save(store, model, opt, trainer, cfg, modelCfg, last.step());

@@ -1,0 +1,57 @@
+package org.sparkrlhf.jobs;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.sparkrlhf.config.JobConfig;
+import org.sparkrlhf.data.JsonLines;
+import org.sparkrlhf.data.Parsed;
+import org.sparkrlhf.data.Quarantine;
+import org.sparkrlhf.data.SftRecords;
+import org.sparkrlhf.model.GptConfig;
+import org.sparkrlhf.tokenizer.Tokenizer;
+import org.sparkrlhf.tokenizer.Tokenizers;
+import org.sparkrlhf.training.LanguageModelObjective;
+import org.sparkrlhf.training.LmExample;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Supervised fine-tuning: the loss is on assistant tokens only; start from pre-trained weights with model.init. */
+@Command(name = "sft", mixinStandardHelpOptions = true,
+        description = "Fine-tune on {prompt, response} or chat {messages} records (loss on responses only).")
+public final class SftJob extends JobCommand {
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new SftJob()).execute(args));
+    }
+
+    @Override
+    protected TrainingLoop.Outcome run(SparkSession spark, JobConfig cfg) throws Exception {
+        return train(spark, cfg, null);
+    }
+
+    public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, TrainingLoop.StepListener listener) throws Exception {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Path runDir = new Path(cfg.run().dir());
+        FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
+        int maxChars = cfg.data().maxChars(), ctx = cfg.model().contextLength();
+        String tokSpec = cfg.model().tokenizer();
+        var parsed = JsonLines.read(jsc, cfg.data().train()).mapPartitions(it -> {
+            Tokenizer tok = Tokenizers.create(tokSpec);
+            List<Parsed<LmExample>> out = new ArrayList<>();
+            it.forEachRemaining(l -> out.add(SftRecords.parseAndEncode(l, maxChars, tok, ctx)));
+            return out.iterator();
+        });
+        Quarantine.Result<LmExample> good = Quarantine.apply(parsed, fs, runDir, "train", cfg.data().maxBadFraction());
+        GptConfig modelCfg = GptConfig.of(Tokenizers.create(tokSpec).vocabSize(), ctx, cfg.model().dModel(), cfg.model().nHeads(), cfg.model().nLayers());
+        Map<String, Object> counts = new LinkedHashMap<>();
+        counts.put("records", good.counts().total());
+        counts.put("bad_records", good.counts().bad());
+        return TrainingLoop.run(spark, cfg, modelCfg, new LanguageModelObjective(), good.good(), "sft", counts, listener);
+    }
+}

@@ -1,0 +1,68 @@
+package org.sparkrlhf.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparkrlhf.checkpoint.GptWeights;
+import org.sparkrlhf.config.ConfigLoader;
+import org.sparkrlhf.engine.LocalSpark;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.model.GptConfig;
+import org.sparkrlhf.tensor.DType;
+
+class SftJobTest {
+    static SparkSession spark;
+
+    @BeforeAll
+    static void start() {
+        spark = LocalSpark.start("local[2]");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (spark != null) spark.stop();
+    }
+
+    @Test
+    void fineTunesFromGivenWeightsOnPromptResponseAndChatRecords(@TempDir java.nio.file.Path dir) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = new ArrayList<>();
+        for (String s : BrownText.sentences("ca03")) {
+            String[] w = s.split(" ");
+            if (w.length < 6) continue;
+            int half = Math.min(w.length / 2, 6);
+            String prompt = String.join(" ", List.of(w).subList(0, half)), response = String.join(" ", List.of(w).subList(half, Math.min(w.length, half + 8)));
+            lines.add(lines.size() % 2 == 0 ? json.writeValueAsString(Map.of("prompt", prompt, "response", response))
+                    : json.writeValueAsString(Map.of("messages", List.of(Map.of("role", "user", "content", prompt), Map.of("role", "assistant", "content", response)))));
+        }
+        lines.add("{\"prompt\":\"orphan\"}");
+        Files.write(dir.resolve("sft.jsonl"), lines, StandardCharsets.UTF_8);
+
+        // "pre-trained" weights to start from
+        GptConfig cfg = GptConfig.of(257, 128, 32, 2, 1);
+        java.nio.file.Path init = dir.resolve("init.safetensors");
+        try (OutputStream out = Files.newOutputStream(init)) {
+            GptWeights.write(out, cfg, Gpt.init(cfg, DType.FLOAT32, 9).parameters());
+        }
+        List<Double> losses = new ArrayList<>();
+        TrainingLoop.Outcome o = SftJob.train(spark, ConfigLoader.load(null, "test", List.of("run.dir=" + dir.resolve("run").toUri(),
+                "data.train=" + dir.resolve("sft.jsonl").toUri(), "model.init=" + init.toUri(), "model.contextLength=128", "model.dModel=32",
+                "model.nHeads=2", "model.nLayers=1", "train.steps=15", "train.globalBatch=8", "train.microBatch=4", "train.warmupSteps=2",
+                "train.lr=0.005", "train.logEvery=5", "train.checkpointEvery=15", "data.maxBadFraction=0.05")), r -> losses.add(r.loss()));
+        assertEquals(15, o.step());
+        assertTrue(losses.get(14) < losses.get(0) - 0.5, "SFT loss falls: " + losses);
+        assertEquals(1, Files.readAllLines(dir.resolve("run/quarantine/train.jsonl")).size());
+    }
+}
