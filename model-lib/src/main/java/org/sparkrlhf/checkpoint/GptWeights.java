@@ -72,6 +72,33 @@ public final class GptWeights {
         return byName;
     }
 
+    /**
+     * Copies every tensor of {@code target}'s layout that the file has (shapes checked) and leaves
+     * the output heads the file lacks as they are: how a reward model or critic starts from an SFT
+     * model's trunk. Returns the names left untouched; a missing trunk tensor is an error.
+     */
+    public static List<String> readTrunk(InputStream in, String source, Parameters target) throws IOException {
+        Map<String, SafeTensors.Entry> byName = byGpt2Name(SafeTensors.read(in, source));
+        List<String> untouched = new ArrayList<>();
+        for (ParameterLayout.Entry e : target.layout().entries().values()) {
+            SafeTensors.Entry t = byName.get(e.name());
+            if (t == null) {
+                if (!isHead(e.name())) throw new IOException(source + ": missing tensor '" + e.name() + "' (shape " + Arrays.toString(e.shape()) + ")");
+                untouched.add(e.name());
+                continue;
+            }
+            long[] want = Arrays.stream(e.shape()).asLongStream().toArray();
+            if (!Arrays.equals(want, t.shape()))
+                throw new IOException(source + ": tensor '" + e.name() + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(want));
+            target.get(e.name()).copyFrom(t.data(), 0);
+        }
+        return untouched;
+    }
+
+    private static boolean isHead(String name) {
+        return name.startsWith("lm_head.") || name.startsWith("v_head.") || name.startsWith("score.");
+    }
+
     private static Parameters toParameters(Map<String, SafeTensors.Entry> byName, GptConfig config, DType dtype, String source) throws IOException {
         ParameterLayout layout = ParameterLayout.of(config);
         Parameters p = Parameters.zeros(layout, dtype);

@@ -1,6 +1,7 @@
 package org.sparkrlhf.training;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -39,16 +40,23 @@ class ObjectiveTest {
     }
 
     @Test
-    void pairwiseObjectiveGradientMatchesFiniteDifferences() {
+    void rewardObjectiveOverRankingsMatchesFiniteDifferences() {
         Gpt m = Gpt.init(GptConfig.of(13, 12, 8, 2, 1).withHeads(Head.REWARD), DType.FLOAT64, 2);
-        List<PreferencePair> pairs = List.of(
-                new PreferencePair(new int[]{1, 2, 3}, new int[]{1, 2, 4, 5}, 0, "a", "helpful"),
-                new PreferencePair(new int[]{6, 7}, new int[]{6, 8, 9}, 0.5, "b", "harmless"),
-                new PreferencePair(new int[]{3}, new int[]{4}, 0, "a", "helpful"));
+        List<PreferenceGroup> groups = List.of(
+                PreferenceGroup.ranking(new int[][]{{1, 2, 3}, {1, 2, 4, 5}, {1, 9}}, "a", "helpful"), // 3 pairs
+                PreferenceGroup.pair(new int[]{6, 7}, new int[]{6, 8, 9}, 0.5, "b", "harmless"),
+                PreferenceGroup.pair(new int[]{3}, new int[]{4}, 0, "a", "helpful"));
         Parameters g = m.newGradients();
-        StepStats s = new PairwiseRewardObjective().accumulate(m, pairs, 2, g);
-        assertEquals(3, s.count());
-        GradientCheck.assertMatches("pairwise objective", m.parameters().flat(), g.flat(),
-                x -> new PairwiseRewardObjective().evaluate(m, pairs, 2).lossSum(), 1e-5, 1e-5);
+        StepStats s = new RewardObjective().accumulate(m, groups, 2, g);
+        assertEquals(5, s.count());
+        GradientCheck.assertMatches("reward objective", m.parameters().flat(), g.flat(),
+                x -> new RewardObjective().evaluate(m, groups, 2).lossSum(), 1e-5, 1e-5);
+    }
+
+    @Test
+    void aRankingOfKGivesAllKChooseTwoPairsBestFirst() {
+        PreferenceGroup g = PreferenceGroup.ranking(new int[][]{{1}, {2}, {3}, {4}}, "", "");
+        assertEquals(6, g.pairs());
+        for (int i = 0; i < g.pairs(); i++) assertTrue(g.chosen()[i] < g.rejected()[i]);
     }
 }

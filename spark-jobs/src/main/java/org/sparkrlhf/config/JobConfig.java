@@ -15,7 +15,7 @@ public record JobConfig(Run run, Model model, Data data, Train train) implements
 
     public record Model(String tokenizer, int contextLength, int dModel, int nHeads, int nLayers, String init) implements Serializable {}
 
-    public record Data(String train, String format, double maxBadFraction, int maxChars) implements Serializable {}
+    public record Data(String train, String eval, double evalFraction, String format, double maxBadFraction, int maxChars) implements Serializable {}
 
     public record Train(int steps, int globalBatch, int microBatch, int partitions, double lr, double minLr, int warmupSteps,
                         String schedule, double weightDecay, double maxGradNorm, int maxBadSteps, int checkpointEvery,
@@ -34,6 +34,7 @@ public record JobConfig(Run run, Model model, Data data, Train train) implements
         if (model.nHeads() > 0 && model.dModel() % model.nHeads() != 0)
             e.add("model.dModel (" + model.dModel() + ") must be divisible by model.nHeads (" + model.nHeads() + ")");
         if (data.train() == null || data.train().isBlank()) e.add("data.train must name the training data (a file or directory)");
+        if (!(data.evalFraction() >= 0 && data.evalFraction() < 1)) e.add("data.evalFraction must be in [0, 1), got " + data.evalFraction());
         if (!Set.of("jsonl", "parquet").contains(data.format())) e.add("data.format must be jsonl or parquet, got '" + data.format() + "'");
         if (!(data.maxBadFraction() >= 0 && data.maxBadFraction() < 1)) e.add("data.maxBadFraction must be in [0, 1), got " + data.maxBadFraction());
         positive(e, "data.maxChars", data.maxChars());

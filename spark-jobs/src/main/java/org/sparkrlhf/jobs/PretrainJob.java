@@ -8,7 +8,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.config.JobConfig;
-import org.sparkrlhf.data.JsonLines;
+import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.Quarantine;
 import org.sparkrlhf.data.TextRecords;
 import org.sparkrlhf.data.TokenBlocks;
@@ -39,7 +39,7 @@ public final class PretrainJob extends JobCommand {
         Path runDir = new Path(cfg.run().dir());
         FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
         int maxChars = cfg.data().maxChars();
-        Quarantine.Result<String> texts = Quarantine.apply(JsonLines.read(jsc, cfg.data().train()).map(l -> TextRecords.parse(l, maxChars)),
+        Quarantine.Result<String> texts = Quarantine.apply(RecordFiles.read(spark, cfg.data().train(), cfg.data().format()).map(l -> TextRecords.parse(l, maxChars)),
                 fs, runDir, "train", cfg.data().maxBadFraction());
         JavaRDD<LmExample> examples = TokenBlocks.of(texts.good(), cfg.model().tokenizer(), cfg.model().contextLength());
         GptConfig modelCfg = GptConfig.of(Tokenizers.create(cfg.model().tokenizer()).vocabSize(), cfg.model().contextLength(),

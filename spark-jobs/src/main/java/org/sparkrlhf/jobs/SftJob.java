@@ -9,7 +9,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.config.JobConfig;
-import org.sparkrlhf.data.JsonLines;
+import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.Parsed;
 import org.sparkrlhf.data.Quarantine;
 import org.sparkrlhf.data.SftRecords;
@@ -41,7 +41,7 @@ public final class SftJob extends JobCommand {
         FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
         int maxChars = cfg.data().maxChars(), ctx = cfg.model().contextLength();
         String tokSpec = cfg.model().tokenizer();
-        var parsed = JsonLines.read(jsc, cfg.data().train()).mapPartitions(it -> {
+        var parsed = RecordFiles.read(spark, cfg.data().train(), cfg.data().format()).mapPartitions(it -> {
             Tokenizer tok = Tokenizers.create(tokSpec);
             List<Parsed<LmExample>> out = new ArrayList<>();
             it.forEachRemaining(l -> out.add(SftRecords.parseAndEncode(l, maxChars, tok, ctx)));

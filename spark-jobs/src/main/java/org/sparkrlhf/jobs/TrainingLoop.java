@@ -45,15 +45,40 @@ public final class TrainingLoop {
         void afterStep(StepReport report);
     }
 
+    /** What a job adds to the loop: evaluation at checkpoints, and files saved beside the weights. */
+    public interface Hooks {
+        /** Evaluates the model; returns the checkpoint-ranking metric (higher is better) or null. Adds fields to the metrics row. */
+        default Double evaluate(Gpt model, long step, ObjectNode row) throws IOException {
+            return null;
+        }
+
+        /** Extra files for a checkpoint of this model. */
+        default Map<String, CheckpointStore.FileWriter> extraFiles(Gpt model) throws IOException {
+            return Map.of();
+        }
+
+        /** Ranks checkpoints by the evaluation metric rather than keeping only the newest. */
+        default boolean higherIsBetter() {
+            return true;
+        }
+    }
+
+    static final Hooks NO_HOOKS = new Hooks() {};
+
     /** Where a run ended. */
     public record Outcome(long step, double lastLoss, long skippedSteps, Path runDir) {}
 
     public static <E> Outcome run(SparkSession spark, JobConfig cfg, GptConfig modelCfg, Objective<E> objective,
                                   JavaRDD<E> examples, String stage, Map<String, Object> dataCounts, StepListener listener) throws IOException {
+        return run(spark, cfg, modelCfg, objective, examples, stage, dataCounts, listener, NO_HOOKS);
+    }
+
+    public static <E> Outcome run(SparkSession spark, JobConfig cfg, GptConfig modelCfg, Objective<E> objective, JavaRDD<E> examples,
+                                  String stage, Map<String, Object> dataCounts, StepListener listener, Hooks hooks) throws IOException {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Path runDir = new Path(cfg.run().dir());
         FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
-        CheckpointStore store = new CheckpointStore(fs, runDir, cfg.train().keepLast(), false);
+        CheckpointStore store = new CheckpointStore(fs, runDir, cfg.train().keepLast(), hooks.higherIsBetter());
         JobConfig.Train t = cfg.train();
         LrSchedule schedule = new LrSchedule(LrSchedule.Kind.valueOf(t.schedule().toUpperCase()), t.lr(), t.minLr(), t.warmupSteps(), t.steps());
         AdamW.Config optCfg = new AdamW.Config(schedule, 0.9, 0.95, 1e-8, t.weightDecay(), t.maxGradNorm());
@@ -72,8 +97,8 @@ public final class TrainingLoop {
             System.err.printf("%s: resuming from %s (step %d)%n", stage, c.dir(), c.step());
         } else {
             if (cfg.run().resume()) LOG.warn("run.resume is set but {} holds no valid checkpoint: starting fresh", runDir);
-            model = cfg.model().init().isEmpty() ? Gpt.init(modelCfg, DType.FLOAT32, cfg.run().seed())
-                    : new Gpt(modelCfg, loadInit(fs, cfg.model().init(), modelCfg));
+            model = Gpt.init(modelCfg, DType.FLOAT32, cfg.run().seed());
+            if (!cfg.model().init().isEmpty()) loadInit(fs, cfg.model().init(), model.parameters(), stage);
             opt = new AdamW(optCfg, model.parameters().layout(), DType.FLOAT32);
         }
         writeConfig(fs, runDir, cfg, modelCfg);
@@ -105,8 +130,9 @@ public final class TrainingLoop {
                 if (!last.skipped() && (last.step() % t.logEvery() == 0 || last.step() == t.steps()))
                     System.err.println(progress.line(stage, last.step(), last.loss(), last.count() / (last.wallNanos() / 1e9)));
                 if (!last.skipped() && (last.step() % t.checkpointEvery() == 0 || last.step() == t.steps())) {
+                    Double metric = hooks.evaluate(model, last.step(), row);
                     metrics.flush();
-                    save(store, model, opt, trainer, cfg, modelCfg, last.step());
+                    save(store, model, opt, trainer, cfg, modelCfg, last.step(), metric, hooks.extraFiles(model));
                 }
             }
         } finally {
@@ -117,10 +143,15 @@ public final class TrainingLoop {
         return new Outcome(opt.stepCount(), last == null ? Double.NaN : last.loss(), trainer.skippedSteps(), runDir);
     }
 
-    private static Parameters loadInit(FileSystem fs, String location, GptConfig modelCfg) throws IOException {
+    /** Starts from given weights; heads the file lacks (a reward head on an SFT model) keep their fresh init. */
+    private static void loadInit(FileSystem fs, String location, Parameters target, String stage) throws IOException {
         Path p = new Path(location);
-        if (!p.getFileSystem(fs.getConf()).exists(p)) throw new IOException("model.init: no weights at " + location);
-        return GptWeights.read(p.getFileSystem(fs.getConf()).open(p), location, modelCfg, DType.FLOAT32);
+        FileSystem f = p.getFileSystem(fs.getConf());
+        if (!f.exists(p)) throw new IOException("model.init: no weights at " + location);
+        try (var in = f.open(p)) {
+            var fresh = GptWeights.readTrunk(in, location, target);
+            if (!fresh.isEmpty()) System.err.printf("%s: initialised from %s; new heads %s start from random init%n", stage, location, fresh);
+        }
     }
 
     private static void writeConfig(FileSystem fs, Path runDir, JobConfig cfg, GptConfig modelCfg) throws IOException {
@@ -133,8 +164,8 @@ public final class TrainingLoop {
     }
 
     private static void save(CheckpointStore store, Gpt model, AdamW opt, DataParallelTrainer<?> trainer, JobConfig cfg,
-                             GptConfig modelCfg, long step) throws IOException {
-        Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>();
+                             GptConfig modelCfg, long step, Double metric, Map<String, CheckpointStore.FileWriter> extra) throws IOException {
+        Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>(extra);
         files.put("weights.safetensors", out -> GptWeights.write(out, modelCfg, model.parameters()));
         files.put("optimizer.safetensors", out -> OptimizerStateIO.write(out, opt));
         ObjectNode state = JSON.createObjectNode();
@@ -145,6 +176,6 @@ public final class TrainingLoop {
         state.put("stepsPerEpoch", trainer.stepsPerEpoch());
         files.put("state.json", out -> out.write(JSON.writeValueAsBytes(state)));
         files.put("config.json", out -> out.write(JSON.writeValueAsBytes(cfg)));
-        store.save(step, files, null);
+        store.save(step, files, metric);
     }
 }

@@ -64,5 +64,14 @@ class SftJobTest {
         assertEquals(15, o.step());
         assertTrue(losses.get(14) < losses.get(0) - 0.5, "SFT loss falls: " + losses);
         assertEquals(1, Files.readAllLines(dir.resolve("run/quarantine/train.jsonl")).size());
+
+        // the same records as Parquet train the same way
+        spark.read().json(dir.resolve("sft.jsonl").toString()).write().parquet(dir.resolve("sft-parquet").toString());
+        TrainingLoop.Outcome p = SftJob.train(spark, ConfigLoader.load(null, "test", List.of("run.dir=" + dir.resolve("run-pq").toUri(),
+                "data.train=" + dir.resolve("sft-parquet").toUri(), "data.format=parquet", "model.contextLength=128", "model.dModel=32",
+                "model.nHeads=2", "model.nLayers=1", "train.steps=2", "train.globalBatch=8", "train.microBatch=4", "train.warmupSteps=0",
+                "train.schedule=constant", "data.maxBadFraction=0.05")), null);
+        assertEquals(2, p.step());
+        assertEquals(1, Files.readAllLines(dir.resolve("run-pq/quarantine/train.jsonl")).size(), "the orphan prompt is bad in Parquet too");
     }
 }

@@ -12,12 +12,29 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /**
- * Reads JSON-lines files (a file, or every non-hidden file under a directory) from any Hadoop
+ * Reads record files, JSON lines or Parquet (a file, or every non-hidden file under a directory), from any Hadoop
  * FileSystem as {@link SourceLine}s that remember file and line number. Files are read in name
  * order, so the records' order (and everything seeded from it) is reproducible.
  */
-public final class JsonLines {
-    private JsonLines() {}
+public final class RecordFiles {
+    private RecordFiles() {}
+
+    /**
+     * Records from JSON lines or Parquet. A Parquet row becomes its JSON text, so one parser serves
+     * both; its "line" is the row number within its file, in file order.
+     */
+    public static JavaRDD<SourceLine> read(org.apache.spark.sql.SparkSession spark, String location, String format) {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        if (format.equals("jsonl")) return read(jsc, location);
+        if (!format.equals("parquet")) throw new DataException("unknown data.format '" + format + "': use jsonl or parquet");
+        List<JavaRDD<SourceLine>> parts = new ArrayList<>();
+        for (String f : list(jsc, location)) {
+            if (!f.endsWith(".parquet")) continue;
+            parts.add(spark.read().parquet(f).toJSON().javaRDD().zipWithIndex().map(t -> new SourceLine(f, t._2() + 1, t._1())));
+        }
+        if (parts.isEmpty()) throw new DataException("no .parquet files under " + location + " (data.format is parquet)");
+        return parts.size() == 1 ? parts.get(0) : jsc.union(parts.toArray(JavaRDD[]::new));
+    }
 
     public static JavaRDD<SourceLine> read(JavaSparkContext jsc, String location) {
         List<String> files = list(jsc, location);

@@ -1,0 +1,82 @@
+package org.sparkrlhf.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
+import java.util.List;
+import org.sparkrlhf.tokenizer.Tokenizer;
+import org.sparkrlhf.training.PreferenceGroup;
+
+/**
+ * Human preference records, either a pair {@code {prompt, chosen, rejected, margin?}} or a ranking
+ * {@code {prompt, responses: [...], ranking: [...]}} where ranking lists response indices best
+ * first; both may carry {@code annotator} and {@code criterion}. Each response becomes the tokens
+ * of the chat-templated prompt, the response and the end token.
+ */
+public final class PreferenceRecords {
+    private PreferenceRecords() {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static Parsed<PreferenceGroup> parse(SourceLine src, int maxChars, Tokenizer tok, int contextLength) {
+        JsonNode n;
+        try {
+            n = JSON.readTree(src.text());
+        } catch (Exception e) {
+            return Parsed.bad("not valid JSON: " + TextRecords.firstLine(e.getMessage()), src);
+        }
+        if (n == null || !n.isObject()) return Parsed.bad("not a JSON object", src);
+        String prompt = text(n, "prompt");
+        if (prompt == null) return Parsed.bad("missing or empty field 'prompt'", src);
+        String annotator = n.path("annotator").asText(""), criterion = n.path("criterion").asText("");
+        List<String> best = new ArrayList<>();
+        double margin = 0;
+        if (n.has("responses") || n.has("ranking")) {
+            JsonNode rs = n.path("responses"), rk = n.path("ranking");
+            if (!rs.isArray() || rs.size() < 2) return Parsed.bad("'responses' must be an array of at least 2 texts", src);
+            if (!rk.isArray() || rk.size() != rs.size()) return Parsed.bad("'ranking' must list each of the " + rs.size() + " responses once", src);
+            boolean[] seen = new boolean[rs.size()];
+            for (JsonNode r : rk) {
+                int i = r.canConvertToInt() && r.isIntegralNumber() ? r.asInt() : -1;
+                if (i < 0 || i >= rs.size() || seen[i]) return Parsed.bad("ranking " + rk + " is not a permutation of 0.." + (rs.size() - 1), src);
+                seen[i] = true;
+                JsonNode t = rs.get(i);
+                if (!t.isTextual() || t.asText().isBlank()) return Parsed.bad("response " + i + " is empty or not a string", src);
+                best.add(t.asText());
+            }
+        } else {
+            String chosen = text(n, "chosen"), rejected = text(n, "rejected");
+            if (chosen == null) return Parsed.bad("missing or empty field 'chosen' (or give 'responses' and 'ranking')", src);
+            if (rejected == null) return Parsed.bad("missing or empty field 'rejected'", src);
+            if (chosen.equals(rejected)) return Parsed.bad("chosen and rejected are identical", src);
+            if (n.has("margin")) {
+                if (!n.get("margin").isNumber() || n.get("margin").asDouble() < 0) return Parsed.bad("'margin' must be a number >= 0", src);
+                margin = n.get("margin").asDouble();
+            }
+            best.add(chosen);
+            best.add(rejected);
+        }
+        int chars = prompt.length() + best.stream().mapToInt(String::length).sum();
+        if (chars > maxChars) return Parsed.bad("text of " + chars + " characters exceeds data.maxChars = " + maxChars, src);
+        int[] promptIds = tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("user", prompt))));
+        int[][] seqs = new int[best.size()][];
+        for (int i = 0; i < seqs.length; i++) {
+            int[] resp = tok.encode(best.get(i));
+            int[] s = new int[promptIds.length + resp.length + 1];
+            System.arraycopy(promptIds, 0, s, 0, promptIds.length);
+            System.arraycopy(resp, 0, s, promptIds.length, resp.length);
+            s[s.length - 1] = tok.eosToken();
+            if (s.length > contextLength) return Parsed.bad("response " + i + " gives " + s.length + " tokens, beyond model.contextLength = " + contextLength, src);
+            seqs[i] = s;
+        }
+        PreferenceGroup g = seqs.length == 2 && !n.has("ranking")
+                ? new PreferenceGroup(seqs, new int[]{0}, new int[]{1}, new double[]{margin}, annotator, criterion)
+                : PreferenceGroup.ranking(seqs, annotator, criterion);
+        return Parsed.ok(g, src);
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode t = n.get(field);
+        return t != null && t.isTextual() && !t.asText().isBlank() ? t.asText() : null;
+    }
+}

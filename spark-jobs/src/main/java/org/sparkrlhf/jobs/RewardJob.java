@@ -1,0 +1,127 @@
+package org.sparkrlhf.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.sparkrlhf.checkpoint.CheckpointStore;
+import org.sparkrlhf.config.JobConfig;
+import org.sparkrlhf.data.RecordFiles;
+import org.sparkrlhf.data.Parsed;
+import org.sparkrlhf.data.PreferenceRecords;
+import org.sparkrlhf.data.Quarantine;
+import org.sparkrlhf.data.SourceLine;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.model.GptConfig;
+import org.sparkrlhf.model.Head;
+import org.sparkrlhf.tokenizer.Tokenizer;
+import org.sparkrlhf.tokenizer.Tokenizers;
+import org.sparkrlhf.training.PreferenceGroup;
+import org.sparkrlhf.training.RewardObjective;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * Reward-model training from human preferences (pairs or rankings, all pairs of a ranking kept
+ * together), Bradley-Terry loss with optional margins, evaluated on held-out comparisons at each
+ * checkpoint; the best checkpoint by held-out accuracy is kept. Each checkpoint carries
+ * {@code reward_norm.json}: the score mean and standard deviation that PPO normalizes rewards with.
+ */
+@Command(name = "reward", mixinStandardHelpOptions = true,
+        description = "Train a reward model on preference records ({prompt, chosen, rejected} or {prompt, responses, ranking}).")
+public final class RewardJob extends JobCommand {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new RewardJob()).execute(args));
+    }
+
+    @Override
+    protected TrainingLoop.Outcome run(SparkSession spark, JobConfig cfg) throws Exception {
+        return train(spark, cfg, null);
+    }
+
+    public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, TrainingLoop.StepListener listener) throws Exception {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Path runDir = new Path(cfg.run().dir());
+        FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
+        JavaRDD<Parsed<PreferenceGroup>> parsed = parse(spark, cfg, cfg.data().train());
+        JavaRDD<Parsed<PreferenceGroup>> trainPart = parsed, evalPart;
+        if (cfg.data().eval().isEmpty()) {
+            int perMille = (int) Math.round(cfg.data().evalFraction() * 1000);
+            trainPart = parsed.filter(p -> !heldOut(p, perMille));
+            evalPart = parsed.filter(p -> heldOut(p, perMille));
+        } else {
+            evalPart = parse(spark, cfg, cfg.data().eval());
+        }
+        Quarantine.Result<PreferenceGroup> train = Quarantine.apply(trainPart, fs, runDir, "train", cfg.data().maxBadFraction());
+        Quarantine.Result<PreferenceGroup> eval = Quarantine.apply(evalPart, fs, runDir, "eval", cfg.data().maxBadFraction());
+        JavaRDD<PreferenceGroup> evalGroups = eval.good().persist(StorageLevel.MEMORY_AND_DISK());
+        JavaRDD<PreferenceGroup> trainGroups = train.good();
+
+        GptConfig modelCfg = GptConfig.of(Tokenizers.create(cfg.model().tokenizer()).vocabSize(), cfg.model().contextLength(),
+                cfg.model().dModel(), cfg.model().nHeads(), cfg.model().nLayers()).withHeads(Head.REWARD);
+        Map<String, Object> counts = new LinkedHashMap<>();
+        counts.put("records", train.counts().total());
+        counts.put("bad_records", train.counts().bad());
+        counts.put("eval_records", eval.counts().total());
+        counts.put("eval_bad_records", eval.counts().bad());
+
+        TrainingLoop.Hooks hooks = new TrainingLoop.Hooks() {
+            ObjectNode lastEval;
+
+            @Override
+            public Double evaluate(Gpt model, long step, ObjectNode row) throws IOException {
+                lastEval = RewardEvaluation.summarize(jsc, RewardEvaluation.score(jsc, model, evalGroups));
+                lastEval.put("step", step);
+                try (OutputStream out = fs.create(new Path(runDir, "eval/reward-step-" + step + ".json"), true)) {
+                    out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(lastEval));
+                }
+                for (String k : new String[]{"accuracy", "roc_auc", "ece", "score_mean", "score_std"})
+                    if (lastEval.has(k)) row.put("eval_" + k, lastEval.get(k).asDouble());
+                return lastEval.has("accuracy") ? lastEval.get("accuracy").asDouble() : null;
+            }
+
+            @Override
+            public Map<String, CheckpointStore.FileWriter> extraFiles(Gpt model) {
+                ObjectNode norm = JSON.createObjectNode();
+                norm.put("mean", lastEval.path("score_mean").asDouble(0));
+                norm.put("std", lastEval.path("score_std").asDouble(1));
+                norm.put("pairs", lastEval.path("pairs").asLong(0));
+                norm.put("source", "held-out preference responses");
+                return Map.of("reward_norm.json", out -> out.write(JSON.writeValueAsBytes(norm)),
+                        "eval.json", out -> out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(lastEval)));
+            }
+        };
+        return TrainingLoop.run(spark, cfg, modelCfg, new RewardObjective(), trainGroups, "reward", counts, listener, hooks);
+    }
+
+    private static JavaRDD<Parsed<PreferenceGroup>> parse(SparkSession spark, JobConfig cfg, String location) {
+        int maxChars = cfg.data().maxChars(), ctx = cfg.model().contextLength();
+        String tokSpec = cfg.model().tokenizer();
+        return RecordFiles.read(spark, location, cfg.data().format()).mapPartitions(it -> {
+            Tokenizer tok = Tokenizers.create(tokSpec);
+            List<Parsed<PreferenceGroup>> out = new ArrayList<>();
+            it.forEachRemaining((SourceLine l) -> out.add(PreferenceRecords.parse(l, maxChars, tok, ctx)));
+            return out.iterator();
+        });
+    }
+
+    /** A stable split by file name and line: the same record is held out on every run, wherever the data lives. */
+    static boolean heldOut(Parsed<?> p, int perMille) {
+        String name = p.file().substring(p.file().lastIndexOf('/') + 1);
+        long h = (name.hashCode() * 0x9E3779B97F4A7C15L) ^ (p.line() * 0xC2B2AE3D27D4EB4FL);
+        h ^= h >>> 31;
+        return Math.floorMod(h, 1000) < perMille;
+    }
+}

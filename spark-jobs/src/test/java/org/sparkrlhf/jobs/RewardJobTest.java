@@ -1,0 +1,78 @@
+package org.sparkrlhf.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparkrlhf.config.ConfigLoader;
+import org.sparkrlhf.engine.LocalSpark;
+
+class RewardJobTest {
+    static SparkSession spark;
+
+    @BeforeAll
+    static void start() {
+        spark = LocalSpark.start("local[2]");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (spark != null) spark.stop();
+    }
+
+    /** Annotators prefer well-formed text to the same text shouted in capitals: a signal a small model can learn. */
+    @Test
+    void learnsPreferencesAndReportsHeldOutMetrics(@TempDir java.nio.file.Path dir) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = new ArrayList<>();
+        List<String> sentences = BrownText.sentences("ca04", "ca05");
+        for (int i = 0; i + 1 < sentences.size() && lines.size() < 400; i++) {
+            String s = sentences.get(i);
+            if (s.length() < 20) continue;
+            String text = s.substring(0, Math.min(30, s.length()));
+            String half = text.substring(0, text.length() / 2).toUpperCase() + text.substring(text.length() / 2);
+            String annotator = "a" + (i % 3), criterion = i % 2 == 0 ? "helpfulness" : "harmlessness";
+            if (i % 4 == 0)
+                lines.add(json.writeValueAsString(Map.of("prompt", "Say something.", "responses", List.of(half, text.toUpperCase(), text),
+                        "ranking", List.of(2, 0, 1), "annotator", annotator, "criterion", criterion)));
+            else
+                lines.add(json.writeValueAsString(Map.of("prompt", "Say something.", "chosen", text, "rejected", text.toUpperCase(),
+                        "annotator", annotator, "criterion", criterion)));
+        }
+        lines.add("{\"prompt\":\"Q\",\"responses\":[\"a\",\"b\"],\"ranking\":[1,1]}");
+        Files.write(dir.resolve("prefs.jsonl"), lines, StandardCharsets.UTF_8);
+
+        List<Double> acc = new ArrayList<>();
+        TrainingLoop.Outcome o = RewardJob.train(spark, ConfigLoader.load(null, "test", List.of("run.dir=" + dir.resolve("run").toUri(),
+                "data.train=" + dir.resolve("prefs.jsonl").toUri(), "data.evalFraction=0.2", "model.contextLength=96", "model.dModel=32",
+                "model.nHeads=2", "model.nLayers=1", "train.steps=30", "train.globalBatch=8", "train.microBatch=4", "train.warmupSteps=3",
+                "train.lr=0.003", "train.logEvery=10", "train.checkpointEvery=10", "data.maxBadFraction=0.05")), r -> acc.add(r.accuracy()));
+        assertEquals(30, o.step());
+        JsonNode eval = json.readTree(dir.resolve("run/eval/reward-step-30.json").toFile());
+        assertTrue(eval.get("pairs").asInt() > 30, eval.toString());
+        assertTrue(eval.get("accuracy").asDouble() > 0.8, "held-out accuracy: " + eval);
+        assertTrue(eval.get("roc_auc").asDouble() > 0.7, eval.toString());
+        assertTrue(eval.has("ece") && eval.get("calibration").size() > 0, eval.toString());
+        assertEquals(3, eval.get("accuracy_by_annotator").size(), eval.toString());
+        assertTrue(eval.get("accuracy_by_criterion").has("harmlessness"), eval.toString());
+        // the checkpoint carries the normalization statistics PPO needs
+        java.nio.file.Path ckpt = dir.resolve("run/checkpoints/step-0000030");
+        JsonNode norm = json.readTree(ckpt.resolve("reward_norm.json").toFile());
+        assertTrue(norm.get("std").asDouble() > 0, norm.toString());
+        String metrics = Files.readString(dir.resolve("run/metrics/reward.jsonl"));
+        assertTrue(metrics.contains("\"eval_accuracy\""), metrics);
+        assertEquals(1, Files.readAllLines(dir.resolve("run/quarantine/train.jsonl")).size()
+                + (Files.exists(dir.resolve("run/quarantine/eval.jsonl")) ? Files.readAllLines(dir.resolve("run/quarantine/eval.jsonl")).size() : 0));
+    }
+}
