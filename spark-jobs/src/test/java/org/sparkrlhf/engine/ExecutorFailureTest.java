@@ -1,0 +1,82 @@
+package org.sparkrlhf.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskStart;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.model.GptConfig;
+import org.sparkrlhf.optim.AdamW;
+import org.sparkrlhf.optim.LrSchedule;
+import org.sparkrlhf.tensor.DType;
+import org.sparkrlhf.training.LanguageModelObjective;
+import org.sparkrlhf.training.LmExample;
+
+/** A real multi-JVM cluster (local-cluster: two executor processes); one executor is killed mid-step. */
+class ExecutorFailureTest {
+    static SparkSession spark;
+
+    @BeforeAll
+    static void start() throws Exception {
+        List<String> classDirs = SparkHome.layout(Path.of(System.getenv("SPARK_HOME")), System.getProperty("java.class.path"));
+        SparkConf conf = SparkDefaults.apply(new SparkConf()).setMaster("local-cluster[2,1,1024]").setAppName("executor-failure")
+                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
+                .set("spark.executor.extraClassPath", String.join(java.io.File.pathSeparator, classDirs))
+                .set("spark.local.dir", "target/spark-local").set("spark.task.maxFailures", "4");
+        spark = SparkSession.builder().config(conf).getOrCreate();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (spark != null) spark.stop();
+    }
+
+    static float[] train(JavaSparkContext jsc, int steps) {
+        GptConfig c = GptConfig.of(256, 64, 64, 4, 2);
+        Gpt model = Gpt.init(c, DType.FLOAT32, 3);
+        AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(1e-3)), model.parameters().layout(), DType.FLOAT32);
+        java.util.SplittableRandom r = new java.util.SplittableRandom(2);
+        List<LmExample> ex = new java.util.ArrayList<>();
+        for (int i = 0; i < 128; i++) ex.add(LmExample.plain(r.ints(65, 0, 256).toArray()));
+        ShardedData<LmExample> data = ShardedData.of(jsc.parallelize(ex, 2), 2);
+        DataParallelTrainer<LmExample> t = new DataParallelTrainer<>(jsc, model, opt, new LanguageModelObjective(), data,
+                new DataParallelTrainer.Settings(32, 8, 5, 0, 1));
+        for (int i = 0; i < steps; i++) t.runStep();
+        data.release();
+        return model.parameters().flat().toFloatArray();
+    }
+
+    @Test
+    void aStepWhoseExecutorDiesIsRetriedAndTrainingEndsExactlyAsUndisturbed() {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        float[] undisturbed = train(jsc, 4);
+
+        AtomicInteger tasksStarted = new AtomicInteger();
+        AtomicBoolean killed = new AtomicBoolean();
+        spark.sparkContext().addSparkListener(new SparkListener() {
+            @Override
+            public void onTaskStart(SparkListenerTaskStart e) {
+                // the third step's gradient tasks (ShardedData.of ran 2 jobs of 2 tasks each before step 1)
+                if (tasksStarted.incrementAndGet() == 2 * 2 + 2 * 2 + 1 && killed.compareAndSet(false, true)) {
+                    ProcessHandle.current().descendants()
+                            .filter(p -> p.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend"))
+                            .findFirst().ifPresent(ProcessHandle::destroyForcibly);
+                }
+            }
+        });
+        float[] disturbed = train(jsc, 4);
+        assertTrue(killed.get(), "an executor was killed during training");
+        assertArrayEquals(undisturbed, disturbed);
+    }
+}
