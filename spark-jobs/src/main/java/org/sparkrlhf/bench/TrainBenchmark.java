@@ -11,6 +11,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.engine.DataParallelTrainer;
 import org.sparkrlhf.engine.ShardedData;
+import org.sparkrlhf.engine.SparkHome;
 import org.sparkrlhf.engine.SparkDefaults;
 import org.sparkrlhf.engine.StepReport;
 import org.sparkrlhf.model.Gpt;
@@ -44,6 +45,10 @@ public final class TrainBenchmark implements Callable<Integer> {
     @Option(names = "--partitions", defaultValue = "2", description = "Data partitions = tasks per step (default: ${DEFAULT-VALUE}).")
     int partitions;
 
+    @Option(names = "--no-scaling", negatable = true, defaultValue = "true",
+            description = "Also compare local-cluster with 1 and 2 single-core executors (separate JVMs; needs SPARK_HOME, set by bin/rlhf).")
+    boolean scaling;
+
     static final int GLOBAL_BATCH = 64, MICRO_BATCH = 16;
 
     public static void main(String[] args) {
@@ -51,28 +56,44 @@ public final class TrainBenchmark implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         GptConfig c = GptConfig.of(256, 64, 128, 4, 2);
-        SparkConf conf = SparkDefaults.apply(new SparkConf()).setMaster(master).setAppName("bench-train")
-                .setIfMissing("spark.ui.enabled", "false");
+        System.out.printf("%-24s %6s %12s %16s %14s%n", "master", "tasks", "tokens/s", "step ms (mean)", "Spark overhead");
+        Result main = runOn(master, c, null);
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.put("master", master);
+        o.put("tokens_per_s", Math.round(main.tokensPerSecond));
+        o.put("spark_overhead_fraction", Math.round(main.overhead * 1000) / 1000.0);
+        o.put("mean_step_ms", Math.round(main.meanStepMs * 10) / 10.0);
+        if (scaling) {
+            String home = System.getenv("SPARK_HOME");
+            if (home == null) throw new CommandLine.ParameterException(new CommandLine(this), "scaling needs SPARK_HOME (bin/rlhf sets it) or --no-scaling");
+            String classDirs = String.join(java.io.File.pathSeparator, SparkHome.layout(java.nio.file.Path.of(home), System.getProperty("java.class.path")));
+            Result one = runOn("local-cluster[1,1,1024]", c, classDirs), two = runOn("local-cluster[2,1,1024]", c, classDirs);
+            double ratio = two.tokensPerSecond / one.tokensPerSecond;
+            System.out.printf("scaling, 2 executors over 1: %.2fx%n", ratio);
+            o.put("tokens_per_s_1_executor", Math.round(one.tokensPerSecond));
+            o.put("tokens_per_s_2_executors", Math.round(two.tokensPerSecond));
+            o.put("scaling_2_executors", Math.round(ratio * 100) / 100.0);
+            o.put("spark_overhead_fraction_2_executors", Math.round(two.overhead * 1000) / 1000.0);
+        }
+        if (json) System.out.println(o);
+        return 0;
+    }
+
+    private Result runOn(String m, GptConfig c, String classDirs) {
+        SparkConf conf = SparkDefaults.apply(new SparkConf()).setMaster(m).setAppName("bench-train")
+                .setIfMissing("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1");
+        if (classDirs != null) conf.set("spark.executor.extraClassPath", classDirs);
         SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
         try {
             Result r = run(JavaSparkContext.fromSparkContext(spark.sparkContext()), c, partitions, steps);
-            System.out.printf("%-10s %10s %12s %16s %14s%n", "master", "tasks", "tokens/s", "step ms (mean)", "Spark overhead");
-            System.out.printf("%-10s %10d %12.0f %16.1f %13.1f%%%n", master, partitions, r.tokensPerSecond, r.meanStepMs, 100 * r.overhead);
-            if (json) {
-                ObjectNode o = new ObjectMapper().createObjectNode();
-                o.put("master", master);
-                o.put("tokens_per_s", Math.round(r.tokensPerSecond));
-                o.put("spark_overhead_fraction", Math.round(r.overhead * 1000) / 1000.0);
-                o.put("mean_step_ms", Math.round(r.meanStepMs * 10) / 10.0);
-                System.out.println(o);
-            }
+            System.out.printf("%-24s %6d %12.0f %16.1f %13.1f%%%n", m, partitions, r.tokensPerSecond, r.meanStepMs, 100 * r.overhead);
+            return r;
         } finally {
             spark.stop();
         }
-        return 0;
     }
 
     record Result(double tokensPerSecond, double overhead, double meanStepMs) {}
@@ -86,7 +107,7 @@ public final class TrainBenchmark implements Callable<Integer> {
         ShardedData<LmExample> data = ShardedData.of(jsc.parallelize(examples, partitions), partitions);
         DataParallelTrainer<LmExample> t = new DataParallelTrainer<>(jsc, model, opt, new LanguageModelObjective(), data,
                 new DataParallelTrainer.Settings(GLOBAL_BATCH, MICRO_BATCH, 7, 0, 1));
-        for (int i = 0; i < 5; i++) t.runStep(); // warm-up: JIT, resident models
+        for (int i = 0; i < 15; i++) t.runStep(); // warm-up: JIT in every executor JVM, resident models
         long wall = 0, overhead = 0, tokens = 0;
         for (int i = 0; i < steps; i++) {
             StepReport rep = t.runStep();
