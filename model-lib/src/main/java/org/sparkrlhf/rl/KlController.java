@@ -1,0 +1,53 @@
+package org.sparkrlhf.rl;
+
+import java.io.Serializable;
+
+/**
+ * The KL penalty coefficient beta. Fixed, or adaptive as in Ziegler et al. (2019): after each
+ * iteration beta is multiplied by 1 + clip(KL / target - 1, -0.2, 0.2) * n / horizon, steering
+ * the measured KL toward the target. Its state is saved in checkpoints.
+ */
+public final class KlController implements Serializable {
+    private final boolean adaptive;
+    private final double target, horizon;
+    private double beta;
+
+    private KlController(double beta, boolean adaptive, double target, double horizon) {
+        if (!(beta >= 0) || Double.isInfinite(beta)) throw new IllegalArgumentException("KL coefficient must be finite and >= 0, got " + beta);
+        if (adaptive && !(target > 0)) throw new IllegalArgumentException("adaptive KL target must be > 0, got " + target);
+        if (adaptive && !(horizon > 0)) throw new IllegalArgumentException("adaptive KL horizon must be > 0, got " + horizon);
+        this.beta = beta;
+        this.adaptive = adaptive;
+        this.target = target;
+        this.horizon = horizon;
+    }
+
+    public static KlController fixed(double beta) {
+        return new KlController(beta, false, 0, 0);
+    }
+
+    public static KlController adaptive(double initialBeta, double targetKl, double horizon) {
+        return new KlController(initialBeta, true, targetKl, horizon);
+    }
+
+    public double beta() {
+        return beta;
+    }
+
+    /** Updates beta after an iteration whose mean KL was {@code kl}, over {@code samples} episodes. */
+    public void update(double kl, long samples) {
+        if (!adaptive) return;
+        double error = Math.max(-0.2, Math.min(0.2, kl / target - 1));
+        beta *= 1 + error * samples / horizon;
+    }
+
+    /** Restores beta from a checkpoint. */
+    public void restore(double savedBeta) {
+        if (!(savedBeta >= 0)) throw new IllegalArgumentException("saved KL coefficient must be >= 0, got " + savedBeta);
+        this.beta = savedBeta;
+    }
+
+    public boolean isAdaptive() {
+        return adaptive;
+    }
+}
