@@ -66,6 +66,20 @@ public final class Parameters {
         return flat.dtype();
     }
 
+    /**
+     * Copies every tensor that {@code other} has under the same name and size; returns how many.
+     * A critic starts this way from the policy or the reward model (same trunk, its own head).
+     */
+    public int copySharedFrom(Parameters other) {
+        int n = 0;
+        for (ParameterLayout.Entry e : layout.entries().values()) {
+            if (!other.layout.contains(e.name()) || other.layout.entry(e.name()).size() != e.size()) continue;
+            get(e.name()).copyFrom(other.get(e.name()));
+            n++;
+        }
+        return n;
+    }
+
     public Parameters copy() {
         return new Parameters(layout, flat.copy());
     }

@@ -30,6 +30,13 @@ public final class PpoPolicyLoss {
         double count = 0;
         for (double m : mask) count += m;
         if (!(count > 0)) throw new IllegalArgumentException("PPO mask selects no tokens");
+        return compute(logits, v, actions, oldLogProbs, advantages, mask, clip, entropyCoef, count, dLogits);
+    }
+
+    /** The same with every average divided by {@code normalizer} instead (1: sums, for accumulation across machines). */
+    public static Result compute(Tensor logits, int v, int[] actions, double[] oldLogProbs, double[] advantages,
+                                 double[] mask, double clip, double entropyCoef, double normalizer, Tensor dLogits) {
+        double count = normalizer;
         double policy = 0, entropy = 0, approxKl = 0, clipped = 0, ratioSum = 0, ratioMax = Double.NEGATIVE_INFINITY;
         for (int r = 0; r < actions.length; r++) {
             int off = r * v;

@@ -15,6 +15,13 @@ public final class ValueLoss {
         double count = 0;
         for (double m : mask) count += m;
         if (!(count > 0)) throw new IllegalArgumentException("value-loss mask selects no tokens");
+        return compute(values, oldValues, returns, mask, clip, count, dValues);
+    }
+
+    /** The same divided by {@code normalizer} instead of the mask's total (1: a sum). */
+    public static double compute(Tensor values, double[] oldValues, double[] returns, double[] mask,
+                                 double clip, double normalizer, Tensor dValues) {
+        double count = normalizer;
         double loss = 0;
         for (int i = 0; i < returns.length; i++) {
             if (mask[i] == 0) {

@@ -1,0 +1,94 @@
+package org.sparkrlhf.rl;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.sparkrlhf.model.Batch;
+import org.sparkrlhf.model.Forward;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.loss.Softmax;
+import org.sparkrlhf.sampling.Sampler;
+import org.sparkrlhf.sampling.SamplingConfig;
+import org.sparkrlhf.sampling.Samples;
+
+/**
+ * Turns prompts into PPO experience (the OpenRLHF split: this makes experience, {@link PpoUpdate}
+ * learns from it): sample responses with the KV-cache sampler, then score the full sequences once
+ * with the policy (log-probabilities at temperature 1, the same computation training repeats, so
+ * the first epoch's ratio is exactly 1), the frozen reference, the critic and the reward function;
+ * shape per-token rewards and run GAE.
+ */
+public final class ExperienceMaker {
+    private ExperienceMaker() {}
+
+    /** Normalization of reward scores (from the reward model's statistics). */
+    public record ScoreNorm(double mean, double std) implements java.io.Serializable {}
+
+    public static List<Experience> make(List<int[]> prompts, long[] seeds, Gpt policy, Gpt reference, Gpt critic, RewardFunction reward,
+                                        SamplingConfig sampling, int padToken, int eosToken, double beta, ScoreNorm norm,
+                                        PpoSettings ppo, int microBatch) {
+        Samples samples = new Sampler(policy, padToken).sample(prompts.toArray(int[][]::new), seeds, sampling);
+        List<int[]> responses = new ArrayList<>();
+        for (int[] r : samples.tokens()) responses.add(r);
+        double[] scores = reward.score(prompts, responses);
+        List<Experience> out = new ArrayList<>();
+        for (int from = 0; from < prompts.size(); from += microBatch) {
+            int to = Math.min(prompts.size(), from + microBatch);
+            List<int[]> p = prompts.subList(from, to), r = responses.subList(from, to);
+            double[][] logp = responseLogProbs(policy, p, r), ref = responseLogProbs(reference, p, r), val = responseValues(critic, p, r);
+            for (int i = 0; i < p.size(); i++) {
+                int k = from + i;
+                boolean eos = samples.stopped()[k] && r.get(i).length > 0 && r.get(i)[r.get(i).length - 1] == eosToken;
+                double[] rewards = TokenRewards.compute(logp[i], ref[i], scores[k], norm.mean(), norm.std(), ppo.scoreClip(), beta,
+                        ppo.klEstimator(), eos, ppo.missingEosPenalty());
+                Gae.Result g = Gae.compute(rewards, val[i], ppo.gamma(), ppo.lambda());
+                out.add(new Experience(p.get(i), r.get(i), logp[i], ref[i], val[i], scores[k], eos, rewards, g.advantages(), g.returns()));
+            }
+        }
+        return out;
+    }
+
+    /** The right-padded batch of prompt+response sequences minus their last token (the model's inputs). */
+    static Batch inputs(List<int[]> prompts, List<int[]> responses) {
+        int n = prompts.size(), len = 1;
+        for (int i = 0; i < n; i++) len = Math.max(len, prompts.get(i).length + responses.get(i).length - 1);
+        int[] tokens = new int[n * len], start = new int[n], end = new int[n];
+        for (int i = 0; i < n; i++) {
+            int[] p = prompts.get(i), r = responses.get(i);
+            int total = p.length + r.length - 1;
+            for (int t = 0; t < total; t++) tokens[i * len + t] = t < p.length ? p[t] : r[t - p.length];
+            end[i] = Math.max(1, total);
+        }
+        return new Batch(tokens, n, len, start, end);
+    }
+
+    /** Row of the logits that predicts response token t of sequence i. */
+    static int row(Batch b, int i, int promptLength, int t) {
+        return i * b.length() + promptLength - 1 + t;
+    }
+
+    /** log p(response token t | everything before) for each sequence, at temperature 1. */
+    public static double[][] responseLogProbs(Gpt model, List<int[]> prompts, List<int[]> responses) {
+        Batch b = inputs(prompts, responses);
+        Forward f = model.forward(b);
+        int v = model.config().vocabSize();
+        double[][] out = new double[prompts.size()][];
+        for (int i = 0; i < prompts.size(); i++) {
+            int[] r = responses.get(i);
+            out[i] = new double[r.length];
+            for (int t = 0; t < r.length; t++) out[i][t] = Softmax.logProb(f.logits(), row(b, i, prompts.get(i).length, t), v, r[t]);
+        }
+        return out;
+    }
+
+    /** The critic's value of the state before each response token. */
+    public static double[][] responseValues(Gpt critic, List<int[]> prompts, List<int[]> responses) {
+        Batch b = inputs(prompts, responses);
+        Forward f = critic.forward(b);
+        double[][] out = new double[prompts.size()][];
+        for (int i = 0; i < prompts.size(); i++) {
+            out[i] = new double[responses.get(i).length];
+            for (int t = 0; t < out[i].length; t++) out[i][t] = f.values().get(row(b, i, prompts.get(i).length, t));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,65 @@
+package org.sparkrlhf.rl;
+
+import java.io.Serializable;
+import java.util.List;
+import org.sparkrlhf.model.Batch;
+import org.sparkrlhf.model.Forward;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.model.Parameters;
+import org.sparkrlhf.tensor.Tensor;
+
+/**
+ * The learning half of PPO: for a minibatch of experience, the gradients of the clipped policy
+ * loss (with entropy bonus) and of the clipped value loss, as sums over response tokens so that
+ * shards add up; the caller divides by {@link Stats#tokens()} and steps each optimizer.
+ */
+public final class PpoUpdate {
+    private PpoUpdate() {}
+
+    /** Sums over the minibatch's response tokens (ratioMax is a maximum). */
+    public record Stats(double policyLoss, double valueLoss, double entropy, double approxKl, double clipped, double ratio,
+                        double ratioMax, double tokens, long computeNanos) implements Serializable {
+        public static final Stats ZERO = new Stats(0, 0, 0, 0, 0, 0, Double.NEGATIVE_INFINITY, 0, 0);
+
+        public Stats plus(Stats o) {
+            return new Stats(policyLoss + o.policyLoss, valueLoss + o.valueLoss, entropy + o.entropy, approxKl + o.approxKl,
+                    clipped + o.clipped, ratio + o.ratio, Math.max(ratioMax, o.ratioMax), tokens + o.tokens, Math.max(computeNanos, o.computeNanos));
+        }
+    }
+
+    public static Stats accumulate(Gpt policy, Gpt critic, List<Experience> mb, Moments advantageStats, PpoSettings s,
+                                   Parameters policyGrads, Parameters criticGrads) {
+        long t0 = System.nanoTime();
+        if (mb.isEmpty()) return Stats.ZERO;
+        List<int[]> prompts = mb.stream().map(Experience::prompt).toList(), responses = mb.stream().map(Experience::response).toList();
+        Batch b = ExperienceMaker.inputs(prompts, responses);
+        int rows = b.batchSize() * b.length(), v = policy.config().vocabSize();
+        int[] actions = new int[rows];
+        double[] oldLogp = new double[rows], adv = new double[rows], mask = new double[rows], oldV = new double[rows], ret = new double[rows];
+        double tokens = 0;
+        for (int i = 0; i < mb.size(); i++) {
+            Experience e = mb.get(i);
+            for (int t = 0; t < e.response().length; t++) {
+                int row = ExperienceMaker.row(b, i, e.prompt().length, t);
+                actions[row] = e.response()[t];
+                oldLogp[row] = e.oldLogProbs()[t];
+                adv[row] = advantageStats.whiten(e.advantages()[t], true);
+                oldV[row] = e.oldValues()[t];
+                ret[row] = e.returns()[t];
+                mask[row] = 1;
+                tokens++;
+            }
+        }
+        Forward f = policy.forward(b);
+        Tensor dLogits = Tensor.zeros(policy.parameters().dtype(), rows * v);
+        PpoPolicyLoss.Result pr = PpoPolicyLoss.compute(f.logits(), v, actions, oldLogp, adv, mask, s.clip(), s.entropyCoef(), 1.0, dLogits);
+        policy.backward(f, dLogits, null, null, policyGrads);
+
+        Forward cf = critic.forward(b);
+        Tensor dValues = Tensor.zeros(critic.parameters().dtype(), rows);
+        double vl = ValueLoss.compute(cf.values(), oldV, ret, mask, s.valueClip(), 1.0, dValues);
+        critic.backward(cf, null, dValues, null, criticGrads);
+        return new Stats(pr.policyLoss(), vl, pr.entropy(), pr.approxKl(), pr.clipFraction(), pr.ratioMean(), pr.ratioMax(), tokens,
+                System.nanoTime() - t0);
+    }
+}
