@@ -23,10 +23,22 @@ public final class ExperienceMaker {
     /** Normalization of reward scores (from the reward model's statistics). */
     public record ScoreNorm(double mean, double std) implements java.io.Serializable {}
 
+    /** Where the time went: sampling, and scoring (policy, reference, critic, reward, GAE). */
+    public record Timing(long samplingNanos, long scoringNanos) implements java.io.Serializable {}
+
     public static List<Experience> make(List<int[]> prompts, long[] seeds, Gpt policy, Gpt reference, Gpt critic, RewardFunction reward,
                                         SamplingConfig sampling, int padToken, int eosToken, double beta, ScoreNorm norm,
                                         PpoSettings ppo, int microBatch) {
+        return make(prompts, seeds, policy, reference, critic, reward, sampling, padToken, eosToken, beta, norm, ppo, microBatch, new Timing[1]);
+    }
+
+    /** As above; {@code timing[0]} receives where the time went. */
+    public static List<Experience> make(List<int[]> prompts, long[] seeds, Gpt policy, Gpt reference, Gpt critic, RewardFunction reward,
+                                        SamplingConfig sampling, int padToken, int eosToken, double beta, ScoreNorm norm,
+                                        PpoSettings ppo, int microBatch, Timing[] timing) {
+        long t0 = System.nanoTime();
         Samples samples = new Sampler(policy, padToken).sample(prompts.toArray(int[][]::new), seeds, sampling);
+        long t1 = System.nanoTime();
         List<int[]> responses = new ArrayList<>();
         for (int[] r : samples.tokens()) responses.add(r);
         double[] scores = reward.score(prompts, responses);
@@ -44,6 +56,7 @@ public final class ExperienceMaker {
                 out.add(new Experience(p.get(i), r.get(i), logp[i], ref[i], val[i], scores[k], eos, rewards, g.advantages(), g.returns()));
             }
         }
+        timing[0] = new Timing(t1 - t0, System.nanoTime() - t1);
         return out;
     }
 

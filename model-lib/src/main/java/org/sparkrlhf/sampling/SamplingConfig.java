@@ -12,7 +12,8 @@ import java.util.Arrays;
  * @param stopTokens    ids that end a sequence (EOS and any stop tokens); the stop token is kept
  * @param returnValues  also return the model's value estimate per generated token (needs a value head)
  */
-public record SamplingConfig(double temperature, int topK, double topP, int maxNewTokens, int[] stopTokens, boolean returnValues) {
+public record SamplingConfig(double temperature, int topK, double topP, int maxNewTokens, int[] stopTokens, boolean returnValues)
+        implements java.io.Serializable {
 
     public SamplingConfig {
         if (!(temperature >= 0) || Double.isInfinite(temperature))

@@ -9,7 +9,7 @@ import java.util.Set;
  * The typed configuration of a training job, with defaults in {@code defaults.yaml}. Loaded by
  * {@link ConfigLoader}; every value is validated here, and errors name the key.
  */
-public record JobConfig(Run run, Model model, Data data, Train train) implements Serializable {
+public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) implements Serializable {
 
     public record Run(String dir, long seed, boolean resume) implements Serializable {}
 
@@ -20,6 +20,34 @@ public record JobConfig(Run run, Model model, Data data, Train train) implements
     public record Train(int steps, int globalBatch, int microBatch, int partitions, double lr, double minLr, int warmupSteps,
                         String schedule, double weightDecay, double maxGradNorm, int maxBadSteps, int checkpointEvery,
                         int keepLast, int logEvery) implements Serializable {}
+
+    public record Ppo(String prompts, String policyInit, String reward, String criticInit, int iterations, int promptsPerIteration,
+                      int maxNewTokens, double temperature, int topK, double topP, int epochs, int minibatches, double clip,
+                      double valueClip, double gamma, double lambda, double entropyCoef, String klMode, double klBeta, double klTarget,
+                      double klHorizon, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
+                      double criticLr) implements Serializable {}
+
+    /** Checks the PPO section (only the PPO job needs it). */
+    public JobConfig validatePpo() {
+        List<String> e = new ArrayList<>();
+        if (ppo.prompts().isBlank()) e.add("ppo.prompts must name the prompt records");
+        if (ppo.reward().isBlank()) e.add("ppo.reward must name a reward-model checkpoint directory or token-frequency:ID");
+        if (!Set.of("reward", "policy").contains(ppo.criticInit())) e.add("ppo.criticInit must be reward or policy, got '" + ppo.criticInit() + "'");
+        positive(e, "ppo.iterations", ppo.iterations());
+        positive(e, "ppo.promptsPerIteration", ppo.promptsPerIteration());
+        positive(e, "ppo.maxNewTokens", ppo.maxNewTokens());
+        positive(e, "ppo.epochs", ppo.epochs());
+        positive(e, "ppo.minibatches", ppo.minibatches());
+        if (ppo.promptsPerIteration() % (train.partitions() * Math.max(1, ppo.minibatches())) != 0)
+            e.add("ppo.promptsPerIteration (" + ppo.promptsPerIteration() + ") must be a multiple of train.partitions x ppo.minibatches ("
+                    + train.partitions() * ppo.minibatches() + ")");
+        if (!Set.of("fixed", "adaptive").contains(ppo.klMode())) e.add("ppo.klMode must be fixed or adaptive, got '" + ppo.klMode() + "'");
+        if (!Set.of("k1", "k2", "k3").contains(ppo.klEstimator())) e.add("ppo.klEstimator must be k1, k2 or k3, got '" + ppo.klEstimator() + "'");
+        if (!(ppo.temperature() >= 0)) e.add("ppo.temperature must be >= 0, got " + ppo.temperature());
+        if (!(ppo.policyLr() > 0) || !(ppo.criticLr() > 0)) e.add("ppo.policyLr and ppo.criticLr must be > 0");
+        if (!e.isEmpty()) throw new ConfigException("invalid config: " + String.join("; ", e));
+        return this;
+    }
 
     /** Throws one error listing every invalid value by its key. */
     public JobConfig validate() {
@@ -33,7 +61,9 @@ public record JobConfig(Run run, Model model, Data data, Train train) implements
         positive(e, "model.nLayers", model.nLayers());
         if (model.nHeads() > 0 && model.dModel() % model.nHeads() != 0)
             e.add("model.dModel (" + model.dModel() + ") must be divisible by model.nHeads (" + model.nHeads() + ")");
-        if (data.train() == null || data.train().isBlank()) e.add("data.train must name the training data (a file or directory)");
+        if (!ppo.prompts().isBlank()) {
+            // a PPO job: its data is ppo.prompts, checked by validatePpo
+        } else if (data.train() == null || data.train().isBlank()) e.add("data.train must name the training data (a file or directory)");
         if (!(data.evalFraction() >= 0 && data.evalFraction() < 1)) e.add("data.evalFraction must be in [0, 1), got " + data.evalFraction());
         if (!Set.of("jsonl", "parquet").contains(data.format())) e.add("data.format must be jsonl or parquet, got '" + data.format() + "'");
         if (!(data.maxBadFraction() >= 0 && data.maxBadFraction() < 1)) e.add("data.maxBadFraction must be in [0, 1), got " + data.maxBadFraction());

@@ -1,0 +1,301 @@
+package org.sparkrlhf.engine;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.model.GptConfig;
+import org.sparkrlhf.model.Parameters;
+import org.sparkrlhf.optim.AdamW;
+import org.sparkrlhf.rl.Experience;
+import org.sparkrlhf.rl.ExperienceMaker;
+import org.sparkrlhf.rl.KlController;
+import org.sparkrlhf.rl.Moments;
+import org.sparkrlhf.rl.PpoSettings;
+import org.sparkrlhf.rl.PpoUpdate;
+import org.sparkrlhf.rl.RewardFunction;
+import org.sparkrlhf.sampling.SamplingConfig;
+import org.sparkrlhf.tensor.DType;
+import org.sparkrlhf.tensor.Parallel;
+
+/**
+ * PPO on Spark, one iteration at a time, as the algorithm reads:
+ * <ol>
+ *   <li>the driver broadcasts the policy and critic; each partition takes its share of the
+ *       iteration's prompts (fixed by seed and iteration) and makes experience on executors:
+ *       samples, scores, shaped rewards, GAE. The experience stays cached there;</li>
+ *   <li>only statistics come back: the advantage moments for global whitening, scores, KL;</li>
+ *   <li>epochs x minibatches of synchronous updates: each partition returns the policy and
+ *       critic gradients of its minibatch share, the driver sums them in partition order and
+ *       steps both AdamW optimizers;</li>
+ *   <li>the KL controller adapts beta to the iteration's KL.</li>
+ * </ol>
+ * Sequence seeds are derived from (seed, iteration, partition, index), so a retried task
+ * regenerates the same rollouts and a run is reproducible bit for bit.
+ */
+public final class PpoTrainer {
+
+    /** What executors need once per run: frozen models, settings, and the reward. */
+    record Static(String runId, GptConfig policyCfg, GptConfig criticCfg, GptConfig rewardCfg, byte[] reference, byte[] rewardModel,
+                  RewardFunction scripted, ExperienceMaker.ScoreNorm norm, PpoSettings settings, SamplingConfig sampling,
+                  int padToken, int eosToken, long seed, int microBatch) implements Serializable {}
+
+    /** The trainable models at one version. */
+    record Live(long version, byte[] policy, byte[] critic) implements Serializable {}
+
+    /** One partition's experience, cached on its executor, and what making it cost. */
+    record ExperienceShard(int partition, List<Experience> experiences, ExperienceMaker.Timing timing) implements Serializable {}
+
+    /** One partition's experience statistics. */
+    record ExperienceStats(int partition, Moments advantages, double scoreSum, double klSum, double lengthSum, double eosCount,
+                           double count, long samplingNanos, long scoringNanos, List<String[]> samples) implements Serializable {}
+
+    /** One partition's minibatch gradients. */
+    record Grad(int partition, byte[] policy, byte[] critic, PpoUpdate.Stats stats) implements Serializable {}
+
+    /** Everything an iteration measured. */
+    public record Report(long iteration, double scoreMean, double klMean, double beta, double responseLength, double eosRate,
+                         double policyLoss, double valueLoss, double entropy, double approxKl, double clipFraction, double ratioMean,
+                         double ratioMax, double valueExplainedVariance, double samplingSeconds, double scoringSeconds,
+                         double trainingSeconds, double overheadSeconds, double iterationSeconds, double tokens,
+                         List<String[]> samples) {}
+
+    private final JavaSparkContext jsc;
+    private final Gpt policy, critic;
+    private final AdamW policyOpt, criticOpt;
+    private final KlController kl;
+    private final ShardedData<int[]> prompts;
+    private final int promptsPerIteration, epochs, minibatches;
+    private final Broadcast<Static> statics;
+    private long iteration;
+
+    public PpoTrainer(JavaSparkContext jsc, Gpt policy, Gpt critic, Gpt reference, Gpt rewardModel, RewardFunction scripted,
+                      ExperienceMaker.ScoreNorm norm, AdamW policyOpt, AdamW criticOpt, KlController kl, PpoSettings settings,
+                      SamplingConfig sampling, int padToken, int eosToken, ShardedData<int[]> prompts, int promptsPerIteration,
+                      int epochs, int minibatches, long seed, int microBatch) {
+        if (promptsPerIteration % (prompts.partitions() * minibatches) != 0)
+            throw new IllegalArgumentException("promptsPerIteration must be a multiple of partitions x minibatches");
+        this.jsc = jsc;
+        this.policy = policy;
+        this.critic = critic;
+        this.policyOpt = policyOpt;
+        this.criticOpt = criticOpt;
+        this.kl = kl;
+        this.prompts = prompts;
+        this.promptsPerIteration = promptsPerIteration;
+        this.epochs = epochs;
+        this.minibatches = minibatches;
+        this.statics = jsc.broadcast(new Static(UUID.randomUUID().toString(), policy.config(), critic.config(),
+                rewardModel == null ? null : rewardModel.config(), reference.parameters().flat().toFloatBytes(),
+                rewardModel == null ? null : rewardModel.parameters().flat().toFloatBytes(), scripted, norm, settings, sampling,
+                padToken, eosToken, seed, microBatch));
+    }
+
+    public long iteration() {
+        return iteration;
+    }
+
+    public void restore(long completedIterations) {
+        this.iteration = completedIterations;
+    }
+
+    public Report runIteration() {
+        long t0 = System.nanoTime();
+        long it = iteration;
+        Broadcast<Static> st = statics;
+        Broadcast<Live> live = jsc.broadcast(new Live(policyOpt.stepCount(), policy.parameters().flat().toFloatBytes(),
+                critic.parameters().flat().toFloatBytes()));
+        int per = promptsPerIteration / prompts.partitions();
+        long epochSteps = Math.max(1, prompts.minBlockSize / per);
+        double beta = kl.beta();
+        JavaRDD<ExperienceShard> experience = prompts.blocks.map(block -> {
+            Static s = st.value();
+            Slot slot = Slot.borrow(s, live.value());
+            try {
+                List<int[]> mine = block.slice(s.seed(), it, per, epochSteps);
+                long[] seeds = new long[mine.size()];
+                for (int i = 0; i < seeds.length; i++) seeds[i] = mix(s.seed(), it, block.partition, i);
+                RewardFunction reward = s.scripted() != null ? s.scripted() : RewardFunction.model(slot.rewardModel, s.microBatch());
+                ExperienceMaker.Timing[] timing = new ExperienceMaker.Timing[1];
+                List<Experience> exp = ExperienceMaker.make(mine, seeds, slot.policy, slot.reference, slot.critic, reward, s.sampling(),
+                        s.padToken(), s.eosToken(), beta, s.norm(), s.settings(), s.microBatch(), timing);
+                return new ExperienceShard(block.partition, exp, timing[0]);
+            } finally {
+                Slot.release(s.runId(), slot);
+            }
+        }).persist(StorageLevel.MEMORY_AND_DISK());
+
+        List<ExperienceStats> stats = new ArrayList<>(experience.map(shard -> {
+            int part = shard.partition();
+            List<Experience> exp = shard.experiences();
+            Moments m = Moments.EMPTY;
+            double score = 0, klSum = 0, len = 0, eos = 0;
+            List<String[]> samples = new ArrayList<>();
+            for (Experience e : exp) {
+                m = m.merge(Moments.of(e.advantages()));
+                score += e.score();
+                klSum += e.klSum();
+                len += e.response().length;
+                eos += e.endedWithEos() ? 1 : 0;
+                if (samples.size() < 2) samples.add(new String[]{java.util.Arrays.toString(e.prompt()), java.util.Arrays.toString(e.response()), Double.toString(e.score())});
+            }
+            ExperienceMaker.Timing tm = shard.timing();
+            return new ExperienceStats(part, m, score, klSum, len, eos, exp.size(), tm.samplingNanos(), tm.scoringNanos(), samples);
+        }).collect());
+        live.unpersist(false);
+        stats.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
+        Moments adv = Moments.EMPTY;
+        double score = 0, klSum = 0, len = 0, eos = 0, n = 0;
+        long sampling = 0, scoring = 0;
+        List<String[]> samples = new ArrayList<>();
+        for (ExperienceStats s : stats) {
+            adv = adv.merge(s.advantages());
+            score += s.scoreSum();
+            klSum += s.klSum();
+            len += s.lengthSum();
+            eos += s.eosCount();
+            n += s.count();
+            sampling = Math.max(sampling, s.samplingNanos());
+            scoring = Math.max(scoring, s.scoringNanos());
+            samples.addAll(s.samples());
+        }
+        long tExperience = System.nanoTime();
+
+        PpoUpdate.Stats total = PpoUpdate.Stats.ZERO;
+        long slowestTraining = 0;
+        for (int epoch = 0; epoch < epochs; epoch++) {
+            for (int mb = 0; mb < minibatches; mb++) {
+                Broadcast<Live> params = jsc.broadcast(new Live(policyOpt.stepCount(), policy.parameters().flat().toFloatBytes(),
+                        critic.parameters().flat().toFloatBytes()));
+                Moments advStats = adv;
+                int e = epoch, m = mb, parts = minibatches;
+                List<Grad> grads = new ArrayList<>(experience.map(shard -> {
+                    int part = shard.partition();
+                    Static s = st.value();
+                    List<Experience> exp = shard.experiences();
+                    int[] order = ExampleBlock.permutation(exp.size(), mix(s.seed(), it * 1000 + e, part, 7));
+                    int size = exp.size() / parts;
+                    List<Experience> mine = new ArrayList<>();
+                    for (int i = m * size; i < (m + 1) * size; i++) mine.add(exp.get(order[i]));
+                    Slot slot = Slot.borrow(s, params.value());
+                    try {
+                        slot.policyGrads.flat().zero();
+                        slot.criticGrads.flat().zero();
+                        PpoUpdate.Stats ps = PpoUpdate.accumulate(slot.policy, slot.critic, mine, advStats, s.settings(), slot.policyGrads, slot.criticGrads);
+                        return new Grad(part, slot.policyGrads.flat().toFloatBytes(), slot.criticGrads.flat().toFloatBytes(), ps);
+                    } finally {
+                        Slot.release(s.runId(), slot);
+                    }
+                }).collect());
+                params.unpersist(false);
+                grads.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
+                PpoUpdate.Stats step = PpoUpdate.Stats.ZERO;
+                for (Grad g : grads) step = step.plus(g.stats());
+                total = total.plus(step);
+                slowestTraining += step.computeNanos();
+                float scale = (float) (1.0 / step.tokens());
+                Parameters pg = policy.newGradients(), cg = critic.newGradients();
+                boolean finite = sum(grads, true, scale, pg) & sum(grads, false, scale, cg);
+                if (!finite) throw new TrainingDiverged("non-finite PPO gradient at iteration " + it + "; lower ppo.policyLr / ppo.criticLr");
+                policyOpt.step(policy.parameters(), pg);
+                criticOpt.step(critic.parameters(), cg);
+            }
+        }
+        // value explained variance on the experience, with the critic as it was when sampling
+        double[] ev = experience.map(shard -> {
+            double sy = 0, syy = 0, sr = 0, srr = 0, c = 0;
+            for (Experience ex : shard.experiences())
+                for (int t = 0; t < ex.returns().length; t++) {
+                    double y = ex.returns()[t], r = y - ex.oldValues()[t];
+                    sy += y; syy += y * y; sr += r; srr += r * r; c++;
+                }
+            return new double[]{sy, syy, sr, srr, c};
+        }).reduce((a, b) -> new double[]{a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4]});
+        experience.unpersist(false);
+        double varY = ev[1] / ev[4] - Math.pow(ev[0] / ev[4], 2), varR = ev[3] / ev[4] - Math.pow(ev[2] / ev[4], 2);
+        double klMean = klSum / n;
+        kl.update(klMean, (long) n);
+        iteration++;
+        long end = System.nanoTime();
+        double iterSec = (end - t0) / 1e9, samplingSec = sampling / 1e9, scoringSec = scoring / 1e9, trainingSec = slowestTraining / 1e9;
+        double tok = total.tokens() / Math.max(1, epochs);
+        return new Report(iteration, score / n, klMean, beta, len / n, eos / n, total.policyLoss() / total.tokens(),
+                total.valueLoss() / total.tokens(), total.entropy() / total.tokens(), total.approxKl() / total.tokens(),
+                total.clipped() / total.tokens(), total.ratio() / total.tokens(), total.ratioMax(),
+                varY > 0 ? 1 - varR / varY : Double.NaN, samplingSec, scoringSec, trainingSec,
+                Math.max(0, iterSec - samplingSec - scoringSec - trainingSec), iterSec, tok, samples);
+    }
+
+    private static boolean sum(List<Grad> grads, boolean policy, float scale, Parameters into) {
+        int n = into.flat().size();
+        float[] s = new float[n], g = new float[n];
+        for (Grad gr : grads) {
+            java.nio.ByteBuffer.wrap(policy ? gr.policy() : gr.critic()).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(0, g);
+            for (int i = 0; i < n; i++) s[i] += g[i];
+        }
+        boolean finite = true;
+        for (int i = 0; i < n; i++) {
+            s[i] *= scale;
+            finite &= Float.isFinite(s[i]);
+        }
+        into.flat().copyFrom(s, 0);
+        return finite;
+    }
+
+    /** A well-mixed seed from (run seed, iteration, partition, index). */
+    static long mix(long seed, long a, long b, long c) {
+        long h = seed;
+        for (long v : new long[]{a, b, c}) {
+            h ^= v + 0x9E3779B97F4A7C15L + (h << 6) + (h >>> 2);
+            h *= 0xBF58476D1CE4E5B9L;
+            h ^= h >>> 31;
+        }
+        return h;
+    }
+
+    /** The four models a PPO task uses, resident in an executor between jobs. */
+    static final class Slot {
+        private static final Map<String, ConcurrentLinkedQueue<Slot>> IDLE = new ConcurrentHashMap<>();
+        final Gpt policy, critic, reference, rewardModel;
+        final Parameters policyGrads, criticGrads;
+        long version = -1;
+
+        private Slot(Static s) {
+            policy = Gpt.init(s.policyCfg(), DType.FLOAT32, 0);
+            critic = Gpt.init(s.criticCfg(), DType.FLOAT32, 0);
+            reference = Gpt.init(s.policyCfg(), DType.FLOAT32, 0);
+            reference.parameters().flat().copyFromFloatBytes(s.reference());
+            rewardModel = s.rewardCfg() == null ? null : Gpt.init(s.rewardCfg(), DType.FLOAT32, 0);
+            if (rewardModel != null) rewardModel.parameters().flat().copyFromFloatBytes(s.rewardModel());
+            policyGrads = policy.newGradients();
+            criticGrads = critic.newGradients();
+        }
+
+        static Slot borrow(Static s, Live live) {
+            Parallel.setThreads(1);
+            IDLE.keySet().removeIf(run -> !run.equals(s.runId()));
+            Slot slot = IDLE.computeIfAbsent(s.runId(), k -> new ConcurrentLinkedQueue<>()).poll();
+            if (slot == null) slot = new Slot(s);
+            if (slot.version != live.version()) {
+                slot.policy.parameters().flat().copyFromFloatBytes(live.policy());
+                slot.critic.parameters().flat().copyFromFloatBytes(live.critic());
+                slot.version = live.version();
+            }
+            return slot;
+        }
+
+        static void release(String run, Slot slot) {
+            IDLE.computeIfAbsent(run, k -> new ConcurrentLinkedQueue<>()).add(slot);
+        }
+    }
+
+}
