@@ -55,9 +55,12 @@ public final class PpoTrainer {
     /** One partition's experience, cached on its executor, and what making it cost. */
     record ExperienceShard(int partition, List<Experience> experiences, ExperienceMaker.Timing timing) implements Serializable {}
 
+    /** A sampled response and its score, for the run's record. */
+    public record Sample(int[] prompt, int[] response, double score) implements Serializable {}
+
     /** One partition's experience statistics. */
     record ExperienceStats(int partition, Moments advantages, double scoreSum, double klSum, double lengthSum, double eosCount,
-                           double count, long samplingNanos, long scoringNanos, List<String[]> samples) implements Serializable {}
+                           double count, long samplingNanos, long scoringNanos, List<Sample> samples) implements Serializable {}
 
     /** One partition's minibatch gradients. */
     record Grad(int partition, byte[] policy, byte[] critic, PpoUpdate.Stats stats) implements Serializable {}
@@ -67,7 +70,7 @@ public final class PpoTrainer {
                          double policyLoss, double valueLoss, double entropy, double approxKl, double clipFraction, double ratioMean,
                          double ratioMax, double valueExplainedVariance, double samplingSeconds, double scoringSeconds,
                          double trainingSeconds, double overheadSeconds, double iterationSeconds, double tokens,
-                         List<String[]> samples) {}
+                         List<Sample> samples) {}
 
     private final JavaSparkContext jsc;
     private final Gpt policy, critic;
@@ -139,14 +142,14 @@ public final class PpoTrainer {
             List<Experience> exp = shard.experiences();
             Moments m = Moments.EMPTY;
             double score = 0, klSum = 0, len = 0, eos = 0;
-            List<String[]> samples = new ArrayList<>();
+            List<Sample> samples = new ArrayList<>();
             for (Experience e : exp) {
                 m = m.merge(Moments.of(e.advantages()));
                 score += e.score();
                 klSum += e.klSum();
                 len += e.response().length;
                 eos += e.endedWithEos() ? 1 : 0;
-                if (samples.size() < 2) samples.add(new String[]{java.util.Arrays.toString(e.prompt()), java.util.Arrays.toString(e.response()), Double.toString(e.score())});
+                if (samples.size() < 4) samples.add(new Sample(e.prompt(), e.response(), e.score()));
             }
             ExperienceMaker.Timing tm = shard.timing();
             return new ExperienceStats(part, m, score, klSum, len, eos, exp.size(), tm.samplingNanos(), tm.scoringNanos(), samples);
@@ -156,7 +159,7 @@ public final class PpoTrainer {
         Moments adv = Moments.EMPTY;
         double score = 0, klSum = 0, len = 0, eos = 0, n = 0;
         long sampling = 0, scoring = 0;
-        List<String[]> samples = new ArrayList<>();
+        List<Sample> samples = new ArrayList<>();
         for (ExperienceStats s : stats) {
             adv = adv.merge(s.advantages());
             score += s.scoreSum();

@@ -1,0 +1,90 @@
+package org.sparkrlhf.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparkrlhf.checkpoint.CheckpointStore;
+import org.sparkrlhf.checkpoint.GptWeights;
+import org.sparkrlhf.config.ConfigLoader;
+import org.sparkrlhf.config.JobConfig;
+import org.sparkrlhf.engine.LocalSpark;
+import org.sparkrlhf.tensor.DType;
+
+class PpoJobTest {
+    static SparkSession spark;
+    static java.nio.file.Path prompts;
+
+    @BeforeAll
+    static void start(@TempDir java.nio.file.Path dir) throws Exception {
+        spark = LocalSpark.start("local[2]");
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = new ArrayList<>();
+        for (String s : BrownText.sentences("ca06")) {
+            String[] w = s.split(" ");
+            if (w.length >= 3) lines.add(json.writeValueAsString(Map.of("prompt", String.join(" ", List.of(w).subList(0, 3)))));
+        }
+        lines.add("{\"prompt\": 42}");
+        prompts = dir.resolve("prompts.jsonl");
+        Files.write(prompts, lines, StandardCharsets.UTF_8);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (spark != null) spark.stop();
+    }
+
+    static JobConfig config(String run, boolean resume) {
+        return ConfigLoader.load(null, "test", List.of("run.dir=" + run, "run.resume=" + resume, "ppo.prompts=" + prompts.toUri(),
+                "ppo.reward=token-frequency:101", "ppo.criticInit=policy", "ppo.iterations=4", "ppo.promptsPerIteration=8",
+                "ppo.maxNewTokens=8", "ppo.epochs=2", "ppo.minibatches=2", "ppo.policyLr=0.002", "ppo.criticLr=0.002",
+                "model.contextLength=96", "model.dModel=32", "model.nHeads=2", "model.nLayers=1", "train.partitions=2",
+                "train.microBatch=4", "train.checkpointEvery=2", "train.logEvery=1", "data.maxBadFraction=0.05"));
+    }
+
+    static float[] finalPolicy(String run) throws Exception {
+        Path p = new Path(run);
+        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        CheckpointStore.Checkpoint c = new CheckpointStore(fs, p, 2, true).latestValid().orElseThrow();
+        assertEquals(4, c.step());
+        return GptWeights.read(c.open("policy.safetensors"), "policy", 0, DType.FLOAT32).parameters().flat().toFloatArray();
+    }
+
+    @Test
+    void resumedPpoIsBitIdenticalAndTheRunRecordsItself(@TempDir java.nio.file.Path dir) throws Exception {
+        String ref = dir.resolve("ref").toUri().toString(), run = dir.resolve("run").toUri().toString();
+        PpoJob.train(spark, config(ref, false), null);
+        float[] expected = finalPolicy(ref);
+
+        assertThrows(IllegalStateException.class, () -> PpoJob.train(spark, config(run, false), r -> {
+            if (r.iteration() == 3) throw new IllegalStateException("simulated crash");
+        }));
+        List<Long> ran = new ArrayList<>();
+        PpoJob.train(spark, config(run, true), r -> ran.add(r.iteration()));
+        assertEquals(List.of(3L, 4L), ran, "resumed from the iteration-2 checkpoint");
+        assertArrayEquals(expected, finalPolicy(run));
+
+        List<String> metrics = Files.readAllLines(dir.resolve("run/metrics/ppo.jsonl"));
+        assertEquals(4, metrics.size());
+        for (String k : new String[]{"score_mean", "kl", "beta", "entropy", "approx_kl", "clip_fraction", "ratio_max",
+                "value_explained_variance", "response_length", "eos_rate", "sampling_seconds", "training_seconds", "overhead_seconds"})
+            assertTrue(metrics.get(3).contains("\"" + k + "\""), k + " in " + metrics.get(3));
+        List<String> samples = Files.readAllLines(dir.resolve("run/samples.jsonl"));
+        assertTrue(samples.size() >= 4 && samples.get(0).contains("\"proxy\"") && samples.get(0).contains("<|user|>"), samples.get(0));
+        assertEquals(1, Files.readAllLines(dir.resolve("run/quarantine/prompts.jsonl")).size());
+    }
+}
