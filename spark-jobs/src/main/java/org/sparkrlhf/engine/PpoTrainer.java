@@ -59,8 +59,9 @@ public final class PpoTrainer {
     public record Sample(int[] prompt, int[] response, double score) implements Serializable {}
 
     /** One partition's experience statistics. */
-    record ExperienceStats(int partition, Moments advantages, double scoreSum, double klSum, double lengthSum, double eosCount,
-                           double count, long samplingNanos, long scoringNanos, List<Sample> samples) implements Serializable {}
+    record ExperienceStats(int partition, Moments advantages, Moments returns, Moments residuals, double scoreSum, double klSum,
+                           double lengthSum, double eosCount, double count, long samplingNanos, long scoringNanos, List<Sample> samples)
+            implements Serializable {}
 
     /** One partition's minibatch gradients. */
     record Grad(int partition, byte[] policy, byte[] critic, PpoUpdate.Stats stats) implements Serializable {}
@@ -140,11 +141,15 @@ public final class PpoTrainer {
         List<ExperienceStats> stats = new ArrayList<>(experience.map(shard -> {
             int part = shard.partition();
             List<Experience> exp = shard.experiences();
-            Moments m = Moments.EMPTY;
+            Moments m = Moments.EMPTY, ret = Moments.EMPTY, res = Moments.EMPTY;
             double score = 0, klSum = 0, len = 0, eos = 0;
             List<Sample> samples = new ArrayList<>();
             for (Experience e : exp) {
                 m = m.merge(Moments.of(e.advantages()));
+                for (int t = 0; t < e.returns().length; t++) {
+                    ret = ret.add(e.returns()[t]);
+                    res = res.add(e.returns()[t] - e.oldValues()[t]); // explained variance: 1 - Var[R - V] / Var[R]
+                }
                 score += e.score();
                 klSum += e.klSum();
                 len += e.response().length;
@@ -152,16 +157,18 @@ public final class PpoTrainer {
                 if (samples.size() < 4) samples.add(new Sample(e.prompt(), e.response(), e.score()));
             }
             ExperienceMaker.Timing tm = shard.timing();
-            return new ExperienceStats(part, m, score, klSum, len, eos, exp.size(), tm.samplingNanos(), tm.scoringNanos(), samples);
+            return new ExperienceStats(part, m, ret, res, score, klSum, len, eos, exp.size(), tm.samplingNanos(), tm.scoringNanos(), samples);
         }).collect());
         live.unpersist(false);
         stats.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
-        Moments adv = Moments.EMPTY;
+        Moments adv = Moments.EMPTY, returns = Moments.EMPTY, residuals = Moments.EMPTY;
         double score = 0, klSum = 0, len = 0, eos = 0, n = 0;
         long sampling = 0, scoring = 0;
         List<Sample> samples = new ArrayList<>();
         for (ExperienceStats s : stats) {
             adv = adv.merge(s.advantages());
+            returns = returns.merge(s.returns());
+            residuals = residuals.merge(s.residuals());
             score += s.scoreSum();
             klSum += s.klSum();
             len += s.lengthSum();
@@ -213,18 +220,8 @@ public final class PpoTrainer {
                 criticOpt.step(critic.parameters(), cg);
             }
         }
-        // value explained variance on the experience, with the critic as it was when sampling
-        double[] ev = experience.map(shard -> {
-            double sy = 0, syy = 0, sr = 0, srr = 0, c = 0;
-            for (Experience ex : shard.experiences())
-                for (int t = 0; t < ex.returns().length; t++) {
-                    double y = ex.returns()[t], r = y - ex.oldValues()[t];
-                    sy += y; syy += y * y; sr += r; srr += r * r; c++;
-                }
-            return new double[]{sy, syy, sr, srr, c};
-        }).reduce((a, b) -> new double[]{a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4]});
         experience.unpersist(false);
-        double varY = ev[1] / ev[4] - Math.pow(ev[0] / ev[4], 2), varR = ev[3] / ev[4] - Math.pow(ev[2] / ev[4], 2);
+        double varY = returns.variance(), varR = residuals.variance();
         double klMean = klSum / n;
         kl.update(klMean, (long) n);
         iteration++;

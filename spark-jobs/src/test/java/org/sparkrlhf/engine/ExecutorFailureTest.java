@@ -79,4 +79,60 @@ class ExecutorFailureTest {
         assertTrue(killed.get(), "an executor was killed during training");
         assertArrayEquals(undisturbed, disturbed);
     }
+
+    static float[] ppo(JavaSparkContext jsc, int iterations) {
+        GptConfig pc = GptConfig.of(32, 40, 32, 2, 1);
+        Gpt policy = Gpt.init(pc, DType.FLOAT32, 1), reference = policy.frozenCopy();
+        Gpt critic = Gpt.init(pc.withHeads(org.sparkrlhf.model.Head.VALUE), DType.FLOAT32, 2);
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        List<int[]> prompts = new java.util.ArrayList<>();
+        for (int i = 0; i < 32; i++) prompts.add(r.ints(6, 0, 32).toArray());
+        ShardedData<int[]> data = ShardedData.of(jsc.parallelize(prompts, 2), 2);
+        PpoTrainer t = new PpoTrainer(jsc, policy, critic, reference, null, org.sparkrlhf.rl.RewardFunction.tokenFrequency(7),
+                new org.sparkrlhf.rl.ExperienceMaker.ScoreNorm(0, 0.25),
+                new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), policy.parameters().layout(), DType.FLOAT32),
+                new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), critic.parameters().layout(), DType.FLOAT32),
+                org.sparkrlhf.rl.KlController.adaptive(0.1, 6.0, 100), org.sparkrlhf.rl.PpoSettings.defaults(),
+                org.sparkrlhf.sampling.SamplingConfig.of(1.0, 24), 0, 31, data, 16, 2, 2, 11, 8);
+        for (int i = 0; i < iterations; i++) t.runIteration();
+        data.release();
+        return policy.parameters().flat().toFloatArray();
+    }
+
+    @Test
+    void anExecutorKilledWhileSamplingChangesNothingInPpo() throws Exception {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        float[] undisturbed = ppo(jsc, 3);
+        AtomicBoolean armed = new AtomicBoolean(false), killed = new AtomicBoolean();
+        SparkListener killer = new SparkListener() {
+            @Override
+            public void onTaskStart(SparkListenerTaskStart e) {
+                // the experience job of the second iteration: kill while its tasks sample
+                if (armed.get() && killed.compareAndSet(false, true)) {
+                    try {
+                        Thread.sleep(30);
+                    } catch (InterruptedException ignored) {
+                        Thread.currentThread().interrupt();
+                    }
+                    ProcessHandle.current().descendants()
+                            .filter(p -> p.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend"))
+                            .findFirst().ifPresent(ProcessHandle::destroyForcibly);
+                }
+            }
+        };
+        spark.sparkContext().addSparkListener(killer);
+        spark.sparkContext().addSparkListener(new SparkListener() {
+            int jobs;
+
+            @Override
+            public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart e) {
+                // ShardedData.of runs 2 jobs; each iteration runs 1 experience job + 2 x 2 update jobs
+                if (++jobs == 2 + 5 + 1) armed.set(true);
+            }
+        });
+        float[] disturbed = ppo(jsc, 3);
+        spark.sparkContext().removeSparkListener(killer);
+        assertTrue(killed.get(), "an executor was killed during sampling");
+        assertArrayEquals(undisturbed, disturbed);
+    }
 }
