@@ -22,10 +22,30 @@ public final class FloatTensor extends Tensor {
         return new FloatTensor(buf.slice(offset, length));
     }
 
+    private static final float[] ZEROS = new float[1 << 14];
+
     @Override
     public void fill(double v) {
         float f = (float) v;
+        if (f == 0f && Float.floatToRawIntBits(f) == 0) { // bulk copies of a zero block: this runs on every gradient buffer every step
+            for (int o = 0, n = buf.capacity(); o < n; o += ZEROS.length) buf.put(o, ZEROS, 0, Math.min(ZEROS.length, n - o));
+            return;
+        }
         for (int i = 0, n = buf.capacity(); i < n; i++) buf.put(i, f);
+    }
+
+    /** One bulk copy each way: parameters and gradients cross JVMs this way every step. */
+    @Override
+    public byte[] toFloatBytes() {
+        java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(size() * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        out.asFloatBuffer().put(0, buf, 0, size());
+        return out.array();
+    }
+
+    @Override
+    public void copyFromFloatBytes(byte[] bytes) {
+        if (bytes.length != size() * 4) throw new IllegalArgumentException("expected " + size() * 4 + " bytes, got " + bytes.length);
+        buf.put(0, java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer(), 0, size());
     }
 
     @Override

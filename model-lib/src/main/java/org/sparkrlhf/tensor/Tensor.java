@@ -55,7 +55,7 @@ public abstract sealed class Tensor permits FloatTensor, DoubleTensor {
     public abstract void copyFrom(float[] src, int srcOffset);
 
     /** All elements as little-endian float32 bytes: the cheapest form to ship between JVMs. */
-    public final byte[] toFloatBytes() {
+    public byte[] toFloatBytes() {
         java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(size() * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         float[] chunk = new float[Math.min(size(), 1 << 14)];
         for (int o = 0; o < size(); o += chunk.length) {
@@ -67,7 +67,7 @@ public abstract sealed class Tensor permits FloatTensor, DoubleTensor {
     }
 
     /** Replaces all elements from {@link #toFloatBytes()} output. */
-    public final void copyFromFloatBytes(byte[] bytes) {
+    public void copyFromFloatBytes(byte[] bytes) {
         if (bytes.length != size() * 4) throw new IllegalArgumentException("expected " + size() * 4 + " bytes, got " + bytes.length);
         java.nio.FloatBuffer in = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
         float[] chunk = new float[Math.min(size(), 1 << 14)];
