@@ -25,7 +25,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
                       int maxNewTokens, double temperature, int topK, double topP, int epochs, int minibatches, double clip,
                       double valueClip, double gamma, double lambda, double entropyCoef, String klMode, double klBeta, double klTarget,
                       double klHorizon, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
-                      double criticLr) implements Serializable {}
+                      double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch) implements Serializable {}
 
     /** Checks the PPO section (only the PPO job needs it). */
     public JobConfig validatePpo() {
@@ -45,6 +45,10 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
         if (!Set.of("k1", "k2", "k3").contains(ppo.klEstimator())) e.add("ppo.klEstimator must be k1, k2 or k3, got '" + ppo.klEstimator() + "'");
         if (!(ppo.temperature() >= 0)) e.add("ppo.temperature must be >= 0, got " + ppo.temperature());
         if (!(ppo.policyLr() > 0) || !(ppo.criticLr() > 0)) e.add("ppo.policyLr and ppo.criticLr must be > 0");
+        if (!(ppo.ptxCoef() >= 0)) e.add("ppo.ptxCoef must be >= 0, got " + ppo.ptxCoef());
+        if (ppo.ptxCoef() > 0 && ppo.ptxData().isBlank()) e.add("ppo.ptxCoef > 0 needs ppo.ptxData (pre-training text records)");
+        if (ppo.ptxCoef() > 0 && ppo.ptxPerMinibatch() % train.partitions() != 0)
+            e.add("ppo.ptxPerMinibatch (" + ppo.ptxPerMinibatch() + ") must be a multiple of train.partitions (" + train.partitions() + ")");
         if (!e.isEmpty()) throw new ConfigException("invalid config: " + String.join("; ", e));
         return this;
     }

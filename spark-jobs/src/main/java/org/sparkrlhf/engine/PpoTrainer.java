@@ -2,6 +2,7 @@ package org.sparkrlhf.engine;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Collections;
 
 import java.util.List;
 import java.util.Map;
@@ -26,6 +27,9 @@ import org.sparkrlhf.rl.RewardFunction;
 import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.tensor.Parallel;
+import org.sparkrlhf.training.LanguageModelObjective;
+import org.sparkrlhf.training.LmExample;
+import org.sparkrlhf.training.StepStats;
 
 /**
  * PPO on Spark, one iteration at a time, as the algorithm reads:
@@ -63,15 +67,15 @@ public final class PpoTrainer {
                            double lengthSum, double eosCount, double count, long samplingNanos, long scoringNanos, List<Sample> samples)
             implements Serializable {}
 
-    /** One partition's minibatch gradients. */
-    record Grad(int partition, byte[] policy, byte[] critic, PpoUpdate.Stats stats) implements Serializable {}
+    /** One partition's minibatch gradients; {@code ptx} is the pre-training-mix gradient (null without PPO-ptx). */
+    record Grad(int partition, byte[] policy, byte[] critic, PpoUpdate.Stats stats, byte[] ptx, StepStats ptxStats) implements Serializable {}
 
     /** Everything an iteration measured. */
     public record Report(long iteration, double scoreMean, double klMean, double beta, double responseLength, double eosRate,
                          double policyLoss, double valueLoss, double entropy, double approxKl, double clipFraction, double ratioMean,
                          double ratioMax, double valueExplainedVariance, double samplingSeconds, double scoringSeconds,
                          double trainingSeconds, double overheadSeconds, double iterationSeconds, double tokens,
-                         List<Sample> samples) {}
+                         double ptxLoss, List<Sample> samples) {}
 
     private final JavaSparkContext jsc;
     private final Gpt policy, critic;
@@ -80,6 +84,9 @@ public final class PpoTrainer {
     private final ShardedData<int[]> prompts;
     private final int promptsPerIteration, epochs, minibatches;
     private final Broadcast<Static> statics;
+    private ShardedData<LmExample> ptx;
+    private double ptxCoef;
+    private int ptxPerMinibatch;
     private long iteration;
 
     public PpoTrainer(JavaSparkContext jsc, Gpt policy, Gpt critic, Gpt reference, Gpt rewardModel, RewardFunction scripted,
@@ -102,6 +109,21 @@ public final class PpoTrainer {
                 rewardModel == null ? null : rewardModel.config(), reference.parameters().flat().toFloatBytes(),
                 rewardModel == null ? null : rewardModel.parameters().flat().toFloatBytes(), scripted, norm, settings, sampling,
                 padToken, eosToken, seed, microBatch));
+    }
+
+    /**
+     * PPO-ptx (InstructGPT): every update also descends {@code coef} times the language-model loss
+     * on {@code perMinibatch} pre-training sequences, which keeps the policy's general abilities.
+     */
+    public PpoTrainer withPretrainingMix(ShardedData<LmExample> data, double coef, int perMinibatch) {
+        if (data.partitions() != prompts.partitions())
+            throw new IllegalArgumentException("pre-training mix data needs the prompts' partition count (" + prompts.partitions() + ")");
+        if (!(coef > 0)) throw new IllegalArgumentException("ppo.ptxCoef must be > 0 to mix in pre-training data");
+        if (perMinibatch % data.partitions() != 0) throw new IllegalArgumentException("ppo.ptxPerMinibatch must be a multiple of train.partitions");
+        this.ptx = data;
+        this.ptxCoef = coef;
+        this.ptxPerMinibatch = perMinibatch;
+        return this;
     }
 
     public long iteration() {
@@ -182,13 +204,19 @@ public final class PpoTrainer {
 
         PpoUpdate.Stats total = PpoUpdate.Stats.ZERO;
         long slowestTraining = 0;
+        double ptxLossSum = 0;
+        int ptxUpdates = 0;
         for (int epoch = 0; epoch < epochs; epoch++) {
             for (int mb = 0; mb < minibatches; mb++) {
                 Broadcast<Live> params = jsc.broadcast(new Live(policyOpt.stepCount(), policy.parameters().flat().toFloatBytes(),
                         critic.parameters().flat().toFloatBytes()));
                 Moments advStats = adv;
                 int e = epoch, m = mb, parts = minibatches;
-                List<Grad> grads = new ArrayList<>(experience.map(shard -> {
+                int ptxPer = ptx == null ? 0 : ptxPerMinibatch / ptx.partitions();
+                long ptxStep = (it * epochs + e) * minibatches + m, ptxEpoch = ptx == null ? 1 : Math.max(1, ptx.minBlockSize / Math.max(1, ptxPer));
+                org.apache.spark.api.java.function.FlatMapFunction2<java.util.Iterator<ExperienceShard>, java.util.Iterator<ExampleBlock<LmExample>>, Grad> update =
+                        (shards, ptxBlocks) -> {
+                    ExperienceShard shard = shards.next();
                     int part = shard.partition();
                     Static s = st.value();
                     List<Experience> exp = shard.experiences();
@@ -201,11 +229,22 @@ public final class PpoTrainer {
                         slot.policyGrads.flat().zero();
                         slot.criticGrads.flat().zero();
                         PpoUpdate.Stats ps = PpoUpdate.accumulate(slot.policy, slot.critic, mine, advStats, s.settings(), slot.policyGrads, slot.criticGrads);
-                        return new Grad(part, slot.policyGrads.flat().toFloatBytes(), slot.criticGrads.flat().toFloatBytes(), ps);
+                        byte[] policyBytes = slot.policyGrads.flat().toFloatBytes(), ptxBytes = null;
+                        StepStats ptxStats = null;
+                        if (ptxBlocks != null && ptxBlocks.hasNext()) {
+                            List<LmExample> lm = ptxBlocks.next().slice(s.seed(), ptxStep, ptxPer, ptxEpoch);
+                            slot.policyGrads.flat().zero();
+                            ptxStats = new LanguageModelObjective().accumulate(slot.policy, lm, s.microBatch(), slot.policyGrads);
+                            ptxBytes = slot.policyGrads.flat().toFloatBytes();
+                        }
+                        return Collections.singletonList(new Grad(part, policyBytes, slot.criticGrads.flat().toFloatBytes(), ps, ptxBytes, ptxStats)).iterator();
                     } finally {
                         Slot.release(s.runId(), slot);
                     }
-                }).collect());
+                };
+                List<Grad> grads = new ArrayList<>(ptx == null
+                        ? experience.mapPartitions(shards -> update.call(shards, null)).collect()
+                        : experience.zipPartitions(ptx.blocks, update).collect());
                 params.unpersist(false);
                 grads.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
                 PpoUpdate.Stats step = PpoUpdate.Stats.ZERO;
@@ -214,7 +253,16 @@ public final class PpoTrainer {
                 slowestTraining += step.computeNanos();
                 float scale = (float) (1.0 / step.tokens());
                 Parameters pg = policy.newGradients(), cg = critic.newGradients();
-                boolean finite = sum(grads, true, scale, pg) & sum(grads, false, scale, cg);
+                boolean finite = sum(grads, Grad::policy, scale, pg) & sum(grads, Grad::critic, scale, cg);
+                if (ptx != null) {
+                    StepStats ls = grads.get(0).ptxStats();
+                    for (int g = 1; g < grads.size(); g++) ls = ls.plus(grads.get(g).ptxStats());
+                    Parameters lg = policy.newGradients();
+                    finite &= sum(grads, Grad::ptx, (float) (ptxCoef / ls.count()), lg);
+                    pg.flat().addScaled(lg.flat(), 1.0);
+                    ptxLossSum += ls.lossSum() / ls.count();
+                    ptxUpdates++;
+                }
                 if (!finite) throw new TrainingDiverged("non-finite PPO gradient at iteration " + it + "; lower ppo.policyLr / ppo.criticLr");
                 policyOpt.step(policy.parameters(), pg);
                 criticOpt.step(critic.parameters(), cg);
@@ -232,14 +280,14 @@ public final class PpoTrainer {
                 total.valueLoss() / total.tokens(), total.entropy() / total.tokens(), total.approxKl() / total.tokens(),
                 total.clipped() / total.tokens(), total.ratio() / total.tokens(), total.ratioMax(),
                 varY > 0 ? 1 - varR / varY : Double.NaN, samplingSec, scoringSec, trainingSec,
-                Math.max(0, iterSec - samplingSec - scoringSec - trainingSec), iterSec, tok, samples);
+                Math.max(0, iterSec - samplingSec - scoringSec - trainingSec), iterSec, tok, ptxUpdates > 0 ? ptxLossSum / ptxUpdates : Double.NaN, samples);
     }
 
-    private static boolean sum(List<Grad> grads, boolean policy, float scale, Parameters into) {
+    private static boolean sum(List<Grad> grads, java.util.function.Function<Grad, byte[]> which, float scale, Parameters into) {
         int n = into.flat().size();
         float[] s = new float[n], g = new float[n];
         for (Grad gr : grads) {
-            java.nio.ByteBuffer.wrap(policy ? gr.policy() : gr.critic()).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(0, g);
+            java.nio.ByteBuffer.wrap(which.apply(gr)).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(0, g);
             for (int i = 0; i < n; i++) s[i] += g[i];
         }
         boolean finite = true;

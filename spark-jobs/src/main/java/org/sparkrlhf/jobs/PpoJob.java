@@ -136,6 +136,14 @@ public final class PpoJob extends JobCommand {
                 sampling, tok.padToken(), tok.eosToken(), data, p.promptsPerIteration(), p.epochs(), p.minibatches(), cfg.run().seed(),
                 cfg.train().microBatch());
         trainer.restore(startIteration);
+        ShardedData<org.sparkrlhf.training.LmExample> ptxData = null;
+        if (p.ptxCoef() > 0) {
+            Quarantine.Result<String> texts = Quarantine.apply(RecordFiles.read(spark, p.ptxData(), cfg.data().format())
+                    .map(l -> org.sparkrlhf.data.TextRecords.parse(l, maxChars)), fs, runDir, "ptx", cfg.data().maxBadFraction());
+            ptxData = ShardedData.of(org.sparkrlhf.data.TokenBlocks.of(texts.good(), tokSpec, policy.config().contextLength() - 1),
+                    cfg.train().partitions());
+            trainer.withPretrainingMix(ptxData, p.ptxCoef(), p.ptxPerMinibatch());
+        }
 
         MetricsLog metrics = new MetricsLog(fs, runDir, "ppo", startIteration);
         SamplesLog samples = new SamplesLog(fs, runDir, startIteration);
@@ -165,6 +173,7 @@ public final class PpoJob extends JobCommand {
                 row.put("training_seconds", last.trainingSeconds());
                 row.put("overhead_seconds", last.overheadSeconds());
                 row.put("iteration_seconds", last.iterationSeconds());
+                if (!Double.isNaN(last.ptxLoss())) row.put("ptx_loss", last.ptxLoss());
                 if (last.iteration() == 1) {
                     row.put("data_prompts", prompts.counts().total());
                     row.put("data_bad_prompts", prompts.counts().bad());
@@ -184,6 +193,7 @@ public final class PpoJob extends JobCommand {
             metrics.flush();
             samples.flush();
             data.release();
+            if (ptxData != null) ptxData.release();
         }
         metrics.writeParquet(spark);
         return new TrainingLoop.Outcome(trainer.iteration(), last == null ? Double.NaN : last.scoreMean(), 0, runDir);

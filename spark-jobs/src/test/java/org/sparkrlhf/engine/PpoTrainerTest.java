@@ -39,6 +39,10 @@ class PpoTrainerTest {
     record Run(List<PpoTrainer.Report> reports, float[] policy) {}
 
     static Run run(int iterations) {
+        return run(iterations, 0);
+    }
+
+    static Run run(int iterations, double ptxCoef) {
         JavaSparkContext jsc = LocalSpark.jsc(spark);
         GptConfig pc = GptConfig.of(32, 40, 64, 4, 2);
         Gpt policy = Gpt.init(pc, DType.FLOAT32, 1), reference = policy.frozenCopy();
@@ -53,9 +57,17 @@ class PpoTrainerTest {
                 new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), policy.parameters().layout(), DType.FLOAT32),
                 new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), critic.parameters().layout(), DType.FLOAT32),
                 KlController.adaptive(0.1, 6.0, 100), PpoSettings.defaults(), SamplingConfig.of(1.0, 16), 0, 31, data, 32, 4, 2, 11, 16);
+        ShardedData<org.sparkrlhf.training.LmExample> ptx = null;
+        if (ptxCoef > 0) {
+            List<org.sparkrlhf.training.LmExample> lm = new ArrayList<>();
+            for (int i = 0; i < 32; i++) lm.add(org.sparkrlhf.training.LmExample.plain(r.ints(20, 0, 32).toArray()));
+            ptx = ShardedData.of(jsc.parallelize(lm, 2), 2);
+            t.withPretrainingMix(ptx, ptxCoef, 8);
+        }
         List<PpoTrainer.Report> reports = new ArrayList<>();
         for (int i = 0; i < iterations; i++) reports.add(t.runIteration());
         data.release();
+        if (ptx != null) ptx.release();
         return new Run(reports, policy.parameters().flat().toFloatArray());
     }
 
@@ -70,5 +82,13 @@ class PpoTrainerTest {
         assertTrue(Math.abs(first.ratioMean() - 1) < 0.05 && first.samplingSeconds() > 0 && first.trainingSeconds() > 0, first.toString());
         Run b = run(3), c = run(3);
         assertArrayEquals(b.policy(), c.policy(), "same seeds, same result");
+    }
+
+    @Test
+    void pretrainingMixAddsItsLanguageModelGradient() {
+        Run plain = run(2), mixed = run(2, 0.5);
+        double ptxLoss = mixed.reports().get(1).ptxLoss();
+        assertTrue(Double.isFinite(ptxLoss) && ptxLoss > 0 && Double.isNaN(plain.reports().get(1).ptxLoss()), "ptx loss " + ptxLoss);
+        assertTrue(!java.util.Arrays.equals(plain.policy(), mixed.policy()), "the mix changes the update");
     }
 }

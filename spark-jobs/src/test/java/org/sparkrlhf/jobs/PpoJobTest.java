@@ -27,7 +27,7 @@ import org.sparkrlhf.tensor.DType;
 
 class PpoJobTest {
     static SparkSession spark;
-    static java.nio.file.Path prompts;
+    static java.nio.file.Path prompts, ptxText;
 
     @BeforeAll
     static void start(@TempDir java.nio.file.Path dir) throws Exception {
@@ -41,6 +41,10 @@ class PpoJobTest {
         lines.add("{\"prompt\": 42}");
         prompts = dir.resolve("prompts.jsonl");
         Files.write(prompts, lines, StandardCharsets.UTF_8);
+        List<String> texts = new ArrayList<>();
+        for (String s : BrownText.sentences("ca07")) texts.add(json.writeValueAsString(Map.of("text", s)));
+        ptxText = dir.resolve("ptx.jsonl");
+        Files.write(ptxText, texts, StandardCharsets.UTF_8);
     }
 
     @AfterAll
@@ -53,7 +57,8 @@ class PpoJobTest {
                 "ppo.reward=token-frequency:101", "ppo.criticInit=policy", "ppo.iterations=4", "ppo.promptsPerIteration=8",
                 "ppo.maxNewTokens=8", "ppo.epochs=2", "ppo.minibatches=2", "ppo.policyLr=0.002", "ppo.criticLr=0.002",
                 "model.contextLength=96", "model.dModel=32", "model.nHeads=2", "model.nLayers=1", "train.partitions=2",
-                "train.microBatch=4", "train.checkpointEvery=2", "train.logEvery=1", "data.maxBadFraction=0.05"));
+                "train.microBatch=4", "train.checkpointEvery=2", "train.logEvery=1", "data.maxBadFraction=0.05",
+                "ppo.ptxCoef=0.2", "ppo.ptxData=" + ptxText.toUri(), "ppo.ptxPerMinibatch=4"));
     }
 
     static float[] finalPolicy(String run) throws Exception {
@@ -81,7 +86,7 @@ class PpoJobTest {
         List<String> metrics = Files.readAllLines(dir.resolve("run/metrics/ppo.jsonl"));
         assertEquals(4, metrics.size());
         for (String k : new String[]{"score_mean", "kl", "beta", "entropy", "approx_kl", "clip_fraction", "ratio_max",
-                "value_explained_variance", "response_length", "eos_rate", "sampling_seconds", "training_seconds", "overhead_seconds"})
+                "value_explained_variance", "response_length", "eos_rate", "sampling_seconds", "training_seconds", "overhead_seconds", "ptx_loss"})
             assertTrue(metrics.get(3).contains("\"" + k + "\""), k + " in " + metrics.get(3));
         List<String> samples = Files.readAllLines(dir.resolve("run/samples.jsonl"));
         assertTrue(samples.size() >= 4 && samples.get(0).contains("\"proxy\"") && samples.get(0).contains("<|user|>"), samples.get(0));
