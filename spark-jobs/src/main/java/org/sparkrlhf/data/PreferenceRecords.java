@@ -1,7 +1,6 @@
 package org.sparkrlhf.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.List;
 import org.sparkrlhf.tokenizer.Tokenizer;
@@ -16,16 +15,10 @@ import org.sparkrlhf.training.PreferenceGroup;
 public final class PreferenceRecords {
     private PreferenceRecords() {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     public static Parsed<PreferenceGroup> parse(SourceLine src, int maxChars, Tokenizer tok, int contextLength) {
-        JsonNode n;
-        try {
-            n = JSON.readTree(src.text());
-        } catch (Exception e) {
-            return Parsed.bad("not valid JSON: " + TextRecords.firstLine(e.getMessage()), src);
-        }
-        if (n == null || !n.isObject()) return Parsed.bad("not a JSON object", src);
+        String[] why = new String[1];
+        JsonNode n = JsonRecord.object(src, why);
+        if (n == null) return Parsed.bad(why[0], src);
         String prompt = text(n, "prompt");
         if (prompt == null) return Parsed.bad("missing or empty field 'prompt'", src);
         String annotator = n.path("annotator").asText(""), criterion = n.path("criterion").asText("");

@@ -1,7 +1,6 @@
 package org.sparkrlhf.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.List;
 import org.sparkrlhf.tokenizer.Tokenizer;
@@ -13,27 +12,14 @@ import org.sparkrlhf.tokenizer.Tokenizer;
 public final class PromptRecords {
     private PromptRecords() {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     public static Parsed<int[]> parse(SourceLine src, int maxChars, Tokenizer tok, int maxPromptTokens) {
-        JsonNode n;
-        try {
-            n = JSON.readTree(src.text());
-        } catch (Exception e) {
-            return Parsed.bad("not valid JSON: " + TextRecords.firstLine(e.getMessage()), src);
-        }
-        if (n == null || !n.isObject()) return Parsed.bad("not a JSON object", src);
+        String[] why = new String[1];
+        JsonNode n = JsonRecord.object(src, why);
+        if (n == null) return Parsed.bad(why[0], src);
         List<ChatTemplate.Turn> turns = new ArrayList<>();
         if (n.has("messages")) {
-            JsonNode msgs = n.get("messages");
-            if (!msgs.isArray() || msgs.isEmpty()) return Parsed.bad("'messages' must be a non-empty array", src);
-            for (int i = 0; i < msgs.size(); i++) {
-                JsonNode m = msgs.get(i);
-                String role = m.path("role").asText("");
-                if (!ChatTemplate.ROLES.contains(role)) return Parsed.bad("message " + i + " has role '" + role + "', expected one of " + ChatTemplate.ROLES, src);
-                if (!m.path("content").isTextual() || m.get("content").asText().isBlank()) return Parsed.bad("message " + i + " has no content", src);
-                turns.add(new ChatTemplate.Turn(role, m.get("content").asText()));
-            }
+            turns = JsonRecord.messages(n.get("messages"), why);
+            if (turns == null) return Parsed.bad(why[0], src);
         } else {
             JsonNode p = n.get("prompt");
             if (p == null || !p.isTextual() || p.asText().isBlank()) return Parsed.bad("missing or empty field 'prompt' (or give 'messages')", src);

@@ -1,7 +1,6 @@
 package org.sparkrlhf.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.List;
 import org.sparkrlhf.tokenizer.Tokenizer;
@@ -15,28 +14,15 @@ import org.sparkrlhf.training.LmExample;
 public final class SftRecords {
     private SftRecords() {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     /** The conversation a record describes, or the reason it is unusable. */
     public static Parsed<List<ChatTemplate.Turn>> parse(SourceLine src, int maxChars) {
-        JsonNode n;
-        try {
-            n = JSON.readTree(src.text());
-        } catch (Exception e) {
-            return Parsed.bad("not valid JSON: " + TextRecords.firstLine(e.getMessage()), src);
-        }
-        if (n == null || !n.isObject()) return Parsed.bad("not a JSON object", src);
+        String[] why = new String[1];
+        JsonNode n = JsonRecord.object(src, why);
+        if (n == null) return Parsed.bad(why[0], src);
         List<ChatTemplate.Turn> turns = new ArrayList<>();
         if (n.has("messages")) {
-            JsonNode msgs = n.get("messages");
-            if (!msgs.isArray() || msgs.isEmpty()) return Parsed.bad("'messages' must be a non-empty array", src);
-            for (int i = 0; i < msgs.size(); i++) {
-                JsonNode m = msgs.get(i);
-                String role = m.path("role").asText(""), content = m.path("content").isTextual() ? m.get("content").asText() : null;
-                if (!ChatTemplate.ROLES.contains(role)) return Parsed.bad("message " + i + " has role '" + role + "', expected one of " + ChatTemplate.ROLES, src);
-                if (content == null || content.isBlank()) return Parsed.bad("message " + i + " has no content", src);
-                turns.add(new ChatTemplate.Turn(role, content));
-            }
+            turns = JsonRecord.messages(n.get("messages"), why);
+            if (turns == null) return Parsed.bad(why[0], src);
             if (turns.stream().noneMatch(t -> t.role().equals("assistant"))) return Parsed.bad("no assistant message to learn from", src);
         } else {
             for (String f : new String[]{"prompt", "response"}) {

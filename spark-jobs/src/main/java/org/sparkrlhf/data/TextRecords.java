@@ -1,22 +1,15 @@
 package org.sparkrlhf.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /** Plain-text records for pre-training: {@code {"text": "..."}}. */
 public final class TextRecords {
     private TextRecords() {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     public static Parsed<String> parse(SourceLine src, int maxChars) {
-        JsonNode n;
-        try {
-            n = JSON.readTree(src.text());
-        } catch (Exception e) {
-            return Parsed.bad("not valid JSON: " + firstLine(e.getMessage()), src);
-        }
-        if (n == null || !n.isObject()) return Parsed.bad("not a JSON object", src);
+        String[] why = new String[1];
+        JsonNode n = JsonRecord.object(src, why);
+        if (n == null) return Parsed.bad(why[0], src);
         JsonNode t = n.get("text");
         if (t == null) return Parsed.bad("missing field 'text'", src);
         if (!t.isTextual()) return Parsed.bad("field 'text' is not a string", src);

@@ -83,26 +83,6 @@ public final class DataParallelTrainer<E> {
         this.skippedTotal = skipped;
     }
 
-    /**
-     * grads = scale * (sum of the shards' gradients, added in partition order); returns whether every
-     * element is finite. One pass over plain arrays: this runs on the driver inside every step.
-     */
-    static boolean sumInOrder(List<ShardResult> shards, float scale, Parameters grads) {
-        int n = grads.flat().size();
-        float[] sum = new float[n], g = new float[n];
-        for (ShardResult s : shards) {
-            java.nio.ByteBuffer.wrap(s.gradient()).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(0, g);
-            for (int i = 0; i < n; i++) sum[i] += g[i];
-        }
-        boolean finite = true;
-        for (int i = 0; i < n; i++) {
-            sum[i] *= scale;
-            finite &= Float.isFinite(sum[i]);
-        }
-        grads.flat().copyFrom(sum, 0);
-        return finite;
-    }
-
     /** Runs one synchronous step (an attempt: a non-finite gradient is skipped and counted). */
     public StepReport runStep() {
         long t0 = System.nanoTime();
@@ -129,7 +109,7 @@ public final class DataParallelTrainer<E> {
         shards.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
         StepStats stats = shards.get(0).stats();
         for (int p = 1; p < shards.size(); p++) stats = stats.plus(shards.get(p).stats());
-        boolean finite = sumInOrder(shards, (float) (1.0 / stats.count()), grads);
+        boolean finite = GradientSum.sum(shards.stream().map(ShardResult::gradient).toList(), (float) (1.0 / stats.count()), grads);
 
         double accuracy = stats.correct() / stats.count(); // NaN for objectives without pairs
         if (!finite || !Double.isFinite(stats.lossSum())) {

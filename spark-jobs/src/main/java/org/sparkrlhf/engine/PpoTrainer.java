@@ -253,12 +253,13 @@ public final class PpoTrainer {
                 slowestTraining += step.computeNanos();
                 float scale = (float) (1.0 / step.tokens());
                 Parameters pg = policy.newGradients(), cg = critic.newGradients();
-                boolean finite = sum(grads, Grad::policy, scale, pg) & sum(grads, Grad::critic, scale, cg);
+                boolean finite = GradientSum.sum(grads.stream().map(Grad::policy).toList(), scale, pg)
+                        & GradientSum.sum(grads.stream().map(Grad::critic).toList(), scale, cg);
                 if (ptx != null) {
                     StepStats ls = grads.get(0).ptxStats();
                     for (int g = 1; g < grads.size(); g++) ls = ls.plus(grads.get(g).ptxStats());
                     Parameters lg = policy.newGradients();
-                    finite &= sum(grads, Grad::ptx, (float) (ptxCoef / ls.count()), lg);
+                    finite &= GradientSum.sum(grads.stream().map(Grad::ptx).toList(), (float) (ptxCoef / ls.count()), lg);
                     pg.flat().addScaled(lg.flat(), 1.0);
                     ptxLossSum += ls.lossSum() / ls.count();
                     ptxUpdates++;
@@ -281,22 +282,6 @@ public final class PpoTrainer {
                 total.clipped() / total.tokens(), total.ratio() / total.tokens(), total.ratioMax(),
                 varY > 0 ? 1 - varR / varY : Double.NaN, samplingSec, scoringSec, trainingSec,
                 Math.max(0, iterSec - samplingSec - scoringSec - trainingSec), iterSec, tok, ptxUpdates > 0 ? ptxLossSum / ptxUpdates : Double.NaN, samples);
-    }
-
-    private static boolean sum(List<Grad> grads, java.util.function.Function<Grad, byte[]> which, float scale, Parameters into) {
-        int n = into.flat().size();
-        float[] s = new float[n], g = new float[n];
-        for (Grad gr : grads) {
-            java.nio.ByteBuffer.wrap(which.apply(gr)).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(0, g);
-            for (int i = 0; i < n; i++) s[i] += g[i];
-        }
-        boolean finite = true;
-        for (int i = 0; i < n; i++) {
-            s[i] *= scale;
-            finite &= Float.isFinite(s[i]);
-        }
-        into.flat().copyFrom(s, 0);
-        return finite;
     }
 
     /** A well-mixed seed from (run seed, iteration, partition, index). */
