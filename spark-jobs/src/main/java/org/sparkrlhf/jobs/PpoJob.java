@@ -186,7 +186,7 @@ public final class PpoJob extends JobCommand {
                 if (last.iteration() % cfg.train().checkpointEvery() == 0 || last.iteration() == p.iterations()) {
                     metrics.flush();
                     samples.flush();
-                    save(store, policy, critic, policyOpt, criticOpt, kl, cfg, last.iteration(), last.scoreMean());
+                    save(store, policy, critic, policyOpt, criticOpt, kl, norm, cfg, last.iteration(), last.scoreMean());
                 }
             }
         } finally {
@@ -209,7 +209,8 @@ public final class PpoJob extends JobCommand {
         }
     }
 
-    private static void save(CheckpointStore store, Gpt policy, Gpt critic, AdamW po, AdamW co, KlController kl, JobConfig cfg,
+    private static void save(CheckpointStore store, Gpt policy, Gpt critic, AdamW po, AdamW co, KlController kl,
+                             ExperienceMaker.ScoreNorm norm, JobConfig cfg,
                              long iteration, double score) throws IOException {
         Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>();
         files.put("policy.safetensors", out -> GptWeights.write(out, policy.config(), policy.parameters()));
@@ -221,6 +222,9 @@ public final class PpoJob extends JobCommand {
         state.put("beta", kl.beta());
         state.put("seed", cfg.run().seed());
         state.put("promptCursor", iteration); // prompts of iteration i are fixed by (seed, i)
+        state.put("rngStreams", "sequence seeds derive from (seed, iteration, partition, index); minibatch order from (seed, iteration, epoch, partition)");
+        state.put("rewardNormMean", norm.mean());
+        state.put("rewardNormStd", norm.std());
         files.put("state.json", out -> out.write(JSON.writeValueAsBytes(state)));
         files.put("config.json", out -> out.write(JSON.writeValueAsBytes(cfg)));
         store.save(iteration, files, null);
