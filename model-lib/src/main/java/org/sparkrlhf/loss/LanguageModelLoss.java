@@ -60,7 +60,7 @@ public final class LanguageModelLoss {
     private static double crossEntropyFloat(Tensor logits, int v, int[] targets, double[] weights, double total, Tensor dLogits) {
         double[] partLoss = new double[Parallel.parts(targets.length, 32)];
         Parallel.forRange(targets.length, 32, (part, lo, hi) -> {
-            float[] row = Scratch.get(0, v);
+            float[] row = Scratch.get(0, v), k = Scratch.get(1, v);
             double loss = 0;
             for (int r = lo; r < hi; r++) {
                 int off = r * v;
@@ -74,7 +74,8 @@ public final class LanguageModelLoss {
                 }
                 logits.read(off, row, 0, v);
                 float max = Floats.max(row, 0, v), target = row[targets[r]];
-                for (int j = 0; j < v; j++) row[j] = FastMath.expFloat(row[j] - max);
+                for (int j = 0; j < v; j++) row[j] -= max;
+                FastMath.expNonPositive(row, row, k, 0, v);
                 float sum = Floats.sum(row, v);
                 loss -= w * (target - max - Math.log(sum));
                 if (dLogits != null) {

@@ -25,16 +25,45 @@ final class Attention {
                 int b = bh / nHeads, h = bh % nHeads;
                 int rowQkv = b * t * ld, start = batch.start()[b], a = bh * t * t;
                 Blas.gemm(false, true, t, t, hd, scale, qkv, rowQkv + h * hd, ld, qkv, rowQkv + d + h * hd, ld, 0.0, att, a, t);
-                for (int i = 0; i < t; i++) maskedSoftmaxRow(att, a + i * t, i, start, t);
+                maskedSoftmax(att, a, start, t);
                 Blas.gemm(false, false, t, hd, t, 1.0, att, a, t, qkv, rowQkv + 2 * d + h * hd, ld, 0.0, y, b * t * d + h * hd, d);
             }
         });
     }
 
-    /** Softmax of row i over its readable keys; unreadable keys get probability 0. */
+    /** Causal masked softmax of a whole [t, t] score block at {@code a}: one bulk read and write in float32. */
+    static void maskedSoftmax(Tensor att, int a, int start, int t) {
+        if (!(att instanceof FloatTensor)) {
+            for (int i = 0; i < t; i++) maskedSoftmaxRow(att, a + i * t, i, start, t);
+            return;
+        }
+        float[] block = Scratch.get(0, t * t), k = Scratch.get(1, t * t);
+        att.read(a, block, 0, t * t);
+        for (int i = 0; i < t; i++) {
+            int o = i * t;
+            if (i < start) {
+                java.util.Arrays.fill(block, o, o + t, 0f);
+                block[o + i] = 1f;
+                continue;
+            }
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = o + start; j <= o + i; j++) max = Math.max(max, block[j]);
+            for (int j = o + start; j <= o + i; j++) block[j] -= max;
+            FastMath.expNonPositive(block, block, k, o + start, o + i + 1);
+            float sum = 0;
+            for (int j = o + start; j <= o + i; j++) sum += block[j];
+            float inv = 1f / sum;
+            for (int j = o; j < o + start; j++) block[j] = 0f;
+            for (int j = o + start; j <= o + i; j++) block[j] *= inv;
+            for (int j = o + i + 1; j < o + t; j++) block[j] = 0f;
+        }
+        att.write(a, block, 0, t * t);
+    }
+
+    /** Softmax of row i over its readable keys; unreadable keys get probability 0 (the float64 reference, and decoding). */
     static void maskedSoftmaxRow(Tensor att, int off, int i, int start, int t) {
         if (att instanceof FloatTensor) {
-            float[] row = Scratch.get(0, t);
+            float[] row = Scratch.get(0, t), k = Scratch.get(1, t);
             if (i < start) {
                 java.util.Arrays.fill(row, 0, t, 0f);
                 row[i] = 1f;
@@ -42,11 +71,10 @@ final class Attention {
                 att.read(off, row, 0, t);
                 float max = Float.NEGATIVE_INFINITY;
                 for (int j = start; j <= i; j++) max = Math.max(max, row[j]);
+                for (int j = start; j <= i; j++) row[j] -= max;
+                FastMath.expNonPositive(row, row, k, start, i + 1);
                 float sum = 0;
-                for (int j = start; j <= i; j++) {
-                    row[j] = FastMath.expFloat(row[j] - max);
-                    sum += row[j];
-                }
+                for (int j = start; j <= i; j++) sum += row[j];
                 float inv = 1f / sum;
                 for (int j = 0; j < start; j++) row[j] = 0f;
                 for (int j = start; j <= i; j++) row[j] *= inv;

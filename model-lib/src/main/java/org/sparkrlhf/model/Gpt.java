@@ -62,12 +62,7 @@ public final class Gpt {
         if (acts == null || !acts.fits(bsz, t)) acts = new Activations(config, params.dtype(), bsz, t);
         Activations a = acts;
 
-        Tensor wte = p("wte.weight"), wpe = p("wpe.weight");
-        for (int b = 0; b < bsz; b++)
-            for (int i = 0; i < t; i++) {
-                int row = (b * t + i) * d, tok = batch.token(b, i) * d, pos = batch.position(b, i) * d;
-                for (int j = 0; j < d; j++) a.encoded.set(row + j, wte.get(tok + j) + wpe.get(pos + j));
-            }
+        Embedding.forward(a.encoded, p("wte.weight"), p("wpe.weight"), batch, d);
 
         Tensor residual = a.encoded;
         for (int l = 0; l < config.nLayers(); l++) {
@@ -152,17 +147,7 @@ public final class Gpt {
             LayerNorm.backward(a.dResidual, g.apply(h + "ln_1.weight"), g.apply(h + "ln_1.bias"), a.dLn, residual, p(h + "ln_1.weight"), L.ln1Mean, L.ln1Rstd, n, d);
         }
 
-        // embeddings: scatter-add the residual gradient (padding cells read token and position 0 rows too)
-        Tensor dWte = g.apply("wte.weight"), dWpe = g.apply("wpe.weight");
-        for (int b = 0; b < bsz; b++)
-            for (int i = 0; i < t; i++) {
-                int row = (b * t + i) * d, tok = batch.token(b, i) * d, pos = batch.position(b, i) * d;
-                for (int j = 0; j < d; j++) {
-                    double v = a.dResidual.get(row + j);
-                    dWte.add(tok + j, v);
-                    dWpe.add(pos + j, v);
-                }
-            }
+        Embedding.backward(g.apply("wte.weight"), g.apply("wpe.weight"), a.dResidual, batch, d);
     }
 
     private static void scalarHeadBackward(Tensor dLnf, Tensor dW, Tensor dB, Tensor w, Tensor dOut, Tensor lnf,

@@ -83,6 +83,14 @@ class ModelBasicsTest {
         assertTrue(worstExp < 1e-6, "exp relative error " + worstExp);
         assertTrue(worstTanh < 1e-6, "tanh absolute error " + worstTanh);
         assertEquals(0f, FastMath.expFloat(-100f));
+        float[] x = new float[200_001], out = new float[x.length], k = new float[x.length];
+        for (int i = 0; i < x.length; i++) x[i] = Math.min(0f, -100f + i * 5e-4f);
+        FastMath.expNonPositive(x, out, k, 0, x.length);
+        double worst = 0;
+        for (int i = 0; i < x.length; i++)
+            if (x[i] > -87f) worst = Math.max(worst, Math.abs(out[i] - Math.exp(x[i])) / Math.exp(x[i]));
+        assertTrue(worst < 1e-6, "vectorized exp relative error " + worst);
+        assertTrue(out[0] < 1e-37 && out[x.length - 1] == 1f, out[0] + " " + out[x.length - 1]);
     }
 
     @Test
