@@ -13,24 +13,33 @@ import org.sparkrlhf.tensor.Tensor;
 final class LayerNorm {
     private LayerNorm() {}
 
-    private static final int MIN_ROWS = 64;
+    private static final int MIN_ROWS = 64, BLOCK = 32;
 
     /** out = (x - mean) * rstd * w + b, row by row; keeps mean and rstd for the backward pass. */
     static void forward(Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor w, Tensor b, int n, int c, double eps) {
         if (out instanceof FloatTensor && x instanceof FloatTensor) {
             Parallel.forRange(n, MIN_ROWS, (part, lo, hi) -> {
-                float[] wv = Scratch.get(0, c), bv = Scratch.get(1, c), row = Scratch.get(2, c), dev = Scratch.get(3, c);
+                float[] wv = Scratch.get(0, c), bv = Scratch.get(1, c), rows = Scratch.get(2, BLOCK * c), dev = Scratch.get(3, c);
                 w.read(0, wv, 0, c);
                 b.read(0, bv, 0, c);
-                for (int r = lo; r < hi; r++) {
-                    x.read(r * c, row, 0, c);
-                    float m = Floats.sum(row, c) / c;
-                    for (int i = 0; i < c; i++) dev[i] = row[i] - m;
-                    float s = (float) (1.0 / Math.sqrt(Floats.dot(dev, dev, c) / c + eps));
-                    for (int i = 0; i < c; i++) row[i] = dev[i] * s * wv[i] + bv[i];
-                    out.write(r * c, row, 0, c);
-                    mean.set(r, m);
-                    rstd.set(r, s);
+                for (int r0 = lo; r0 < hi; r0 += BLOCK) {
+                    int nr = Math.min(BLOCK, hi - r0);
+                    x.read(r0 * c, rows, 0, nr * c); // a block of rows per bulk copy: per-call costs dominate 128-wide rows
+                    for (int rr = 0; rr < nr; rr++) {
+                        int o = rr * c;
+                        float sum = 0;
+                        for (int i = 0; i < c; i++) {
+                            dev[i] = rows[o + i];
+                            sum += dev[i];
+                        }
+                        float m = sum / c;
+                        for (int i = 0; i < c; i++) dev[i] -= m;
+                        float s = (float) (1.0 / Math.sqrt(Floats.dot(dev, dev, c) / c + eps));
+                        for (int i = 0; i < c; i++) rows[o + i] = dev[i] * s * wv[i] + bv[i];
+                        mean.set(r0 + rr, m);
+                        rstd.set(r0 + rr, s);
+                    }
+                    out.write(r0 * c, rows, 0, nr * c);
                 }
             });
             return;
@@ -59,26 +68,34 @@ final class LayerNorm {
             int parts = Parallel.parts(n, MIN_ROWS);
             float[][] dwAcc = new float[parts][c], dbAcc = new float[parts][c];
             Parallel.forRange(n, MIN_ROWS, (part, lo, hi) -> {
-                float[] wv = Scratch.get(0, c), xr = Scratch.get(1, c), dr = Scratch.get(2, c), dxr = Scratch.get(3, c), g = Scratch.get(4, c);
+                float[] wv = Scratch.get(0, c), xr = Scratch.get(1, BLOCK * c), dr = Scratch.get(2, BLOCK * c),
+                        dxr = Scratch.get(3, BLOCK * c), g = Scratch.get(4, c), xh = Scratch.get(5, c);
                 float[] dwp = dwAcc[part], dbp = dbAcc[part];
                 w.read(0, wv, 0, c);
-                for (int r = lo; r < hi; r++) {
-                    int o = r * c;
-                    x.read(o, xr, 0, c);
-                    dout.read(o, dr, 0, c);
-                    dx.read(o, dxr, 0, c);
-                    float m = (float) mean.get(r), s = (float) rstd.get(r);
-                    for (int i = 0; i < c; i++) {
-                        xr[i] = (xr[i] - m) * s; // xhat from here on
-                        g[i] = dr[i] * wv[i];
+                for (int r0 = lo; r0 < hi; r0 += BLOCK) {
+                    int nr = Math.min(BLOCK, hi - r0), len = nr * c;
+                    x.read(r0 * c, xr, 0, len);
+                    dout.read(r0 * c, dr, 0, len);
+                    dx.read(r0 * c, dxr, 0, len);
+                    for (int rr = 0; rr < nr; rr++) {
+                        int o = rr * c;
+                        float m = (float) mean.get(r0 + rr), s = (float) rstd.get(r0 + rr);
+                        float meanG = 0, meanGx = 0;
+                        for (int i = 0; i < c; i++) {
+                            xh[i] = (xr[o + i] - m) * s;
+                            g[i] = dr[o + i] * wv[i];
+                            meanG += g[i];
+                            meanGx += g[i] * xh[i];
+                        }
+                        meanG /= c;
+                        meanGx /= c;
+                        for (int i = 0; i < c; i++) {
+                            dbp[i] += dr[o + i];
+                            dwp[i] += dr[o + i] * xh[i];
+                            dxr[o + i] += (g[i] - meanG - xh[i] * meanGx) * s;
+                        }
                     }
-                    float meanG = Floats.sum(g, c) / c, meanGx = Floats.dot(g, xr, c) / c;
-                    for (int i = 0; i < c; i++) {
-                        dbp[i] += dr[i];
-                        dwp[i] += dr[i] * xr[i];
-                        dxr[i] += (g[i] - meanG - xr[i] * meanGx) * s;
-                    }
-                    dx.write(o, dxr, 0, c);
+                    dx.write(r0 * c, dxr, 0, len);
                 }
             });
             Floats.addParts(dw, dwAcc, c);
