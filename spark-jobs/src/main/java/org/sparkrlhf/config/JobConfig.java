@@ -27,6 +27,18 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
                       double klHorizon, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
                       double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch) implements Serializable {}
 
+    /** The GPT these settings describe, with the tokenizer's vocabulary and the given heads. */
+    public org.sparkrlhf.model.GptConfig gptConfig(org.sparkrlhf.model.Head... heads) {
+        int vocab = org.sparkrlhf.tokenizer.Tokenizers.create(model.tokenizer()).vocabSize();
+        org.sparkrlhf.model.GptConfig c = org.sparkrlhf.model.GptConfig.of(vocab, model.contextLength(), model.dModel(), model.nHeads(), model.nLayers());
+        return heads.length == 0 ? c : c.withHeads(heads);
+    }
+
+    /** The run directory and its file system (any Hadoop URI). */
+    public org.apache.hadoop.fs.FileSystem runFileSystem(org.apache.hadoop.conf.Configuration hadoop) throws java.io.IOException {
+        return new org.apache.hadoop.fs.Path(run.dir()).getFileSystem(hadoop);
+    }
+
     /** Checks the PPO section (only the PPO job needs it). */
     public JobConfig validatePpo() {
         List<String> e = new ArrayList<>();

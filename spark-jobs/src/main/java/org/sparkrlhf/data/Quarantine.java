@@ -24,6 +24,12 @@ public final class Quarantine {
         public double badFraction() {
             return total == 0 ? 0 : (double) bad / total;
         }
+
+        /** For the run's metrics: {@code PREFIXrecords} and {@code PREFIXbad_records}. */
+        public void addTo(java.util.Map<String, Object> metrics, String prefix) {
+            metrics.put(prefix + "records", total);
+            metrics.put(prefix + "bad_records", bad);
+        }
     }
 
     /** The good records, and the counts. */

@@ -28,7 +28,6 @@ import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.engine.PpoTrainer;
 import org.sparkrlhf.engine.ShardedData;
 import org.sparkrlhf.model.Gpt;
-import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.model.Head;
 import org.sparkrlhf.optim.AdamW;
 import org.sparkrlhf.optim.LrSchedule;
@@ -72,14 +71,11 @@ public final class PpoJob extends JobCommand {
         JobConfig.Ppo p = cfg.ppo();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Path runDir = new Path(cfg.run().dir());
-        FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
+        FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
         Tokenizer tok = Tokenizers.create(cfg.model().tokenizer());
 
         // models: the policy (and its frozen copy, the reference), the reward, the critic
-        Gpt policy = p.policyInit().isEmpty()
-                ? Gpt.init(GptConfig.of(tok.vocabSize(), cfg.model().contextLength(), cfg.model().dModel(), cfg.model().nHeads(), cfg.model().nLayers()),
-                        DType.FLOAT32, cfg.run().seed())
-                : load(fs, p.policyInit());
+        Gpt policy = p.policyInit().isEmpty() ? Gpt.init(cfg.gptConfig(), DType.FLOAT32, cfg.run().seed()) : load(fs, p.policyInit());
         Gpt reference = policy.frozenCopy();
         Gpt rewardModel = null;
         RewardFunction scripted = null;

@@ -13,7 +13,6 @@ import org.sparkrlhf.data.Quarantine;
 import org.sparkrlhf.data.TextRecords;
 import org.sparkrlhf.data.TokenBlocks;
 import org.sparkrlhf.model.GptConfig;
-import org.sparkrlhf.tokenizer.Tokenizers;
 import org.sparkrlhf.training.LanguageModelObjective;
 import org.sparkrlhf.training.LmExample;
 import picocli.CommandLine;
@@ -37,16 +36,14 @@ public final class PretrainJob extends JobCommand {
     public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, TrainingLoop.StepListener listener) throws Exception {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Path runDir = new Path(cfg.run().dir());
-        FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
+        FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
         int maxChars = cfg.data().maxChars();
         Quarantine.Result<String> texts = Quarantine.apply(RecordFiles.read(spark, cfg.data().train(), cfg.data().format()).map(l -> TextRecords.parse(l, maxChars)),
                 fs, runDir, "train", cfg.data().maxBadFraction());
         JavaRDD<LmExample> examples = TokenBlocks.of(texts.good(), cfg.model().tokenizer(), cfg.model().contextLength());
-        GptConfig modelCfg = GptConfig.of(Tokenizers.create(cfg.model().tokenizer()).vocabSize(), cfg.model().contextLength(),
-                cfg.model().dModel(), cfg.model().nHeads(), cfg.model().nLayers());
+        GptConfig modelCfg = cfg.gptConfig();
         Map<String, Object> counts = new LinkedHashMap<>();
-        counts.put("records", texts.counts().total());
-        counts.put("bad_records", texts.counts().bad());
+        texts.counts().addTo(counts, "");
         return TrainingLoop.run(spark, cfg, modelCfg, new LanguageModelObjective(), examples, "pretrain", counts, listener);
     }
 }

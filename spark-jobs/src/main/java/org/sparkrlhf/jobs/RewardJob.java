@@ -54,7 +54,7 @@ public final class RewardJob extends JobCommand {
     public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, TrainingLoop.StepListener listener) throws Exception {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Path runDir = new Path(cfg.run().dir());
-        FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
+        FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
         JavaRDD<Parsed<PreferenceGroup>> parsed = parse(spark, cfg, cfg.data().train());
         JavaRDD<Parsed<PreferenceGroup>> trainPart = parsed, evalPart;
         if (cfg.data().eval().isEmpty()) {
@@ -69,13 +69,10 @@ public final class RewardJob extends JobCommand {
         JavaRDD<PreferenceGroup> evalGroups = eval.good().persist(StorageLevel.MEMORY_AND_DISK());
         JavaRDD<PreferenceGroup> trainGroups = train.good();
 
-        GptConfig modelCfg = GptConfig.of(Tokenizers.create(cfg.model().tokenizer()).vocabSize(), cfg.model().contextLength(),
-                cfg.model().dModel(), cfg.model().nHeads(), cfg.model().nLayers()).withHeads(Head.REWARD);
+        GptConfig modelCfg = cfg.gptConfig(Head.REWARD);
         Map<String, Object> counts = new LinkedHashMap<>();
-        counts.put("records", train.counts().total());
-        counts.put("bad_records", train.counts().bad());
-        counts.put("eval_records", eval.counts().total());
-        counts.put("eval_bad_records", eval.counts().bad());
+        train.counts().addTo(counts, "");
+        eval.counts().addTo(counts, "eval_");
 
         TrainingLoop.Hooks hooks = new TrainingLoop.Hooks() {
             ObjectNode lastEval;

@@ -38,7 +38,7 @@ public final class SftJob extends JobCommand {
     public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, TrainingLoop.StepListener listener) throws Exception {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Path runDir = new Path(cfg.run().dir());
-        FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
+        FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
         int maxChars = cfg.data().maxChars(), ctx = cfg.model().contextLength();
         String tokSpec = cfg.model().tokenizer();
         var parsed = RecordFiles.read(spark, cfg.data().train(), cfg.data().format()).mapPartitions(it -> {
@@ -48,10 +48,9 @@ public final class SftJob extends JobCommand {
             return out.iterator();
         });
         Quarantine.Result<LmExample> good = Quarantine.apply(parsed, fs, runDir, "train", cfg.data().maxBadFraction());
-        GptConfig modelCfg = GptConfig.of(Tokenizers.create(tokSpec).vocabSize(), ctx, cfg.model().dModel(), cfg.model().nHeads(), cfg.model().nLayers());
+        GptConfig modelCfg = cfg.gptConfig();
         Map<String, Object> counts = new LinkedHashMap<>();
-        counts.put("records", good.counts().total());
-        counts.put("bad_records", good.counts().bad());
+        good.counts().addTo(counts, "");
         return TrainingLoop.run(spark, cfg, modelCfg, new LanguageModelObjective(), good.good(), "sft", counts, listener);
     }
 }
