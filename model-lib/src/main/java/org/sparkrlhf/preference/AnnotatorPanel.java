@@ -1,0 +1,105 @@
+package org.sparkrlhf.preference;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * Ten simulated annotators for the "continue pleasantly" task (Ziegler et al. 2019), each one a
+ * real VADER rater: annotator j likes a text as much as rater j's own ratings of its words say
+ * (summed, per word of the text, so length alone earns nothing). Rankings come from
+ * Bradley-Terry (Plackett-Luce) sampling with a noise temperature, so a judgement is noisy and
+ * annotators disagree both in taste and by chance. The panel's mean judgement is the gold reward.
+ */
+public final class AnnotatorPanel {
+    private final VaderLexicon lexicon;
+    private final double temperature;
+
+    /** @param temperature Bradley-Terry noise scale: P(a over b) = sigmoid((u_a - u_b) / temperature) */
+    public AnnotatorPanel(VaderLexicon lexicon, double temperature) {
+        if (!(temperature > 0)) throw new IllegalArgumentException("annotator noise temperature must be > 0, got " + temperature);
+        this.lexicon = lexicon;
+        this.temperature = temperature;
+    }
+
+    public int size() {
+        return VaderLexicon.RATERS;
+    }
+
+    /** Lower-cased words with surrounding punctuation removed (VADER's tokens are words and emoticons). */
+    static List<String> words(String text) {
+        List<String> out = new ArrayList<>();
+        for (String raw : text.toLowerCase(Locale.ROOT).split("\\s+")) {
+            if (raw.isEmpty()) continue;
+            String w = raw.replaceAll("^[\\p{Punct}&&[^:;=<]]+|[\\p{Punct}&&[^)(\\]\\[dp]]+$", "");
+            out.add(w.isEmpty() ? raw : w);
+        }
+        return out;
+    }
+
+    /** Annotator j's utility of a text: the sum of rater j's ratings of its words, per word. */
+    public double utility(int annotator, String text) {
+        List<String> ws = words(text);
+        if (ws.isEmpty()) return 0;
+        double s = 0;
+        for (String w : ws) {
+            Integer r = lexicon.rating(w, annotator);
+            if (r != null) s += r;
+        }
+        return s / ws.size();
+    }
+
+    /** The gold reward: the panel's mean utility (what the policy never sees). */
+    public double gold(String text) {
+        double s = 0;
+        for (int j = 0; j < size(); j++) s += utility(j, text);
+        return s / size();
+    }
+
+    /** Annotator j's ranking of responses, best first (indices), sampled with Bradley-Terry noise. */
+    public int[] rank(int annotator, List<String> responses, SplittableRandom rng) {
+        int k = responses.size();
+        double[] u = new double[k];
+        for (int i = 0; i < k; i++) u[i] = utility(annotator, responses.get(i));
+        boolean[] taken = new boolean[k];
+        int[] order = new int[k];
+        for (int pos = 0; pos < k; pos++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < k; i++) if (!taken[i]) max = Math.max(max, u[i] / temperature);
+            double total = 0;
+            double[] w = new double[k];
+            for (int i = 0; i < k; i++) if (!taken[i]) total += w[i] = Math.exp(u[i] / temperature - max);
+            double x = rng.nextDouble() * total;
+            int pick = -1;
+            for (int i = 0; i < k && pick < 0; i++) {
+                if (taken[i]) continue;
+                x -= w[i];
+                if (x < 0) pick = i;
+            }
+            if (pick < 0) for (int i = k - 1; i >= 0 && pick < 0; i--) if (!taken[i]) pick = i; // rounding at the end of the range
+            taken[pick] = true;
+            order[pos] = pick;
+        }
+        return order;
+    }
+
+    /**
+     * Share of response pairs (over the given groups) on which two different annotators' noiseless
+     * preferences agree, averaged over all annotator pairs: how much the panel itself agrees.
+     */
+    public double agreement(List<List<String>> groups) {
+        double agree = 0, total = 0;
+        for (List<String> g : groups)
+            for (int a = 0; a < g.size(); a++)
+                for (int b = a + 1; b < g.size(); b++)
+                    for (int i = 0; i < size(); i++)
+                        for (int j = i + 1; j < size(); j++) {
+                            double di = utility(i, g.get(a)) - utility(i, g.get(b)), dj = utility(j, g.get(a)) - utility(j, g.get(b));
+                            if (di == 0 && dj == 0) continue;
+                            total++;
+                            if (Math.signum(di) == Math.signum(dj)) agree++;
+                        }
+        return total == 0 ? 1 : agree / total;
+    }
+}
