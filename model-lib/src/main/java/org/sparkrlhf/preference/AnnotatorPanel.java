@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
  * Bradley-Terry (Plackett-Luce) sampling with a noise temperature, so a judgement is noisy and
  * annotators disagree both in taste and by chance. The panel's mean judgement is the gold reward.
  */
-public final class AnnotatorPanel {
+public final class AnnotatorPanel implements java.io.Serializable {
     private final VaderLexicon lexicon;
     private final double temperature;
 

@@ -13,7 +13,7 @@ import java.util.Map;
  * ten individual human ratings (-4 very negative .. +4 very positive). Each of the ten columns
  * is one real person, which is what lets a simulated panel disagree the way people do.
  */
-public final class VaderLexicon {
+public final class VaderLexicon implements java.io.Serializable {
     public static final int RATERS = 10;
     private final Map<String, int[]> ratings;
 
