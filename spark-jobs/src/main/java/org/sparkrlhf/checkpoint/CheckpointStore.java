@@ -1,5 +1,6 @@
 package org.sparkrlhf.checkpoint;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -41,11 +42,24 @@ public final class CheckpointStore {
         void write(OutputStream out) throws IOException;
     }
 
+    /** Reads one file's stream into a value. */
+    @FunctionalInterface
+    public interface FileReader<T> {
+        T read(InputStream in, String source) throws IOException;
+    }
+
     /** A verified checkpoint. */
     public record Checkpoint(long step, Path dir, Map<String, String> sha256, Double metric, FileSystem fs) {
         public InputStream open(String name) throws IOException {
             if (!sha256.containsKey(name)) throw new IOException("checkpoint " + dir + " has no file '" + name + "'");
             return fs.open(new Path(dir, name));
+        }
+
+        /** Opens, reads and closes one file (open HDFS streams hold datanode connections). */
+        public <T> T read(String name, FileReader<T> reader) throws IOException {
+            try (InputStream in = open(name)) {
+                return reader.read(in, dir + "/" + name);
+            }
         }
     }
 
@@ -114,7 +128,10 @@ public final class CheckpointStore {
     public Checkpoint verify(Path dir) throws IOException {
         Path manifest = new Path(dir, MANIFEST);
         if (!fs.exists(manifest)) throw new IOException("no " + MANIFEST);
-        var m = JSON.readTree(fs.open(manifest));
+        JsonNode m;
+        try (InputStream in = fs.open(manifest)) {
+            m = JSON.readTree(in);
+        }
         Map<String, String> sums = new LinkedHashMap<>();
         m.path("sha256").fields().forEachRemaining(e -> sums.put(e.getKey(), e.getValue().asText()));
         if (!m.has("step") || sums.isEmpty()) throw new IOException("malformed " + MANIFEST);

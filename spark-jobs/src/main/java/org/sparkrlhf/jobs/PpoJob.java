@@ -86,7 +86,10 @@ public final class PpoJob extends JobCommand {
             rewardModel = load(fs, p.reward() + "/weights.safetensors");
             Path normFile = new Path(p.reward(), "reward_norm.json");
             if (!fs.exists(normFile)) throw new IOException("ppo.reward: " + normFile + " is missing; point ppo.reward at a reward-job checkpoint directory");
-            JsonNode n = JSON.readTree(fs.open(normFile));
+            JsonNode n;
+            try (InputStream in = fs.open(normFile)) {
+                n = JSON.readTree(in);
+            }
             norm = new ExperienceMaker.ScoreNorm(n.get("mean").asDouble(), Math.max(1e-6, n.get("std").asDouble()));
         }
         Gpt critic = Gpt.init(policy.config().withHeads(Head.VALUE), DType.FLOAT32, cfg.run().seed() + 1);
@@ -119,11 +122,17 @@ public final class PpoJob extends JobCommand {
         Optional<CheckpointStore.Checkpoint> ckpt = cfg.run().resume() ? store.latestValid() : Optional.empty();
         if (ckpt.isPresent()) {
             CheckpointStore.Checkpoint c = ckpt.get();
-            policy.parameters().flat().copyFrom(GptWeights.read(c.open("policy.safetensors"), "policy", policy.config(), DType.FLOAT32).flat());
-            critic.parameters().flat().copyFrom(GptWeights.read(c.open("critic.safetensors"), "critic", critic.config(), DType.FLOAT32).flat());
-            OptimizerStateIO.read(c.open("policy_optimizer.safetensors"), "policy optimizer", policyOpt);
-            OptimizerStateIO.read(c.open("critic_optimizer.safetensors"), "critic optimizer", criticOpt);
-            JsonNode state = JSON.readTree(c.open("state.json"));
+            policy.parameters().flat().copyFrom(c.read("policy.safetensors", (in, src) -> GptWeights.read(in, src, policy.config(), DType.FLOAT32)).flat());
+            critic.parameters().flat().copyFrom(c.read("critic.safetensors", (in, src) -> GptWeights.read(in, src, critic.config(), DType.FLOAT32)).flat());
+            c.read("policy_optimizer.safetensors", (in, src) -> {
+                OptimizerStateIO.read(in, src, policyOpt);
+                return null;
+            });
+            c.read("critic_optimizer.safetensors", (in, src) -> {
+                OptimizerStateIO.read(in, src, criticOpt);
+                return null;
+            });
+            JsonNode state = c.read("state.json", (in, src) -> JSON.readTree(in));
             kl.restore(state.get("beta").asDouble());
             startIteration = state.get("iteration").asLong();
             System.err.printf("ppo: resuming from %s (iteration %d)%n", c.dir(), startIteration);
@@ -235,9 +244,14 @@ public final class PpoJob extends JobCommand {
         SamplesLog(FileSystem fs, Path runDir, long resumeIteration) throws IOException {
             this.fs = fs;
             this.file = new Path(runDir, "samples.jsonl");
-            if (resumeIteration > 0 && fs.exists(file))
-                for (String l : new String(fs.open(file).readAllBytes(), StandardCharsets.UTF_8).split("\n"))
+            if (resumeIteration > 0 && fs.exists(file)) {
+                String text;
+                try (InputStream in = fs.open(file)) {
+                    text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                }
+                for (String l : text.split("\n"))
                     if (!l.isBlank() && JSON.readTree(l).path("iteration").asLong() <= resumeIteration) lines.add(l);
+            }
         }
 
         void add(long iteration, Tokenizer tok, PpoTrainer.Sample s) throws IOException {

@@ -89,11 +89,15 @@ public final class TrainingLoop {
         Optional<CheckpointStore.Checkpoint> ckpt = cfg.run().resume() ? store.latestValid() : Optional.empty();
         if (ckpt.isPresent()) {
             CheckpointStore.Checkpoint c = ckpt.get();
-            Parameters p = GptWeights.read(c.open("weights.safetensors"), c.dir() + "/weights.safetensors", modelCfg, DType.FLOAT32);
+            Parameters p = c.read("weights.safetensors", (in, src) -> GptWeights.read(in, src, modelCfg, DType.FLOAT32));
             model = new Gpt(modelCfg, p);
             opt = new AdamW(optCfg, p.layout(), DType.FLOAT32);
-            OptimizerStateIO.read(c.open("optimizer.safetensors"), c.dir() + "/optimizer.safetensors", opt);
-            skipped = JSON.readTree(c.open("state.json")).path("skippedSteps").asLong();
+            AdamW restored = opt;
+            c.read("optimizer.safetensors", (in, src) -> {
+                OptimizerStateIO.read(in, src, restored);
+                return null;
+            });
+            skipped = c.read("state.json", (in, src) -> JSON.readTree(in)).path("skippedSteps").asLong();
             System.err.printf("%s: resuming from %s (step %d)%n", stage, c.dir(), c.step());
         } else {
             if (cfg.run().resume()) LOG.warn("run.resume is set but {} holds no valid checkpoint: starting fresh", runDir);
