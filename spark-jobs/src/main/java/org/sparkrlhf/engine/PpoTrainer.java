@@ -3,6 +3,7 @@ package org.sparkrlhf.engine;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Iterator;
 
 import java.util.List;
 import java.util.Map;
@@ -11,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction2;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import org.sparkrlhf.model.Gpt;
@@ -134,16 +136,36 @@ public final class PpoTrainer {
         this.iteration = completedIterations;
     }
 
+    /** One PPO iteration: make experience, then learn from it, then adapt the KL coefficient. */
     public Report runIteration() {
         long t0 = System.nanoTime();
-        long it = iteration;
+        double beta = kl.beta();
+        Broadcast<Live> live = broadcastModels();
+        JavaRDD<ExperienceShard> experience = makeExperience(live, beta).persist(StorageLevel.MEMORY_AND_DISK());
+        BatchStats batch = summarize(experience);
+        live.unpersist(false);
+
+        Learning learning = new Learning();
+        for (int epoch = 0; epoch < epochs; epoch++)
+            for (int mb = 0; mb < minibatches; mb++) learning.add(update(experience, batch.advantages(), epoch, mb));
+        experience.unpersist(false);
+
+        kl.update(batch.klSum() / batch.count(), (long) batch.count());
+        iteration++;
+        return report(batch, learning, beta, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private Broadcast<Live> broadcastModels() {
+        return jsc.broadcast(new Live(policyOpt.stepCount(), policy.parameters().flat().toFloatBytes(), critic.parameters().flat().toFloatBytes()));
+    }
+
+    /** Steps 1-3 on the executors: each partition samples and scores its share of this iteration's prompts. */
+    private JavaRDD<ExperienceShard> makeExperience(Broadcast<Live> live, double beta) {
         Broadcast<Static> st = statics;
-        Broadcast<Live> live = jsc.broadcast(new Live(policyOpt.stepCount(), policy.parameters().flat().toFloatBytes(),
-                critic.parameters().flat().toFloatBytes()));
+        long it = iteration;
         int per = promptsPerIteration / prompts.partitions();
         long epochSteps = Math.max(1, prompts.minBlockSize / per);
-        double beta = kl.beta();
-        JavaRDD<ExperienceShard> experience = prompts.blocks.map(block -> {
+        return prompts.blocks.map(block -> {
             Static s = st.value();
             Slot slot = Slot.borrow(s, live.value());
             try {
@@ -158,30 +180,15 @@ public final class PpoTrainer {
             } finally {
                 Slot.release(s.runId(), slot);
             }
-        }).persist(StorageLevel.MEMORY_AND_DISK());
+        });
+    }
 
-        List<ExperienceStats> stats = new ArrayList<>(experience.map(shard -> {
-            int part = shard.partition();
-            List<Experience> exp = shard.experiences();
-            Moments m = Moments.EMPTY, ret = Moments.EMPTY, res = Moments.EMPTY;
-            double score = 0, klSum = 0, len = 0, eos = 0;
-            List<Sample> samples = new ArrayList<>();
-            for (Experience e : exp) {
-                m = m.merge(Moments.of(e.advantages()));
-                for (int t = 0; t < e.returns().length; t++) {
-                    ret = ret.add(e.returns()[t]);
-                    res = res.add(e.returns()[t] - e.oldValues()[t]); // explained variance: 1 - Var[R - V] / Var[R]
-                }
-                score += e.score();
-                klSum += e.klSum();
-                len += e.response().length;
-                eos += e.endedWithEos() ? 1 : 0;
-                if (samples.size() < 4) samples.add(new Sample(e.prompt(), e.response(), e.score()));
-            }
-            ExperienceMaker.Timing tm = shard.timing();
-            return new ExperienceStats(part, m, ret, res, score, klSum, len, eos, exp.size(), tm.samplingNanos(), tm.scoringNanos(), samples);
-        }).collect());
-        live.unpersist(false);
+    /** The whole batch's statistics, merged in partition order (the experience itself stays on the executors). */
+    record BatchStats(Moments advantages, Moments returns, Moments residuals, double scoreSum, double klSum, double lengthSum,
+                      double eosCount, double count, long samplingNanos, long scoringNanos, List<Sample> samples) {}
+
+    private BatchStats summarize(JavaRDD<ExperienceShard> experience) {
+        List<ExperienceStats> stats = new ArrayList<>(experience.map(PpoTrainer::statsOf).collect());
         stats.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
         Moments adv = Moments.EMPTY, returns = Moments.EMPTY, residuals = Moments.EMPTY;
         double score = 0, klSum = 0, len = 0, eos = 0, n = 0;
@@ -200,88 +207,121 @@ public final class PpoTrainer {
             scoring = Math.max(scoring, s.scoringNanos());
             samples.addAll(s.samples());
         }
-        long tExperience = System.nanoTime();
+        return new BatchStats(adv, returns, residuals, score, klSum, len, eos, n, sampling, scoring, samples);
+    }
 
+    private static ExperienceStats statsOf(ExperienceShard shard) {
+        Moments m = Moments.EMPTY, ret = Moments.EMPTY, res = Moments.EMPTY;
+        double score = 0, klSum = 0, len = 0, eos = 0;
+        List<Sample> samples = new ArrayList<>();
+        for (Experience e : shard.experiences()) {
+            m = m.merge(Moments.of(e.advantages()));
+            for (int t = 0; t < e.returns().length; t++) {
+                ret = ret.add(e.returns()[t]);
+                res = res.add(e.returns()[t] - e.oldValues()[t]); // explained variance: 1 - Var[R - V] / Var[R]
+            }
+            score += e.score();
+            klSum += e.klSum();
+            len += e.response().length;
+            eos += e.endedWithEos() ? 1 : 0;
+            if (samples.size() < 4) samples.add(new Sample(e.prompt(), e.response(), e.score()));
+        }
+        ExperienceMaker.Timing tm = shard.timing();
+        return new ExperienceStats(shard.partition(), m, ret, res, score, klSum, len, eos, shard.experiences().size(),
+                tm.samplingNanos(), tm.scoringNanos(), samples);
+    }
+
+    /** What the updates of an iteration measured, summed. */
+    private static final class Learning {
         PpoUpdate.Stats total = PpoUpdate.Stats.ZERO;
-        long slowestTraining = 0;
-        double ptxLossSum = 0;
-        int ptxUpdates = 0;
-        for (int epoch = 0; epoch < epochs; epoch++) {
-            for (int mb = 0; mb < minibatches; mb++) {
-                Broadcast<Live> params = jsc.broadcast(new Live(policyOpt.stepCount(), policy.parameters().flat().toFloatBytes(),
-                        critic.parameters().flat().toFloatBytes()));
-                Moments advStats = adv;
-                int e = epoch, m = mb, parts = minibatches;
-                int ptxPer = ptx == null ? 0 : ptxPerMinibatch / ptx.partitions();
-                long ptxStep = (it * epochs + e) * minibatches + m, ptxEpoch = ptx == null ? 1 : Math.max(1, ptx.minBlockSize / Math.max(1, ptxPer));
-                org.apache.spark.api.java.function.FlatMapFunction2<java.util.Iterator<ExperienceShard>, java.util.Iterator<ExampleBlock<LmExample>>, Grad> update =
-                        (shards, ptxBlocks) -> {
-                    ExperienceShard shard = shards.next();
-                    int part = shard.partition();
-                    Static s = st.value();
-                    List<Experience> exp = shard.experiences();
-                    int[] order = ExampleBlock.permutation(exp.size(), mix(s.seed(), it * 1000 + e, part, 7));
-                    int size = exp.size() / parts;
-                    List<Experience> mine = new ArrayList<>();
-                    for (int i = m * size; i < (m + 1) * size; i++) mine.add(exp.get(order[i]));
-                    Slot slot = Slot.borrow(s, params.value());
-                    try {
-                        slot.policyGrads.flat().zero();
-                        slot.criticGrads.flat().zero();
-                        PpoUpdate.Stats ps = PpoUpdate.accumulate(slot.policy, slot.critic, mine, advStats, s.settings(), slot.policyGrads, slot.criticGrads);
-                        byte[] policyBytes = slot.policyGrads.flat().toFloatBytes(), ptxBytes = null;
-                        StepStats ptxStats = null;
-                        if (ptxBlocks != null && ptxBlocks.hasNext()) {
-                            List<LmExample> lm = ptxBlocks.next().slice(s.seed(), ptxStep, ptxPer, ptxEpoch);
-                            slot.policyGrads.flat().zero();
-                            ptxStats = new LanguageModelObjective().accumulate(slot.policy, lm, s.microBatch(), slot.policyGrads);
-                            ptxBytes = slot.policyGrads.flat().toFloatBytes();
-                        }
-                        return Collections.singletonList(new Grad(part, policyBytes, slot.criticGrads.flat().toFloatBytes(), ps, ptxBytes, ptxStats)).iterator();
-                    } finally {
-                        Slot.release(s.runId(), slot);
-                    }
-                };
-                List<Grad> grads = new ArrayList<>(ptx == null
-                        ? experience.mapPartitions(shards -> update.call(shards, null)).collect()
-                        : experience.zipPartitions(ptx.blocks, update).collect());
-                params.unpersist(false);
-                grads.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
-                PpoUpdate.Stats step = PpoUpdate.Stats.ZERO;
-                for (Grad g : grads) step = step.plus(g.stats());
-                total = total.plus(step);
-                slowestTraining += step.computeNanos();
-                float scale = (float) (1.0 / step.tokens());
-                Parameters pg = policy.newGradients(), cg = critic.newGradients();
-                boolean finite = GradientSum.sum(grads.stream().map(Grad::policy).toList(), scale, pg)
-                        & GradientSum.sum(grads.stream().map(Grad::critic).toList(), scale, cg);
-                if (ptx != null) {
-                    StepStats ls = grads.get(0).ptxStats();
-                    for (int g = 1; g < grads.size(); g++) ls = ls.plus(grads.get(g).ptxStats());
-                    Parameters lg = policy.newGradients();
-                    finite &= GradientSum.sum(grads.stream().map(Grad::ptx).toList(), (float) (ptxCoef / ls.count()), lg);
-                    pg.flat().addScaled(lg.flat(), 1.0);
-                    ptxLossSum += ls.lossSum() / ls.count();
-                    ptxUpdates++;
-                }
-                if (!finite) throw new TrainingDiverged("non-finite PPO gradient at iteration " + it + "; lower ppo.policyLr / ppo.criticLr");
-                policyOpt.step(policy.parameters(), pg);
-                criticOpt.step(critic.parameters(), cg);
+        long trainingNanos;
+        double ptxLossSum;
+        int ptxUpdates;
+
+        void add(Update u) {
+            total = total.plus(u.stats());
+            trainingNanos += u.stats().computeNanos();
+            if (u.ptxStats() != null) {
+                ptxLossSum += u.ptxStats().meanLoss();
+                ptxUpdates++;
             }
         }
-        experience.unpersist(false);
-        double varY = returns.variance(), varR = residuals.variance();
-        double klMean = klSum / n;
-        kl.update(klMean, (long) n);
-        iteration++;
-        long end = System.nanoTime();
-        double iterSec = (end - t0) / 1e9, samplingSec = sampling / 1e9, scoringSec = scoring / 1e9, trainingSec = slowestTraining / 1e9;
-        double tok = total.tokens() / Math.max(1, epochs);
-        return new Report(iteration, score / n, klMean, beta, len / n, eos / n, total.policyLoss() / total.tokens(),
-                total.valueLoss() / total.tokens(), total.entropy() / total.tokens(), total.approxKl() / total.tokens(),
-                total.clipped() / total.tokens(), total.ratio() / total.tokens(), total.ratioMax(),
-                varY > 0 ? 1 - varR / varY : Double.NaN, samplingSec, scoringSec, trainingSec,
-                Math.max(0, iterSec - samplingSec - scoringSec - trainingSec), iterSec, tok, ptxUpdates > 0 ? ptxLossSum / ptxUpdates : Double.NaN, samples);
+    }
+
+    /** One synchronous update's statistics (ptxStats null without PPO-ptx). */
+    private record Update(PpoUpdate.Stats stats, StepStats ptxStats) {}
+
+    /**
+     * Step 4, one minibatch: every partition computes the policy and critic gradients of its share
+     * (and the pre-training mix's), the driver sums them in partition order and steps both optimizers.
+     */
+    private Update update(JavaRDD<ExperienceShard> experience, Moments advantages, int epoch, int minibatch) {
+        Broadcast<Static> st = statics;
+        Broadcast<Live> params = broadcastModels();
+        long it = iteration;
+        int parts = minibatches;
+        int ptxPer = ptx == null ? 0 : ptxPerMinibatch / ptx.partitions();
+        long ptxStep = (it * epochs + epoch) * minibatches + minibatch, ptxEpoch = ptx == null ? 1 : Math.max(1, ptx.minBlockSize / Math.max(1, ptxPer));
+        FlatMapFunction2<Iterator<ExperienceShard>, Iterator<ExampleBlock<LmExample>>, Grad> shardGradient = (shards, ptxBlocks) -> {
+            ExperienceShard shard = shards.next();
+            Static s = st.value();
+            List<Experience> exp = shard.experiences();
+            int[] order = ExampleBlock.permutation(exp.size(), mix(s.seed(), it * 1000 + epoch, shard.partition(), 7));
+            int size = exp.size() / parts;
+            List<Experience> mine = new ArrayList<>();
+            for (int i = minibatch * size; i < (minibatch + 1) * size; i++) mine.add(exp.get(order[i]));
+            Slot slot = Slot.borrow(s, params.value());
+            try {
+                slot.policyGrads.flat().zero();
+                slot.criticGrads.flat().zero();
+                PpoUpdate.Stats ps = PpoUpdate.accumulate(slot.policy, slot.critic, mine, advantages, s.settings(), slot.policyGrads, slot.criticGrads);
+                byte[] policyBytes = slot.policyGrads.flat().toFloatBytes(), ptxBytes = null;
+                StepStats ptxStats = null;
+                if (ptxBlocks != null && ptxBlocks.hasNext()) {
+                    List<LmExample> lm = ptxBlocks.next().slice(s.seed(), ptxStep, ptxPer, ptxEpoch);
+                    slot.policyGrads.flat().zero();
+                    ptxStats = new LanguageModelObjective().accumulate(slot.policy, lm, s.microBatch(), slot.policyGrads);
+                    ptxBytes = slot.policyGrads.flat().toFloatBytes();
+                }
+                return Collections.singletonList(new Grad(shard.partition(), policyBytes, slot.criticGrads.flat().toFloatBytes(), ps, ptxBytes, ptxStats)).iterator();
+            } finally {
+                Slot.release(s.runId(), slot);
+            }
+        };
+        List<Grad> grads = new ArrayList<>(ptx == null
+                ? experience.mapPartitions(shards -> shardGradient.call(shards, null)).collect()
+                : experience.zipPartitions(ptx.blocks, shardGradient).collect());
+        params.unpersist(false);
+        grads.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
+
+        PpoUpdate.Stats stats = PpoUpdate.Stats.ZERO;
+        for (Grad g : grads) stats = stats.plus(g.stats());
+        float scale = (float) (1.0 / stats.tokens());
+        Parameters pg = policy.newGradients(), cg = critic.newGradients();
+        boolean finite = GradientSum.sum(grads.stream().map(Grad::policy).toList(), scale, pg)
+                & GradientSum.sum(grads.stream().map(Grad::critic).toList(), scale, cg);
+        StepStats ptxStats = null;
+        if (ptx != null) {
+            ptxStats = grads.get(0).ptxStats();
+            for (int g = 1; g < grads.size(); g++) ptxStats = ptxStats.plus(grads.get(g).ptxStats());
+            Parameters lg = policy.newGradients();
+            finite &= GradientSum.sum(grads.stream().map(Grad::ptx).toList(), (float) (ptxCoef / ptxStats.count()), lg);
+            pg.flat().addScaled(lg.flat(), 1.0);
+        }
+        if (!finite) throw new TrainingDiverged("non-finite PPO gradient at iteration " + it + "; lower ppo.policyLr / ppo.criticLr");
+        policyOpt.step(policy.parameters(), pg);
+        criticOpt.step(critic.parameters(), cg);
+        return new Update(stats, ptxStats);
+    }
+
+    private Report report(BatchStats b, Learning l, double beta, double seconds) {
+        double sampling = b.samplingNanos() / 1e9, scoring = b.scoringNanos() / 1e9, training = l.trainingNanos / 1e9;
+        double varY = b.returns().variance(), varR = b.residuals().variance(), tok = l.total.tokens();
+        return new Report(iteration, b.scoreSum() / b.count(), b.klSum() / b.count(), beta, b.lengthSum() / b.count(), b.eosCount() / b.count(),
+                l.total.policyLoss() / tok, l.total.valueLoss() / tok, l.total.entropy() / tok, l.total.approxKl() / tok,
+                l.total.clipped() / tok, l.total.ratio() / tok, l.total.ratioMax(), varY > 0 ? 1 - varR / varY : Double.NaN,
+                sampling, scoring, training, Math.max(0, seconds - sampling - scoring - training), seconds, tok / Math.max(1, epochs),
+                l.ptxUpdates > 0 ? l.ptxLossSum / l.ptxUpdates : Double.NaN, b.samples());
     }
 
     /** A well-mixed seed from (run seed, iteration, partition, index). */
