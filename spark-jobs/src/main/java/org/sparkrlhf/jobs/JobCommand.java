@@ -41,6 +41,16 @@ public abstract class JobCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        try {
+            return runJob();
+        } catch (org.sparkrlhf.config.ConfigException | org.sparkrlhf.data.DataException e) {
+            // a mistake in the config or the data: the message names the key or the file; no stack trace
+            System.err.println("error: " + e.getMessage());
+            return 2;
+        }
+    }
+
+    private int runJob() throws Exception {
         JobConfig cfg = loadConfig(); // every config mistake surfaces here, before Spark starts
         SparkConf conf = SparkDefaults.apply(new SparkConf());
         if (master != null) conf.setMaster(master);
