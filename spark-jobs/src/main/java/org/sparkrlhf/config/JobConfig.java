@@ -18,7 +18,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
     public record Data(String train, String eval, double evalFraction, String format, double maxBadFraction, int maxChars) implements Serializable {}
 
     public record Train(int steps, int globalBatch, int microBatch, int partitions, double lr, double minLr, int warmupSteps,
-                        String schedule, double weightDecay, double maxGradNorm, int maxBadSteps, int checkpointEvery,
+                        String schedule, double weightDecay, double maxGradNorm, int maxBadSteps, int reduceFanIn, int checkpointEvery,
                         int keepLast, int logEvery) implements Serializable {}
 
     public record Ppo(String prompts, String policyInit, String reward, String criticInit, int iterations, int promptsPerIteration,
@@ -100,6 +100,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
         if (!(train.weightDecay() >= 0)) e.add("train.weightDecay must be >= 0, got " + train.weightDecay());
         if (!(train.maxGradNorm() > 0)) e.add("train.maxGradNorm must be > 0, got " + train.maxGradNorm());
         if (train.maxBadSteps() < 0) e.add("train.maxBadSteps must be >= 0, got " + train.maxBadSteps());
+        if (train.reduceFanIn() < 0 || train.reduceFanIn() == 1) e.add("train.reduceFanIn must be 0 (driver sums) or >= 2, got " + train.reduceFanIn());
         positive(e, "train.checkpointEvery", train.checkpointEvery());
         positive(e, "train.keepLast", train.keepLast());
         positive(e, "train.logEvery", train.logEvery());

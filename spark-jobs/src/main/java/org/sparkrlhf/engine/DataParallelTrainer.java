@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.sparkrlhf.model.Gpt;
@@ -11,6 +13,7 @@ import org.sparkrlhf.model.Parameters;
 import org.sparkrlhf.optim.AdamW;
 import org.sparkrlhf.training.Objective;
 import org.sparkrlhf.training.StepStats;
+import scala.Tuple2;
 
 /**
  * Synchronous data-parallel training. The driver owns the parameters and the optimizer; each step
@@ -27,9 +30,17 @@ public final class DataParallelTrainer<E> {
      * @param seed            fixes the data order
      * @param maxBadSteps     non-finite gradients in a row tolerated before the run stops
      * @param threadsPerTask  kernel threads per task (spark.task.cpus)
+     * @param reduceFanIn     with more partitions than this, gradients are summed on executors in
+     *                        groups of this many (a deterministic tree) before the driver adds the
+     *                        group sums; 0 lets the driver sum every shard
      */
-    public record Settings(int globalBatch, int microBatch, long seed, int maxBadSteps, int threadsPerTask) {
+    public record Settings(int globalBatch, int microBatch, long seed, int maxBadSteps, int threadsPerTask, int reduceFanIn) {
+        public Settings(int globalBatch, int microBatch, long seed, int maxBadSteps, int threadsPerTask) {
+            this(globalBatch, microBatch, seed, maxBadSteps, threadsPerTask, 16);
+        }
+
         public Settings {
+            if (reduceFanIn < 0 || reduceFanIn == 1) throw new IllegalArgumentException("reduceFanIn must be 0 (driver sums) or >= 2, got " + reduceFanIn);
             if (globalBatch < 1) throw new IllegalArgumentException("globalBatch must be >= 1, got " + globalBatch);
             if (microBatch < 1) throw new IllegalArgumentException("microBatch must be >= 1, got " + microBatch);
             if (maxBadSteps < 0) throw new IllegalArgumentException("maxBadSteps must be >= 0, got " + maxBadSteps);
@@ -83,6 +94,25 @@ public final class DataParallelTrainer<E> {
         this.skippedTotal = skipped;
     }
 
+    /**
+     * The first level of a deterministic tree: shards grouped by partition index (fanIn per group),
+     * each group summed on an executor in partition order. A large model's gradients from hundreds
+     * of partitions would not fit through the driver one by one.
+     */
+    private static List<ShardResult> treeSum(JavaRDD<ShardResult> results, int fanIn) {
+        int groups = (results.getNumPartitions() + fanIn - 1) / fanIn;
+        return results.mapToPair(r -> new Tuple2<>(r.partition() / fanIn, r))
+                .groupByKey(new HashPartitioner(groups))
+                .map(g -> {
+                    List<ShardResult> members = new ArrayList<>();
+                    g._2().forEach(members::add);
+                    members.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
+                    StepStats stats = members.get(0).stats();
+                    for (int i = 1; i < members.size(); i++) stats = stats.plus(members.get(i).stats());
+                    return new ShardResult(g._1(), GradientSum.sumBytes(members.stream().map(ShardResult::gradient).toList()), stats);
+                }).collect();
+    }
+
     /** Runs one synchronous step (an attempt: a non-finite gradient is skipped and counted). */
     public StepReport runStep() {
         long t0 = System.nanoTime();
@@ -91,7 +121,7 @@ public final class DataParallelTrainer<E> {
         Objective<E> obj = objective;
         int perPartition = settings.globalBatch() / data.partitions(), micro = settings.microBatch(), threads = settings.threadsPerTask();
         long seed = settings.seed(), epochSteps = stepsPerEpoch;
-        List<ShardResult> shards = new ArrayList<>(data.blocks.mapPartitions(it -> {
+        JavaRDD<ShardResult> results = data.blocks.mapPartitions(it -> {
             ExampleBlock<E> block = it.next();
             List<E> mine = block.slice(seed, step, perPartition, epochSteps);
             ParamSnapshot snap = params.value();
@@ -103,7 +133,9 @@ public final class DataParallelTrainer<E> {
             } finally {
                 ResidentModels.release(snap.runId(), slot);
             }
-        }).collect());
+        });
+        int fanIn = settings.reduceFanIn();
+        List<ShardResult> shards = new ArrayList<>(fanIn > 1 && data.partitions() > fanIn ? treeSum(results, fanIn) : results.collect());
         params.unpersist(false);
 
         shards.sort((a, b) -> Integer.compare(a.partition(), b.partition()));

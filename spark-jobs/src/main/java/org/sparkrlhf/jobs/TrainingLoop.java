@@ -110,7 +110,7 @@ public final class TrainingLoop {
         ShardedData<E> data = ShardedData.of(examples, t.partitions());
         DataParallelTrainer<E> trainer = new DataParallelTrainer<>(jsc, model, opt, objective, data,
                 new DataParallelTrainer.Settings(t.globalBatch(), t.microBatch(), cfg.run().seed(), t.maxBadSteps(),
-                        Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1"))));
+                        Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")), t.reduceFanIn()));
         trainer.restoreCounters(skipped);
         MetricsLog metrics = new MetricsLog(fs, runDir, stage, opt.stepCount());
         Progress progress = new Progress(opt.stepCount(), t.steps());

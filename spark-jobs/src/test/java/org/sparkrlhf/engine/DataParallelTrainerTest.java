@@ -38,11 +38,15 @@ class DataParallelTrainerTest {
     }
 
     static float[] train(SparkSession spark, Objective<LmExample> obj, int steps, List<Double> losses) {
+        return train(spark, obj, steps, losses, 2, 16);
+    }
+
+    static float[] train(SparkSession spark, Objective<LmExample> obj, int steps, List<Double> losses, int partitions, int fanIn) {
         Gpt model = Gpt.init(CFG, DType.FLOAT32, 1);
         AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(1e-2)), model.parameters().layout(), DType.FLOAT32);
-        ShardedData<LmExample> data = ShardedData.of(LocalSpark.jsc(spark).parallelize(data(64), 3), 2);
+        ShardedData<LmExample> data = ShardedData.of(LocalSpark.jsc(spark).parallelize(data(64), 3), partitions);
         DataParallelTrainer<LmExample> t = new DataParallelTrainer<>(LocalSpark.jsc(spark), model, opt, obj, data,
-                new DataParallelTrainer.Settings(8, 2, 42, 1, 1));
+                new DataParallelTrainer.Settings(8, 2, 42, 1, 1, fanIn));
         for (int i = 0; i < steps; i++) {
             StepReport rep = t.runStep();
             if (losses != null) losses.add(rep.loss());
@@ -69,6 +73,26 @@ class DataParallelTrainerTest {
             s.stop();
         }
         assertArrayEquals(two, one);
+    }
+
+    @Test
+    void aTreeOfExecutorSideSumsIsDeterministicAndAgreesWithTheDriverSum() {
+        float[] treeTwo, treeOne, flat;
+        SparkSession s = LocalSpark.start("local[2]");
+        try {
+            treeTwo = train(s, new LanguageModelObjective(), 5, null, 4, 2); // 4 partitions, groups of 2
+            flat = train(s, new LanguageModelObjective(), 5, null, 4, 0);
+        } finally {
+            s.stop();
+        }
+        s = LocalSpark.start("local[1]");
+        try {
+            treeOne = train(s, new LanguageModelObjective(), 5, null, 4, 2);
+        } finally {
+            s.stop();
+        }
+        assertArrayEquals(treeTwo, treeOne, "the tree sums in a fixed order wherever it runs");
+        for (int i = 0; i < flat.length; i++) assertEquals(flat[i], treeTwo[i], 1e-4, "parameter " + i);
     }
 
     @Test
