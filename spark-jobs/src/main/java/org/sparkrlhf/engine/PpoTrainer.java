@@ -86,6 +86,8 @@ public final class PpoTrainer {
     private final ShardedData<int[]> prompts;
     private final int promptsPerIteration, epochs, minibatches;
     private final Broadcast<Static> statics;
+    /** The driver's summed gradients, reused by every update (each sum overwrites them whole). */
+    private final Parameters policyGrads, criticGrads, ptxGrads;
     private ShardedData<LmExample> ptx;
     private double ptxCoef;
     private int ptxPerMinibatch;
@@ -107,6 +109,9 @@ public final class PpoTrainer {
         this.promptsPerIteration = promptsPerIteration;
         this.epochs = epochs;
         this.minibatches = minibatches;
+        this.policyGrads = policy.newGradients();
+        this.criticGrads = critic.newGradients();
+        this.ptxGrads = policy.newGradients();
         this.statics = jsc.broadcast(new Static(UUID.randomUUID().toString(), policy.config(), critic.config(),
                 rewardModel == null ? null : rewardModel.config(), reference.parameters().flat().toFloatBytes(),
                 rewardModel == null ? null : rewardModel.parameters().flat().toFloatBytes(), scripted, norm, settings, sampling,
@@ -297,20 +302,18 @@ public final class PpoTrainer {
         PpoUpdate.Stats stats = PpoUpdate.Stats.ZERO;
         for (Grad g : grads) stats = stats.plus(g.stats());
         float scale = (float) (1.0 / stats.tokens());
-        Parameters pg = policy.newGradients(), cg = critic.newGradients();
-        boolean finite = GradientSum.sum(grads.stream().map(Grad::policy).toList(), scale, pg)
-                & GradientSum.sum(grads.stream().map(Grad::critic).toList(), scale, cg);
+        boolean finite = GradientSum.sum(grads.stream().map(Grad::policy).toList(), scale, policyGrads)
+                & GradientSum.sum(grads.stream().map(Grad::critic).toList(), scale, criticGrads);
         StepStats ptxStats = null;
         if (ptx != null) {
             ptxStats = grads.get(0).ptxStats();
             for (int g = 1; g < grads.size(); g++) ptxStats = ptxStats.plus(grads.get(g).ptxStats());
-            Parameters lg = policy.newGradients();
-            finite &= GradientSum.sum(grads.stream().map(Grad::ptx).toList(), (float) (ptxCoef / ptxStats.count()), lg);
-            pg.flat().addScaled(lg.flat(), 1.0);
+            finite &= GradientSum.sum(grads.stream().map(Grad::ptx).toList(), (float) (ptxCoef / ptxStats.count()), ptxGrads);
+            policyGrads.flat().addScaled(ptxGrads.flat(), 1.0);
         }
         if (!finite) throw new TrainingDiverged("non-finite PPO gradient at iteration " + it + "; lower ppo.policyLr / ppo.criticLr");
-        policyOpt.step(policy.parameters(), pg);
-        criticOpt.step(critic.parameters(), cg);
+        policyOpt.step(policy.parameters(), policyGrads);
+        criticOpt.step(critic.parameters(), criticGrads);
         return new Update(stats, ptxStats);
     }
 
