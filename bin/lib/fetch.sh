@@ -5,11 +5,8 @@
 fetch_npm() {
   local spec="$1" sum="$2" inner="$3" target="$4"
   [ -f "$dest/$target" ] && [ -f "$dest/$target.sha256" ] && [ "$(cat "$dest/$target.sha256")" = "$sum" ] && return 0
-  command -v npm >/dev/null || { echo "fetch: npm is needed to fetch $spec (apt-get install -y npm)" >&2; exit 1; }
   local tmp; tmp="$(mktemp -d)"
-  (cd "$tmp" && npm pack --silent "$spec" >/dev/null)
-  local tgz; tgz="$(ls "$tmp"/*.tgz)"
-  check_sum "$tgz" "$sum" "$spec"
+  local tgz; tgz="$(npm_pack_checked "$spec" "$sum" "$tmp")"
   tar xzf "$tgz" -C "$tmp" "$inner"
   mv "$tmp/$inner" "$dest/$target"
   echo "$sum" > "$dest/$target.sha256"
@@ -21,11 +18,8 @@ fetch_npm() {
 fetch_npm_dir() {
   local spec="$1" sum="$2" target="$3"
   [ -d "$dest/$target" ] && [ -f "$dest/$target.sha256" ] && [ "$(cat "$dest/$target.sha256")" = "$sum" ] && return 0
-  command -v npm >/dev/null || { echo "fetch: npm is needed to fetch $spec (apt-get install -y npm)" >&2; exit 1; }
   local tmp; tmp="$(mktemp -d)"
-  (cd "$tmp" && npm pack --silent "$spec" >/dev/null)
-  local tgz; tgz="$(ls "$tmp"/*.tgz)"
-  check_sum "$tgz" "$sum" "$spec"
+  local tgz; tgz="$(npm_pack_checked "$spec" "$sum" "$tmp")"
   tar xzf "$tgz" -C "$tmp"
   rm -rf "${dest:?}/$target"
   mv "$tmp/package" "$dest/$target"
@@ -54,6 +48,16 @@ fetch_deb_dir() {
   echo "$sum" > "$dest/$target.sha256"
   rm -rf "$tmp"
   echo "fetch: $pkg=$version -> $dest/$target/"
+}
+
+# Packs an npm package (its tarball only, no install scripts) into a folder and checks its sha256; prints the path.
+npm_pack_checked() {
+  local spec="$1" sum="$2" dir="$3"
+  command -v npm >/dev/null || { echo "fetch: npm is needed to fetch $spec (apt-get install -y npm)" >&2; exit 1; }
+  (cd "$dir" && npm pack --silent "$spec" >/dev/null)
+  local tgz; tgz="$(ls "$dir"/*.tgz)"
+  check_sum "$tgz" "$sum" "$spec"
+  echo "$tgz"
 }
 
 check_sum() {
