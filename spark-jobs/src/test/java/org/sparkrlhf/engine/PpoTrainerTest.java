@@ -7,9 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
@@ -23,19 +20,7 @@ import org.sparkrlhf.rl.RewardFunction;
 import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tensor.DType;
 
-class PpoTrainerTest {
-    static SparkSession spark;
-
-    @BeforeAll
-    static void start() {
-        spark = LocalSpark.start("local[2]");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (spark != null) spark.stop();
-    }
-
+class PpoTrainerTest extends LocalSparkTest {
     record Run(List<PpoTrainer.Report> reports, float[] policy) {}
 
     static Run run(int iterations) {

@@ -8,15 +8,13 @@ import java.nio.file.Files;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparkrlhf.data.Parsed;
 import org.sparkrlhf.data.PreferenceRecords;
 import org.sparkrlhf.data.SourceLine;
 import org.sparkrlhf.engine.LocalSpark;
+import org.sparkrlhf.engine.LocalSparkTest;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.preference.AnnotatorPanel;
@@ -26,19 +24,7 @@ import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.tokenizer.ByteTokenizer;
 import org.sparkrlhf.training.PreferenceGroup;
 
-class FeedbackCollectorTest {
-    static SparkSession spark;
-
-    @BeforeAll
-    static void start() {
-        spark = LocalSpark.start("local[2]");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (spark != null) spark.stop();
-    }
-
+class FeedbackCollectorTest extends LocalSparkTest {
     @Test
     void rankingsFromTheSimulatedPanelAreValidPreferenceRecords(@TempDir java.nio.file.Path dir) throws Exception {
         VaderLexicon lexicon;

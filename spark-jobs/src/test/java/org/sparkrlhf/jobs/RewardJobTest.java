@@ -10,27 +10,12 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparkrlhf.config.ConfigLoader;
-import org.sparkrlhf.engine.LocalSpark;
+import org.sparkrlhf.engine.LocalSparkTest;
 
-class RewardJobTest {
-    static SparkSession spark;
-
-    @BeforeAll
-    static void start() {
-        spark = LocalSpark.start("local[2]");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (spark != null) spark.stop();
-    }
-
+class RewardJobTest extends LocalSparkTest {
     /** Annotators prefer well-formed text to the same text shouted in capitals: a signal a small model can learn. */
     @Test
     void learnsPreferencesAndReportsHeldOutMetrics(@TempDir java.nio.file.Path dir) throws Exception {

@@ -10,31 +10,16 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparkrlhf.checkpoint.GptWeights;
 import org.sparkrlhf.config.ConfigLoader;
-import org.sparkrlhf.engine.LocalSpark;
+import org.sparkrlhf.engine.LocalSparkTest;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.tensor.DType;
 
-class SftJobTest {
-    static SparkSession spark;
-
-    @BeforeAll
-    static void start() {
-        spark = LocalSpark.start("local[2]");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (spark != null) spark.stop();
-    }
-
+class SftJobTest extends LocalSparkTest {
     @Test
     void fineTunesFromGivenWeightsOnPromptResponseAndChatRecords(@TempDir java.nio.file.Path dir) throws Exception {
         ObjectMapper json = new ObjectMapper();
