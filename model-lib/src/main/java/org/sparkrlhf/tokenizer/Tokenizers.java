@@ -8,7 +8,12 @@ import java.nio.file.Path;
 public final class Tokenizers {
     private Tokenizers() {}
 
-    /** {@code bytes}, {@code gpt2}, or {@code hf:/path/to/tokenizer.json} (a local path on every node). */
+    private static final java.util.Map<String, WordTokenizer> WORDS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * {@code bytes}, {@code gpt2}, {@code hf:/path/to/tokenizer.json} or {@code words:/path/to/vocab.txt}
+     * (paths local on every node; a word vocabulary is read once per JVM).
+     */
     public static Tokenizer create(String spec) {
         if (spec.equals("bytes")) return new ByteTokenizer();
         if (spec.equals("gpt2")) return new Gpt2Tokenizer();
@@ -19,6 +24,15 @@ public final class Tokenizers {
                 throw new UncheckedIOException(e);
             }
         }
-        throw new IllegalArgumentException("unknown tokenizer '" + spec + "': use bytes, gpt2 or hf:/path/to/tokenizer.json");
+        if (spec.startsWith("words:")) {
+            return WORDS.computeIfAbsent(spec, k -> {
+                try {
+                    return WordTokenizer.read(Path.of(k.substring(6)));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        }
+        throw new IllegalArgumentException("unknown tokenizer '" + spec + "': use bytes, gpt2, hf:/path/to/tokenizer.json or words:/path/to/vocab.txt");
     }
 }

@@ -28,7 +28,12 @@ public final class ConfigLoader {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
     public static JobConfig load(InputStream file, String fileName, List<String> overrides) {
-        ObjectNode tree = defaults();
+        return load(JobConfig.class, "defaults.yaml", file, fileName, overrides).validate();
+    }
+
+    /** The same layering for any typed config whose defaults are the resource {@code defaultsResource} beside this class. */
+    public static <T> T load(Class<T> type, String defaultsResource, InputStream file, String fileName, List<String> overrides) {
+        ObjectNode tree = defaults(defaultsResource);
         if (file != null) {
             try {
                 JsonNode user = YAML.readTree(file);
@@ -46,7 +51,7 @@ public final class ConfigLoader {
             set(tree, o.substring(0, eq).trim(), o.substring(eq + 1).trim());
         }
         try {
-            return YAML.treeToValue(tree, JobConfig.class).validate();
+            return YAML.treeToValue(tree, type);
         } catch (UnrecognizedPropertyException e) {
             String key = path(e.getPath());
             throw new ConfigException("unknown config key '" + key + "'; known keys there: " + e.getKnownPropertyIds());
@@ -59,11 +64,12 @@ public final class ConfigLoader {
         }
     }
 
-    private static ObjectNode defaults() {
-        try (InputStream in = ConfigLoader.class.getResourceAsStream("defaults.yaml")) {
+    private static ObjectNode defaults(String resource) {
+        try (InputStream in = ConfigLoader.class.getResourceAsStream(resource)) {
+            if (in == null) throw new IOException("not found");
             return (ObjectNode) YAML.readTree(in);
         } catch (IOException e) {
-            throw new IllegalStateException("defaults.yaml missing from the jar", e);
+            throw new IllegalStateException(resource + " missing from the jar", e);
         }
     }
 

@@ -69,8 +69,8 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
     public JobConfig validate() {
         List<String> e = new ArrayList<>();
         if (run.dir() == null || run.dir().isBlank()) e.add("run.dir must name a directory");
-        if (!(model.tokenizer().equals("bytes") || model.tokenizer().equals("gpt2") || model.tokenizer().startsWith("hf:")))
-            e.add("model.tokenizer must be bytes, gpt2 or hf:/path/to/tokenizer.json, got '" + model.tokenizer() + "'");
+        if (!(model.tokenizer().equals("bytes") || model.tokenizer().equals("gpt2") || model.tokenizer().startsWith("hf:") || model.tokenizer().startsWith("words:")))
+            e.add("model.tokenizer must be bytes, gpt2, hf:/path/to/tokenizer.json or words:/path/to/vocab.txt, got '" + model.tokenizer() + "'");
         positive(e, "model.contextLength", model.contextLength());
         positive(e, "model.dModel", model.dModel());
         positive(e, "model.nHeads", model.nHeads());

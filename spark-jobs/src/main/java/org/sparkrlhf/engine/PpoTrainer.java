@@ -229,7 +229,7 @@ public final class PpoTrainer {
             klSum += e.klSum();
             len += e.response().length;
             eos += e.endedWithEos() ? 1 : 0;
-            if (samples.size() < 4) samples.add(new Sample(e.prompt(), e.response(), e.score()));
+            samples.add(new Sample(e.prompt(), e.response(), e.score())); // all rollouts: the driver may score them (gold evaluation)
         }
         ExperienceMaker.Timing tm = shard.timing();
         return new ExperienceStats(shard.partition(), m, ret, res, score, klSum, len, eos, shard.experiences().size(),

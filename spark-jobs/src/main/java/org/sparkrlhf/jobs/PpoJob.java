@@ -51,6 +51,8 @@ import picocli.CommandLine.Command;
 @Command(name = "ppo", mixinStandardHelpOptions = true, description = "Align a policy with PPO against a reward model.")
 public final class PpoJob extends JobCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Rollouts per iteration recorded in samples.jsonl. */
+    private static final int SAMPLES_PER_ITERATION = 8;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new PpoJob()).execute(args));
@@ -183,11 +185,12 @@ public final class PpoJob extends JobCommand {
                     row.put("data_prompts", prompts.counts().total());
                     row.put("data_bad_prompts", prompts.counts().bad());
                 }
-                for (PpoTrainer.Sample s : last.samples()) samples.add(last.iteration(), tok, s);
+                int stride = Math.max(1, last.samples().size() / SAMPLES_PER_ITERATION); // spread over partitions
+                for (int i = 0; i < last.samples().size(); i += stride) samples.add(last.iteration(), tok, last.samples().get(i));
                 if (listener != null) listener.after(last);
                 if (last.iteration() % cfg.train().logEvery() == 0 || last.iteration() == p.iterations())
-                    System.err.println(progress.line("ppo", last.iteration(), last.scoreMean(), last.tokens() / last.iterationSeconds())
-                            + String.format("  (score mean; KL %.2f, beta %.3f)", last.klMean(), last.beta()));
+                    System.err.println(progress.line("ppo", last.iteration(), "score", last.scoreMean(), last.tokens() / last.iterationSeconds())
+                            + String.format("  KL %.2f  beta %.3f", last.klMean(), last.beta()));
                 if (last.iteration() % cfg.train().checkpointEvery() == 0 || last.iteration() == p.iterations()) {
                     metrics.flush();
                     samples.flush();

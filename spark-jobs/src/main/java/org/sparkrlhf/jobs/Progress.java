@@ -12,11 +12,16 @@ final class Progress {
     }
 
     String line(String stage, long step, double loss, double tokensPerSecond) {
+        return line(stage, step, "loss", loss, tokensPerSecond);
+    }
+
+    /** As above, with the reported quantity named (PPO reports the reward score, not a loss). */
+    String line(String stage, long step, String quantity, double value, double tokensPerSecond) {
         double elapsed = (System.nanoTime() - startNanos) / 1e9;
         double perStep = step > startStep ? elapsed / (step - startStep) : 0;
         long eta = Math.round(perStep * (total - step));
         int width = 20, done = (int) (width * step / Math.max(1, total));
-        return String.format("%s [%s%s] step %d/%d  loss %.4f  %.0f tok/s  ETA %dm%02ds", stage,
-                "#".repeat(done), ".".repeat(width - done), step, total, loss, tokensPerSecond, eta / 60, eta % 60);
+        return String.format("%s [%s%s] step %d/%d  %s %.4f  %.0f tok/s  ETA %dm%02ds", stage,
+                "#".repeat(done), ".".repeat(width - done), step, total, quantity, value, tokensPerSecond, eta / 60, eta % 60);
     }
 }

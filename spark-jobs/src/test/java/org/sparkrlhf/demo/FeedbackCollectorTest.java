@@ -1,4 +1,4 @@
-package org.sparkrlhf.jobs;
+package org.sparkrlhf.demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,6 +15,7 @@ import org.sparkrlhf.data.PreferenceRecords;
 import org.sparkrlhf.data.SourceLine;
 import org.sparkrlhf.engine.LocalSpark;
 import org.sparkrlhf.engine.LocalSparkTest;
+import org.sparkrlhf.jobs.BrownText;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.preference.AnnotatorPanel;

@@ -1,0 +1,54 @@
+package org.sparkrlhf.config;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The typed settings of the demo pipeline ({@code bin/rlhf demo}), with defaults in
+ * {@code demo.yaml}. Each stage's job settings are {@code key=value} overrides of the job
+ * defaults ({@code defaults.yaml}), so a stage is configured exactly as its job is.
+ */
+public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation evaluation, Stages stages) {
+
+    /** @param out run directory (any Hadoop URI); empty: a new directory under runs/. @param data where bin/fetch-demo-data put the corpora */
+    public record Run(String out, long seed, String data) {}
+
+    /** @param vocabulary word pieces of the tokenizer learnt from the pre-training text (0: a byte tokenizer) */
+    public record Corpus(int promptWords, int responseWords, boolean fortunes, int vocabulary) {}
+
+    /**
+     * @param prompts rankings collected for reward-model training
+     * @param evalPrompts rankings held out to evaluate the reward model (and measure the noise ceiling)
+     * @param annotatorNoise Bradley-Terry temperature of the simulated annotators
+     */
+    public record Feedback(int prompts, int evalPrompts, int responsesPerPrompt, double temperature, double annotatorNoise) {}
+
+    /** @param prompts held-out prompts for gold evaluation; @param bestOfN the n of the best-of-n baseline; @param ppoSamplesPerPrompt samples per prompt of the final policy */
+    public record Evaluation(int prompts, List<Integer> bestOfN, int ppoSamplesPerPrompt) {
+        public int maxN() {
+            return bestOfN.stream().mapToInt(Integer::intValue).max().orElse(1);
+        }
+    }
+
+    /** Job-config overrides per stage; {@code all} applies to every stage first. */
+    public record Stages(List<String> all, List<String> pretrain, List<String> sft, List<String> reward, List<String> ppo) {}
+
+    /** Throws one error listing every invalid value by its key. */
+    public DemoConfig validate() {
+        List<String> e = new ArrayList<>();
+        if (corpus.promptWords() < 1) e.add("corpus.promptWords must be >= 1, got " + corpus.promptWords());
+        if (corpus.responseWords() < 1) e.add("corpus.responseWords must be >= 1, got " + corpus.responseWords());
+        if (corpus.vocabulary() < 0) e.add("corpus.vocabulary must be >= 0 (0: bytes), got " + corpus.vocabulary());
+        if (feedback.prompts() < 1) e.add("feedback.prompts must be >= 1, got " + feedback.prompts());
+        if (feedback.evalPrompts() < 1) e.add("feedback.evalPrompts must be >= 1, got " + feedback.evalPrompts());
+        if (feedback.responsesPerPrompt() < 2) e.add("feedback.responsesPerPrompt must be >= 2 (a ranking), got " + feedback.responsesPerPrompt());
+        if (!(feedback.temperature() > 0)) e.add("feedback.temperature must be > 0, got " + feedback.temperature());
+        if (!(feedback.annotatorNoise() > 0)) e.add("feedback.annotatorNoise must be > 0, got " + feedback.annotatorNoise());
+        if (evaluation.prompts() < 1) e.add("evaluation.prompts must be >= 1, got " + evaluation.prompts());
+        if (evaluation.bestOfN().isEmpty() || evaluation.bestOfN().stream().anyMatch(n -> n == null || n < 1))
+            e.add("evaluation.bestOfN must list positive sample counts, got " + evaluation.bestOfN());
+        if (evaluation.ppoSamplesPerPrompt() < 1) e.add("evaluation.ppoSamplesPerPrompt must be >= 1, got " + evaluation.ppoSamplesPerPrompt());
+        if (!e.isEmpty()) throw new ConfigException("invalid demo config: " + String.join("; ", e));
+        return this;
+    }
+}

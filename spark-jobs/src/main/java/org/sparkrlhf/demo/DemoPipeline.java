@@ -1,0 +1,324 @@
+package org.sparkrlhf.demo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.sparkrlhf.checkpoint.CheckpointStore;
+import org.sparkrlhf.checkpoint.GptWeights;
+import org.sparkrlhf.config.ConfigException;
+import org.sparkrlhf.config.ConfigLoader;
+import org.sparkrlhf.config.DemoConfig;
+import org.sparkrlhf.config.JobConfig;
+import org.sparkrlhf.data.ChatTemplate;
+import org.sparkrlhf.data.DataException;
+import org.sparkrlhf.data.DemoCorpus;
+import org.sparkrlhf.jobs.PpoJob;
+import org.sparkrlhf.jobs.PretrainJob;
+import org.sparkrlhf.jobs.RewardJob;
+import org.sparkrlhf.jobs.SftJob;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.preference.AnnotatorPanel;
+import org.sparkrlhf.preference.GoldEvaluation;
+import org.sparkrlhf.preference.VaderLexicon;
+import org.sparkrlhf.sampling.SamplingConfig;
+import org.sparkrlhf.tensor.DType;
+import org.sparkrlhf.tokenizer.Tokenizer;
+import org.sparkrlhf.tokenizer.Tokenizers;
+import org.sparkrlhf.tokenizer.WordTokenizer;
+
+/**
+ * The whole recipe on embedded defaults (Ziegler et al. 2019's "continue pleasantly" task, with
+ * Gao et al. 2022's gold-reward evaluation): pre-train on real text, fine-tune on continuations,
+ * collect rankings from a panel of simulated annotators built from real raters, train a reward
+ * model, run PPO against it, and measure everything against the panel's mean judgement, which the
+ * policy never sees. Each stage is the same job a user runs alone; this class only wires them.
+ */
+public final class DemoPipeline {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final List<String> STAGES = List.of("pretrain", "sft", "reward", "ppo");
+    /** Keys the pipeline sets itself: a user override of one would silently break the wiring. */
+    private static final Set<String> WIRED = Set.of("run.dir", "run.seed", "run.resume", "data.train", "data.eval", "model.init",
+            "model.tokenizer", "ppo.prompts", "ppo.policyInit", "ppo.reward");
+
+    private final DemoConfig cfg;
+    private final String out;
+    private final java.nio.file.Path data;
+    private final Map<String, JobConfig> jobs;
+    private final AnnotatorPanel panel;
+    private final java.nio.file.Path vocabulary;
+    private Tokenizer tok;
+    private final Map<String, Double> stageSeconds = new LinkedHashMap<>();
+    private int stageNumber;
+
+    private DemoPipeline(DemoConfig cfg, String out, java.nio.file.Path data, Map<String, JobConfig> jobs, AnnotatorPanel panel,
+                         java.nio.file.Path vocabulary) {
+        this.cfg = cfg;
+        this.out = out;
+        this.data = data;
+        this.jobs = jobs;
+        this.panel = panel;
+        this.vocabulary = vocabulary;
+    }
+
+    /**
+     * Checks everything that can be checked before work starts, in this order: the stage configs,
+     * the data packages, the output directory (created empty). Mistakes are {@link ConfigException}
+     * or {@link DataException} with the fix in the message.
+     */
+    public static DemoPipeline prepare(DemoConfig cfg, Map<String, List<String>> stageOverrides, Configuration hadoop) throws IOException {
+        cfg.validate();
+        for (String s : stageOverrides.keySet())
+            if (!STAGES.contains(s)) throw new ConfigException("unknown demo stage '" + s + "' in --stage; stages are " + STAGES);
+        String out = cfg.run().out().isBlank()
+                ? "runs/demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) : cfg.run().out();
+        Path outPath = new Path(out);
+        FileSystem fs = outPath.getFileSystem(hadoop);
+        out = fs.makeQualified(outPath).toString();
+        java.nio.file.Path vocabulary = vocabularyFile(out);
+        Map<String, JobConfig> jobs = stageConfigs(cfg, stageOverrides, out, cfg.corpus().vocabulary() > 0 ? "words:" + vocabulary : "bytes");
+
+        java.nio.file.Path data = java.nio.file.Path.of(!cfg.run().data().isBlank() ? cfg.run().data()
+                : System.getenv().getOrDefault("RLHF_DATA", System.getProperty("user.home") + "/.cache/spark-rlhf/data"));
+        requireData(data, "brown", true);
+        requireData(data, "vader_lexicon.txt", false);
+        if (cfg.corpus().fortunes()) requireData(data, "fortunes", true);
+        AnnotatorPanel panel;
+        try (InputStream in = Files.newInputStream(data.resolve("vader_lexicon.txt"))) {
+            panel = new AnnotatorPanel(VaderLexicon.read(in, data.resolve("vader_lexicon.txt").toString()), cfg.feedback().annotatorNoise());
+        }
+
+        try {
+            if (fs.exists(outPath) && fs.listStatus(outPath).length > 0)
+                throw new DataException("output directory " + out + " is not empty; choose a new --out (a demo never overwrites a run)");
+            fs.mkdirs(outPath);
+            Path probe = new Path(outPath, ".write-test");
+            fs.create(probe, true).close();
+            fs.delete(probe, false);
+        } catch (IOException e) {
+            throw new DataException("cannot write the output directory " + out + " (" + e.getMessage() + "); choose a writable --out");
+        }
+        return new DemoPipeline(cfg, out, data, jobs, panel, vocabulary);
+    }
+
+    /** Tokenizer files are read from local paths on every node: the run's own data directory when it is local. */
+    private static java.nio.file.Path vocabularyFile(String out) {
+        if (out.startsWith("file:")) return java.nio.file.Path.of(java.net.URI.create(out)).resolve("data/vocab.txt");
+        return java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "rlhf-demo-" + Integer.toHexString(out.hashCode()), "vocab.txt");
+    }
+
+    private static void requireData(java.nio.file.Path data, String name, boolean dir) {
+        java.nio.file.Path p = data.resolve(name);
+        if (dir ? !Files.isDirectory(p) : !Files.isRegularFile(p))
+            throw new DataException("demo data missing: " + p + "; run bin/fetch-demo-data (it fetches into $RLHF_DATA, default "
+                    + "~/.cache/spark-rlhf/data), or point run.data at where it put them");
+    }
+
+    /** Each stage's job config: demo defaults, then the user's --stage overrides, then the wiring between stages. */
+    static Map<String, JobConfig> stageConfigs(DemoConfig cfg, Map<String, List<String>> user, String out, String tokenizer) {
+        DemoConfig.Stages s = cfg.stages();
+        Map<String, List<String>> defaults = Map.of("pretrain", s.pretrain(), "sft", s.sft(), "reward", s.reward(), "ppo", s.ppo());
+        int pretrainSteps = 0, sftSteps = 0, rewardSteps = 0;
+        Map<String, JobConfig> jobs = new LinkedHashMap<>();
+        for (String stage : STAGES) {
+            List<String> o = new ArrayList<>(s.all());
+            o.addAll(defaults.get(stage));
+            for (String u : user.getOrDefault(stage, List.of())) {
+                String key = u.contains("=") ? u.substring(0, u.indexOf('=')).trim() : u;
+                if (WIRED.contains(key)) throw new ConfigException("--stage " + stage + ":" + key + ": the demo sets " + key + " itself; leave it out");
+                o.add(u);
+            }
+            o.add("run.dir=" + out + "/" + stage);
+            o.add("run.seed=" + cfg.run().seed());
+            o.add("model.tokenizer=" + tokenizer);
+            switch (stage) {
+                case "pretrain" -> o.add("data.train=" + out + "/data/text.jsonl");
+                case "sft" -> {
+                    o.add("data.train=" + out + "/data/sft.jsonl");
+                    o.add("model.init=" + weights(out, "pretrain", pretrainSteps, "weights.safetensors"));
+                }
+                case "reward" -> {
+                    o.add("data.train=" + out + "/feedback/train");
+                    o.add("data.eval=" + out + "/feedback/eval");
+                    o.add("model.init=" + weights(out, "sft", sftSteps, "weights.safetensors"));
+                }
+                default -> {
+                    o.add("ppo.prompts=" + out + "/data/prompts-ppo.jsonl");
+                    o.add("ppo.policyInit=" + weights(out, "sft", sftSteps, "weights.safetensors"));
+                    o.add("ppo.reward=" + out + "/reward/checkpoints/" + CheckpointStore.dirName(rewardSteps));
+                }
+            }
+            JobConfig job;
+            try {
+                job = ConfigLoader.load(null, "demo stage " + stage, o);
+                if (stage.equals("ppo")) job.validatePpo();
+            } catch (ConfigException e) {
+                throw new ConfigException("demo stage '" + stage + "': " + e.getMessage());
+            }
+            jobs.put(stage, job);
+            switch (stage) {
+                case "pretrain" -> pretrainSteps = job.train().steps();
+                case "sft" -> sftSteps = job.train().steps();
+                case "reward" -> rewardSteps = job.train().steps();
+                default -> {}
+            }
+        }
+        return jobs;
+    }
+
+    /** A stage's final weights: every job checkpoints its last step. */
+    private static String weights(String out, String stage, int step, String file) {
+        return out + "/" + stage + "/checkpoints/" + CheckpointStore.dirName(step) + "/" + file;
+    }
+
+    public String out() {
+        return out;
+    }
+
+    /** Runs every stage; returns the summary (also written to {@code summary.json}). */
+    public ObjectNode run(SparkSession spark) throws Exception {
+        long start = System.nanoTime();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        FileSystem fs = new Path(out).getFileSystem(jsc.hadoopConfiguration());
+        int partitions = jobs.get("ppo").train().partitions();
+        long seed = cfg.run().seed();
+
+        DemoPrompts prompts = stage("data set-up (Brown Corpus" + (cfg.corpus().fortunes() ? ", fortunes" : "") + ")", () -> setUpData(fs));
+        stage("pre-training", () -> PretrainJob.train(spark, jobs.get("pretrain"), null));
+        stage("supervised fine-tuning", () -> SftJob.train(spark, jobs.get("sft"), null));
+        Gpt sft = load(fs, jobs.get("ppo").ppo().policyInit());
+
+        SamplingConfig feedbackSampling = SamplingConfig.of(cfg.feedback().temperature(), jobs.get("ppo").ppo().maxNewTokens(), tok.eosToken());
+        String tokSpec = jobs.get("ppo").model().tokenizer();
+        long[] rankings = stage("human feedback: " + cfg.feedback().responsesPerPrompt() + " responses per prompt ranked by simulated annotators", () -> new long[]{
+                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackTrain(), partitions), cfg.feedback().responsesPerPrompt(),
+                        feedbackSampling, panel, seed, out + "/feedback/train"),
+                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackEval(), partitions), cfg.feedback().responsesPerPrompt(),
+                        feedbackSampling, panel, seed + 1, out + "/feedback/eval")});
+        System.err.printf("  %d rankings for training, %d held out%n", rankings[0], rankings[1]);
+
+        stage("reward model", () -> RewardJob.train(spark, jobs.get("reward"), null));
+        RewardReport rm = RewardReport.of(fs, jobs.get("ppo").ppo().reward(), new Path(out, "feedback/eval"), panel);
+        System.err.printf("  held-out accuracy %.1f%% (noise ceiling %.1f%%, annotator agreement %.1f%%)%n",
+                100 * rm.accuracy(), 100 * rm.noiseCeiling(), 100 * rm.agreement());
+        Gpt rewardModel = load(fs, jobs.get("ppo").ppo().reward() + "/weights.safetensors");
+
+        JobConfig.Ppo ppo = jobs.get("ppo").ppo();
+        SamplingConfig policySampling = new SamplingConfig(ppo.temperature(), ppo.topK(), ppo.topP(), ppo.maxNewTokens(), new int[]{tok.eosToken()}, false);
+        List<int[]> evalIds = prompts.evaluation().stream().map(this::promptIds).toList();
+        List<PolicyEvaluation.Scored> sftScored = stage("gold evaluation of the SFT model (best-of-n up to " + cfg.evaluation().maxN() + ")",
+                () -> PolicyEvaluation.run(jsc, evalIds, cfg.evaluation().maxN(), sft, null, rewardModel, policySampling, tok.padToken(), seed + 2, partitions));
+
+        GoldCurve curve = new GoldCurve(tok, panel);
+        stage("PPO against the reward model", () -> PpoJob.train(spark, jobs.get("ppo"), curve::add));
+        curve.write(fs, new Path(out, "gold_curve.jsonl"));
+        Gpt policy = loadPolicy(fs);
+        List<PolicyEvaluation.Scored> ppoScored = stage("gold evaluation of the PPO model",
+                () -> PolicyEvaluation.run(jsc, evalIds, cfg.evaluation().ppoSamplesPerPrompt(), policy, sft, rewardModel, policySampling,
+                        tok.padToken(), seed + 3, partitions));
+
+        ScoredSet sftSet = ScoredSet.of(sftScored, tok, panel), ppoSet = ScoredSet.of(ppoScored, tok, panel);
+        List<String> lines = new ArrayList<>();
+        sftSet.appendRecords(lines, "sft", prompts.evaluation(), 2);
+        ppoSet.appendRecords(lines, "ppo", prompts.evaluation(), 2);
+        try (OutputStream o = fs.create(new Path(out, "samples.jsonl"), true)) {
+            for (String l : lines) o.write((l + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        double minutes = (System.nanoTime() - start) / 60e9;
+        ObjectNode summary = DemoSummary.build(cfg, rm, sftSet, ppoSet, curve, stageSeconds, minutes, out);
+        System.out.print(DemoSummary.text(summary, sftSet, ppoSet, prompts.evaluation()));
+        try (OutputStream o = fs.create(new Path(out, "summary.json"), true)) {
+            o.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
+        }
+        return summary;
+    }
+
+    /** Runs one stage with a header and its time. */
+    private <T> T stage(String name, java.util.concurrent.Callable<T> body) throws Exception {
+        stageNumber++;
+        System.err.printf("%n== [%d/8] %s%n", stageNumber, name);
+        long t0 = System.nanoTime();
+        T result = body.call();
+        double s = (System.nanoTime() - t0) / 1e9;
+        stageSeconds.put(name.replaceAll(" [(:].*", ""), s);
+        System.err.printf("   done in %dm%02ds%n", (long) s / 60, (long) s % 60);
+        return result;
+    }
+
+    /** The corpora as records under {@code OUT/data}, and the prompts split four ways. */
+    private DemoPrompts setUpData(FileSystem fs) throws IOException {
+        java.nio.file.Path staging = Files.createTempDirectory("rlhf-demo-data");
+        try {
+            List<String> sentences = DemoCorpus.brownSentences(data.resolve("brown"));
+            List<String> extra = new ArrayList<>();
+            if (cfg.corpus().fortunes()) {
+                extra.addAll(DemoCorpus.fortunes(data.resolve("fortunes")));
+                if (Files.isDirectory(data.resolve("fortunes-min"))) extra.addAll(DemoCorpus.fortunes(data.resolve("fortunes-min")));
+            }
+            DemoCorpus.Counts counts = DemoCorpus.write(sentences, extra, staging, cfg.corpus().promptWords(), cfg.corpus().responseWords());
+            if (cfg.corpus().vocabulary() > 0) { // the word vocabulary of the pre-training text (never of evaluation prompts)
+                List<String> texts = new ArrayList<>();
+                for (String line : Files.readAllLines(staging.resolve("text.jsonl"), StandardCharsets.UTF_8))
+                    texts.add(JSON.readTree(line).get("text").asText());
+                Files.createDirectories(vocabulary.getParent());
+                WordTokenizer.learn(texts, cfg.corpus().vocabulary()).write(vocabulary);
+            }
+            tok = Tokenizers.create(jobs.get("ppo").model().tokenizer());
+            List<String> all = new ArrayList<>();
+            for (String line : Files.readAllLines(staging.resolve("prompts.jsonl"), StandardCharsets.UTF_8))
+                all.add(JSON.readTree(line).get("prompt").asText());
+            DemoPrompts p = DemoPrompts.split(all, cfg.evaluation().prompts(), cfg.feedback().evalPrompts(), cfg.feedback().prompts());
+            List<String> ppoLines = new ArrayList<>();
+            for (String s : p.policy()) ppoLines.add(JSON.writeValueAsString(Map.of("prompt", s)));
+            Files.write(staging.resolve("prompts-ppo.jsonl"), ppoLines, StandardCharsets.UTF_8);
+            Files.delete(staging.resolve("prompts.jsonl"));
+            try (var files = Files.list(staging)) {
+                for (java.nio.file.Path f : files.toList()) fs.copyFromLocalFile(true, true, new Path(f.toUri()), new Path(out, "data/" + f.getFileName()));
+            }
+            System.err.printf("  %d pre-training texts, %d SFT pairs, prompts: %d PPO, %d feedback, %d reward-model eval, %d gold eval; tokenizer %s%n",
+                    counts.text(), counts.sft(), p.policy().size(), p.feedbackTrain().size(), p.feedbackEval().size(), p.evaluation().size(),
+                    tok.describe());
+            return p;
+        } finally {
+            if (Files.exists(staging)) try (var s = Files.walk(staging)) {
+                s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    private int[] promptIds(String prompt) {
+        return tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("user", prompt))));
+    }
+
+    private static Gpt load(FileSystem fs, String location) throws IOException {
+        try (InputStream in = fs.open(new Path(location))) {
+            GptWeights.Loaded l = GptWeights.read(in, location, 0, DType.FLOAT32);
+            return new Gpt(l.config(), l.parameters());
+        }
+    }
+
+    /** The PPO run's final policy. */
+    private Gpt loadPolicy(FileSystem fs) throws IOException {
+        CheckpointStore.Checkpoint c = new CheckpointStore(fs, new Path(out, "ppo"), 1, true).latestValid()
+                .orElseThrow(() -> new IOException("the PPO stage left no valid checkpoint under " + out + "/ppo"));
+        return load(fs, c.dir() + "/policy.safetensors");
+    }
+
+}

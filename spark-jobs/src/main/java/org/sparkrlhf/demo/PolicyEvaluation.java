@@ -1,0 +1,98 @@
+package org.sparkrlhf.demo;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.model.GptConfig;
+import org.sparkrlhf.rl.ExperienceMaker;
+import org.sparkrlhf.rl.RewardFunction;
+import org.sparkrlhf.sampling.Sampler;
+import org.sparkrlhf.sampling.SamplingConfig;
+import org.sparkrlhf.tensor.DType;
+import org.sparkrlhf.tensor.Parallel;
+import scala.Tuple2;
+
+/**
+ * Samples n responses per held-out prompt with a policy, on the executors, and scores each with
+ * the reward model (the proxy) and, given a reference, the KL estimate sum_t log pi - log pi_ref
+ * (k1, as in PPO's penalty). The gold reward is computed by the caller from the text.
+ */
+final class PolicyEvaluation {
+    private PolicyEvaluation() {}
+
+    /** Sequences sampled together in one batch. */
+    private static final int CHUNK = 64;
+
+    /** One sampled response: prompt index, sample index within the prompt, tokens, scores. */
+    record Scored(int prompt, int sample, int[] response, double proxy, double kl) implements Serializable {}
+
+    /** Model weights as executors receive them. */
+    private record Weights(GptConfig config, byte[] values) implements Serializable {
+        static Weights of(Gpt m) {
+            return m == null ? null : new Weights(m.config(), m.parameters().flat().toFloatBytes());
+        }
+
+        Gpt model() {
+            Gpt m = Gpt.init(config, DType.FLOAT32, 0);
+            m.parameters().flat().copyFromFloatBytes(values);
+            return m;
+        }
+    }
+
+    /** Scored samples in (prompt, sample) order; {@code reference} may be null (KL is then 0). */
+    static List<Scored> run(JavaSparkContext jsc, List<int[]> prompts, int samplesPerPrompt, Gpt policy, Gpt reference, Gpt rewardModel,
+                            SamplingConfig sampling, int padToken, long seed, int partitions) {
+        // policy, reference (or null), reward model
+        Broadcast<Weights[]> models = jsc.broadcast(new Weights[]{Weights.of(policy), Weights.of(reference), Weights.of(rewardModel)});
+        List<Tuple2<Integer, int[]>> indexed = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) indexed.add(new Tuple2<>(i, prompts.get(i)));
+        try {
+            List<Scored> out = new ArrayList<>(jsc.parallelize(indexed, partitions).mapPartitions(it -> {
+                Parallel.setThreads(1);
+                Weights[] w = models.value();
+                Gpt p = w[0].model(), r = w[1] == null ? null : w[1].model();
+                RewardFunction proxy = RewardFunction.model(w[2].model(), 16);
+                List<int[]> seqs = new ArrayList<>();
+                List<int[]> ids = new ArrayList<>(); // {prompt, sample}
+                it.forEachRemaining(t -> {
+                    for (int k = 0; k < samplesPerPrompt; k++) {
+                        seqs.add(t._2());
+                        ids.add(new int[]{t._1(), k});
+                    }
+                });
+                List<Scored> scored = new ArrayList<>();
+                Sampler sampler = new Sampler(p, padToken);
+                for (int from = 0; from < seqs.size(); from += CHUNK) {
+                    List<int[]> batch = seqs.subList(from, Math.min(seqs.size(), from + CHUNK));
+                    long[] seeds = new long[batch.size()];
+                    for (int i = 0; i < seeds.length; i++) seeds[i] = seedOf(seed, ids.get(from + i)[0], ids.get(from + i)[1]);
+                    List<int[]> responses = List.of(sampler.sample(batch.toArray(int[][]::new), seeds, sampling).tokens());
+                    double[] proxies = proxy.score(batch, responses);
+                    double[][] lp = r == null ? null : ExperienceMaker.responseLogProbs(p, batch, responses);
+                    double[][] lr = r == null ? null : ExperienceMaker.responseLogProbs(r, batch, responses);
+                    for (int i = 0; i < batch.size(); i++) {
+                        double kl = 0;
+                        if (r != null) for (int t = 0; t < lp[i].length; t++) kl += lp[i][t] - lr[i][t];
+                        int[] id = ids.get(from + i);
+                        scored.add(new Scored(id[0], id[1], responses.get(i), proxies[i], kl));
+                    }
+                }
+                return scored.iterator();
+            }).collect());
+            out.sort((a, b) -> a.prompt() != b.prompt() ? Integer.compare(a.prompt(), b.prompt()) : Integer.compare(a.sample(), b.sample()));
+            return out;
+        } finally {
+            models.unpersist(false);
+        }
+    }
+
+    /** The sampling seed of one (prompt, sample): independent of partitioning, so results do not depend on the cluster. */
+    static long seedOf(long seed, int prompt, int sample) {
+        long h = seed * 0x9E3779B97F4A7C15L + prompt * 0xC2B2AE3D27D4EB4FL + sample * 0x165667B19E3779F9L;
+        h ^= h >>> 29;
+        return h * 0xBF58476D1CE4E5B9L;
+    }
+}

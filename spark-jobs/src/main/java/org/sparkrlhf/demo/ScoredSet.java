@@ -1,0 +1,121 @@
+package org.sparkrlhf.demo;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+import org.sparkrlhf.preference.AnnotatorPanel;
+import org.sparkrlhf.preference.GoldEvaluation;
+import org.sparkrlhf.tokenizer.Tokenizer;
+
+/** Sampled responses to held-out prompts with their proxy (reward model), gold (panel) and KL scores. */
+final class ScoredSet {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final List<PolicyEvaluation.Scored> items;
+    private final String[] texts;
+    private final double[] gold;
+    private final int perPrompt;
+
+    private ScoredSet(List<PolicyEvaluation.Scored> items, String[] texts, double[] gold, int perPrompt) {
+        this.items = items;
+        this.texts = texts;
+        this.gold = gold;
+        this.perPrompt = perPrompt;
+    }
+
+    /** @param items in (prompt, sample) order, the same number of samples for every prompt */
+    static ScoredSet of(List<PolicyEvaluation.Scored> items, Tokenizer tok, AnnotatorPanel panel) {
+        String[] texts = new String[items.size()];
+        double[] gold = new double[items.size()];
+        for (int i = 0; i < texts.length; i++) {
+            texts[i] = FeedbackCollector.responseText(tok, items.get(i).response());
+            gold[i] = panel.gold(texts[i]);
+        }
+        int perPrompt = 0;
+        while (perPrompt < items.size() && items.get(perPrompt).prompt() == items.get(0).prompt()) perPrompt++;
+        return new ScoredSet(items, texts, gold, perPrompt);
+    }
+
+    double goldMean() {
+        return mean(gold);
+    }
+
+    double goldStd() {
+        double m = goldMean(), s = 0;
+        for (double g : gold) s += (g - m) * (g - m);
+        return Math.sqrt(s / Math.max(1, gold.length - 1));
+    }
+
+    double proxyMean() {
+        return mean(items.stream().mapToDouble(PolicyEvaluation.Scored::proxy).toArray());
+    }
+
+    double klMean() {
+        return mean(items.stream().mapToDouble(PolicyEvaluation.Scored::kl).toArray());
+    }
+
+    double responseLength() {
+        return mean(items.stream().mapToDouble(s -> s.response().length).toArray());
+    }
+
+    /** Mean gold reward of best-of-n by the proxy, over the first n samples of each prompt. */
+    double bestOfNGold(int n) {
+        return GoldEvaluation.bestOfNGold(perPrompt(true), perPrompt(false), n);
+    }
+
+    /** Mean proxy score of best-of-n (the proxy's own view of the same choice). */
+    double bestOfNProxy(int n) {
+        List<double[]> proxy = perPrompt(true);
+        return GoldEvaluation.bestOfNGold(proxy, proxy, n);
+    }
+
+    private List<double[]> perPrompt(boolean proxy) {
+        List<double[]> out = new ArrayList<>();
+        for (int from = 0; from < items.size(); from += perPrompt) {
+            double[] v = new double[perPrompt];
+            for (int k = 0; k < perPrompt; k++) v[k] = proxy ? items.get(from + k).proxy() : gold[from + k];
+            out.add(v);
+        }
+        return out;
+    }
+
+    /** Adds {@code {stage, prompt, response, gold, proxy, kl}} records for the first {@code perPromptKept} samples of each prompt. */
+    void appendRecords(List<String> lines, String stage, List<String> prompts, int perPromptKept) throws com.fasterxml.jackson.core.JsonProcessingException {
+        for (int i = 0; i < items.size(); i++) {
+            PolicyEvaluation.Scored s = items.get(i);
+            if (s.sample() >= perPromptKept) continue;
+            ObjectNode o = JSON.createObjectNode();
+            o.put("stage", stage);
+            o.put("prompt", prompts.get(s.prompt()));
+            o.put("response", texts[i]);
+            o.put("gold", gold[i]);
+            o.put("proxy", s.proxy());
+            o.put("kl", s.kl());
+            lines.add(JSON.writeValueAsString(o));
+        }
+    }
+
+    /** The text and scores of the response at a position, for printing. */
+    String text(int i) {
+        return texts[i];
+    }
+
+    double gold(int i) {
+        return gold[i];
+    }
+
+    int size() {
+        return items.size();
+    }
+
+    int perPrompt() {
+        return perPrompt;
+    }
+
+    private static double mean(double[] v) {
+        double s = 0;
+        for (double x : v) s += x;
+        return v.length == 0 ? Double.NaN : s / v.length;
+    }
+}

@@ -1,0 +1,174 @@
+package org.sparkrlhf.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparkrlhf.config.ConfigException;
+import org.sparkrlhf.config.ConfigLoader;
+import org.sparkrlhf.config.DemoConfig;
+import org.sparkrlhf.data.DataException;
+import org.sparkrlhf.engine.LocalSparkTest;
+
+/**
+ * The demo end to end at a tiny size on the test data (Brown Corpus and VADER raters), and its
+ * checks before work starts. The run it leaves in {@code target/test-runs/demo} is what the
+ * notebooks are executed against.
+ */
+class DemoPipelineTest extends LocalSparkTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String TESTDATA = System.getProperty("rlhf.testdata", ".cache/testdata");
+
+    /** A run small enough for CI: every stage, a few steps each. */
+    static DemoConfig tiny(String out) {
+        return ConfigLoader.load(DemoConfig.class, "demo.yaml", null, "test", List.of("run.out=" + out, "run.data=" + TESTDATA,
+                "corpus.fortunes=false", "feedback.prompts=96", "feedback.evalPrompts=48", "evaluation.prompts=16",
+                "evaluation.bestOfN=[1,2,4]", "evaluation.ppoSamplesPerPrompt=2")).validate();
+    }
+
+    static Map<String, List<String>> tinyStages() {
+        Map<String, List<String>> m = new HashMap<>();
+        m.put("pretrain", List.of("train.steps=30", "train.warmupSteps=3", "train.checkpointEvery=30", "train.globalBatch=32", "train.microBatch=8"));
+        m.put("sft", List.of("train.steps=10", "train.warmupSteps=2", "train.checkpointEvery=10", "train.globalBatch=32", "train.microBatch=8"));
+        m.put("reward", List.of("train.steps=12", "train.warmupSteps=2", "train.checkpointEvery=6", "train.globalBatch=16"));
+        m.put("ppo", List.of("ppo.iterations=4", "ppo.promptsPerIteration=16", "ppo.maxNewTokens=16", "ppo.epochs=2", "train.checkpointEvery=2"));
+        return m;
+    }
+
+    /** Runs the tiny demo into target/test-runs/NAME (replacing an earlier one); returns the run directory and summary. */
+    static Map.Entry<Path, JsonNode> tinyRun(String name, Map<String, List<String>> stages) throws Exception {
+        Path out = Path.of("target/test-runs", name).toAbsolutePath();
+        if (Files.exists(out)) try (var s = Files.walk(out)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
+        DemoPipeline pipeline = DemoPipeline.prepare(tiny(out.toString()), stages, new Configuration());
+        return Map.entry(out, pipeline.run(spark));
+    }
+
+    @Test
+    void runsEveryStageAndWritesTheRunRecords() throws Exception {
+        var run = tinyRun("demo", tinyStages());
+        Path out = run.getKey();
+        JsonNode summary = run.getValue();
+
+        JsonNode written = JSON.readTree(out.resolve("summary.json").toFile());
+        assertEquals(JSON.readTree(JSON.writeValueAsString(summary)), written, "summary.json is the returned summary");
+        for (String k : List.of("rm_accuracy", "rm_noise_ceiling", "gold_sft_mean", "gold_sft_std", "gold_ppo_mean", "proxy_ppo_mean", "kl_ppo", "minutes"))
+            assertTrue(written.get(k).isNumber(), k + " in " + written);
+        assertTrue(written.get("rm_accuracy").asDouble() >= 0 && written.get("rm_accuracy").asDouble() <= 1);
+        assertTrue(written.get("rm_noise_ceiling").asDouble() >= 0.5, "the panel's mean judgement beats chance on its own labels");
+        assertTrue(Math.abs(written.get("gold_sft_mean").asDouble()) <= 4, "gold is a mean rating on VADER's -4..4 scale");
+        JsonNode bon = written.get("best_of_n");
+        assertEquals(3, bon.size());
+        assertEquals(0.0, bon.get(0).get("kl").asDouble(), 1e-12);
+        assertEquals(Math.log(4) - 0.75, bon.get(2).get("kl").asDouble(), 1e-12);
+        // best-of-1 is just the SFT samples' first draw per prompt: its proxy score can only grow with n
+        assertTrue(bon.get(2).get("proxy_mean").asDouble() >= bon.get(0).get("proxy_mean").asDouble());
+        assertEquals(4, written.get("ppo_curve").size());
+        assertTrue(written.get("targets").has("kl_le_6"));
+
+        Set<String> stages = new HashSet<>();
+        List<String> lines = Files.readAllLines(out.resolve("samples.jsonl"));
+        for (String l : lines) {
+            JsonNode s = JSON.readTree(l);
+            for (String k : List.of("stage", "prompt", "response", "gold", "proxy")) assertTrue(s.has(k), k + " in " + l);
+            stages.add(s.get("stage").asText());
+        }
+        assertEquals(Set.of("sft", "ppo"), stages);
+        assertEquals(16 * 2 * 2, lines.size(), "two samples per held-out prompt and stage");
+        assertEquals(4, Files.readAllLines(out.resolve("gold_curve.jsonl")).size());
+        for (String stage : DemoPipeline.STAGES)
+            assertTrue(Files.isDirectory(out.resolve(stage).resolve("checkpoints")), stage + " checkpoints");
+        assertTrue(Files.exists(out.resolve("ppo/metrics/ppo.jsonl")));
+        assertTrue(Files.readAllLines(out.resolve("data/vocab.txt")).size() <= 4096, "the word vocabulary the stages share");
+    }
+
+    /** A second, different run (fixed KL coefficient), so the run-comparison notebook has two real runs to compare. */
+    @Test
+    void aSecondRunWithAFixedKlCoefficient() throws Exception {
+        Map<String, List<String>> stages = new HashMap<>(tinyStages());
+        List<String> ppo = new ArrayList<>(stages.get("ppo"));
+        ppo.add("ppo.klMode=fixed");
+        ppo.add("ppo.klBeta=0.02");
+        stages.put("ppo", ppo);
+        JsonNode summary = tinyRun("demo-fixed-kl", stages).getValue();
+        JsonNode curve = summary.get("ppo_curve");
+        for (JsonNode row : curve) assertEquals(0.02, row.get("beta").asDouble(), 1e-12, "a fixed coefficient stays put");
+    }
+
+    @Test
+    void configMistakesAreNamedBeforeAnyWork(@TempDir Path dir) {
+        ConfigException unknown = assertThrows(ConfigException.class, () -> ConfigLoader.load(DemoConfig.class, "demo.yaml", null, "test",
+                List.of("feedback.promts=10")));
+        assertTrue(unknown.getMessage().contains("feedback.promts"), unknown.getMessage());
+        ConfigException bad = assertThrows(ConfigException.class, () -> tinyWith(dir, "feedback.responsesPerPrompt=1").validate());
+        assertTrue(bad.getMessage().contains("feedback.responsesPerPrompt"), bad.getMessage());
+
+        Map<String, List<String>> stages = new HashMap<>(tinyStages());
+        stages.put("ppo", List.of("ppo.klMode=sometimes"));
+        ConfigException stage = assertThrows(ConfigException.class, () -> DemoPipeline.prepare(tiny(dir.resolve("a").toString()), stages, new Configuration()));
+        assertTrue(stage.getMessage().contains("demo stage 'ppo'") && stage.getMessage().contains("ppo.klMode"), stage.getMessage());
+        assertFalse(Files.exists(dir.resolve("a")), "nothing written before the config is right");
+
+        ConfigException wired = assertThrows(ConfigException.class, () -> DemoPipeline.prepare(tiny(dir.resolve("b").toString()),
+                Map.of("sft", List.of("model.init=/elsewhere")), new Configuration()));
+        assertTrue(wired.getMessage().contains("model.init"), wired.getMessage());
+        ConfigException unknownStage = assertThrows(ConfigException.class, () -> DemoPipeline.prepare(tiny(dir.resolve("c").toString()),
+                Map.of("rlhf", List.of("train.steps=2")), new Configuration()));
+        assertTrue(unknownStage.getMessage().contains("rlhf"), unknownStage.getMessage());
+    }
+
+    @Test
+    void missingDataAndUnwritableOutputAreClearErrors(@TempDir Path dir) throws Exception {
+        DemoConfig noData = ConfigLoader.load(DemoConfig.class, "demo.yaml", null, "test",
+                List.of("run.out=" + dir.resolve("run"), "run.data=" + dir.resolve("nowhere"))).validate();
+        DataException missing = assertThrows(DataException.class, () -> DemoPipeline.prepare(noData, Map.of(), new Configuration()));
+        assertTrue(missing.getMessage().contains("bin/fetch-demo-data"), missing.getMessage());
+
+        Path used = dir.resolve("used");
+        Files.createDirectories(used);
+        Files.writeString(used.resolve("keep.txt"), "an earlier run");
+        DataException notEmpty = assertThrows(DataException.class, () -> DemoPipeline.prepare(tiny(used.toString()), Map.of(), new Configuration()));
+        assertTrue(notEmpty.getMessage().contains("not empty"), notEmpty.getMessage());
+        assertEquals("an earlier run", Files.readString(used.resolve("keep.txt")), "nothing of an earlier run is touched");
+
+        Path file = dir.resolve("a-file");
+        Files.writeString(file, "x");
+        DataException unwritable = assertThrows(DataException.class, () -> DemoPipeline.prepare(tiny(file.resolve("run").toString()), Map.of(),
+                new Configuration()));
+        assertTrue(unwritable.getMessage().contains("--out"), unwritable.getMessage());
+    }
+
+    private static DemoConfig tinyWith(Path dir, String override) {
+        List<String> o = new ArrayList<>(List.of("run.out=" + dir, "run.data=" + TESTDATA));
+        o.add(override);
+        return ConfigLoader.load(DemoConfig.class, "demo.yaml", null, "test", o);
+    }
+
+    @Test
+    void promptsAreSplitSoEvaluationPromptsAreNeverTrainedOn() {
+        List<String> all = new ArrayList<>();
+        for (int i = 0; i < 100; i++) all.add("p" + i);
+        DemoPrompts p = DemoPrompts.split(all, 5, 5, 20);
+        assertEquals(List.of("p0", "p10", "p20", "p30", "p40"), p.evaluation());
+        assertEquals(List.of("p1", "p11", "p21", "p31", "p41"), p.feedbackEval());
+        assertEquals(80, p.policy().size());
+        for (String s : p.policy()) assertFalse(p.evaluation().contains(s) || p.feedbackEval().contains(s), s);
+        DataException tooFew = assertThrows(DataException.class, () -> DemoPrompts.split(all, 11, 5, 20));
+        assertTrue(tooFew.getMessage().contains("evaluation.prompts"), tooFew.getMessage());
+    }
+}
