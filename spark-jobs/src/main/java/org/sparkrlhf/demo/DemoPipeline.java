@@ -257,7 +257,7 @@ public final class DemoPipeline {
         long t0 = System.nanoTime();
         T result = body.call();
         double s = (System.nanoTime() - t0) / 1e9;
-        stageSeconds.put(name.replaceAll(" [(:].*", ""), s);
+        stageSeconds.put(name.replaceAll("\\s*[(:].*", ""), s); // the short name: "human feedback", "pre-training", ...
         System.err.printf("   done in %dm%02ds%n", (long) s / 60, (long) s % 60);
         return result;
     }
