@@ -9,12 +9,11 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.sparkrlhf.data.ChatTemplate;
+import org.sparkrlhf.engine.ModelBytes;
 import org.sparkrlhf.model.Gpt;
-import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.preference.AnnotatorPanel;
 import org.sparkrlhf.sampling.Sampler;
 import org.sparkrlhf.sampling.SamplingConfig;
-import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.tensor.Parallel;
 import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
@@ -44,15 +43,12 @@ public final class FeedbackCollector {
     public static long collect(JavaSparkContext jsc, Gpt policy, String tokenizerSpec, JavaRDD<String> prompts, int responsesPerPrompt,
                                SamplingConfig sampling, AnnotatorPanel panel, long seed, String output) {
         if (responsesPerPrompt < 2) throw new IllegalArgumentException("ranking needs at least 2 responses per prompt, got " + responsesPerPrompt);
-        Broadcast<byte[]> weights = jsc.broadcast(policy.parameters().flat().toFloatBytes());
+        Broadcast<ModelBytes> weights = jsc.broadcast(ModelBytes.of(policy));
         Broadcast<AnnotatorPanel> annotators = jsc.broadcast(panel);
-        GptConfig cfg = policy.config();
         JavaRDD<String> records = prompts.zipWithIndex().mapPartitions(it -> {
             Parallel.setThreads(1);
             Tokenizer tok = Tokenizers.create(tokenizerSpec);
-            Gpt model = Gpt.init(cfg, DType.FLOAT32, 0);
-            model.parameters().flat().copyFromFloatBytes(weights.value());
-            Sampler sampler = new Sampler(model, tok.padToken());
+            Sampler sampler = new Sampler(weights.value().model(), tok.padToken());
             List<String> out = new ArrayList<>();
             while (it.hasNext()) {
                 var t = it.next();

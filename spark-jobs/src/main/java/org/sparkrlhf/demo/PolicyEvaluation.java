@@ -5,13 +5,12 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.sparkrlhf.engine.ModelBytes;
 import org.sparkrlhf.model.Gpt;
-import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.RewardFunction;
 import org.sparkrlhf.sampling.Sampler;
 import org.sparkrlhf.sampling.SamplingConfig;
-import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.tensor.Parallel;
 import scala.Tuple2;
 
@@ -29,30 +28,17 @@ final class PolicyEvaluation {
     /** One sampled response: prompt index, sample index within the prompt, tokens, scores. */
     record Scored(int prompt, int sample, int[] response, double proxy, double kl) implements Serializable {}
 
-    /** Model weights as executors receive them. */
-    private record Weights(GptConfig config, byte[] values) implements Serializable {
-        static Weights of(Gpt m) {
-            return m == null ? null : new Weights(m.config(), m.parameters().flat().toFloatBytes());
-        }
-
-        Gpt model() {
-            Gpt m = Gpt.init(config, DType.FLOAT32, 0);
-            m.parameters().flat().copyFromFloatBytes(values);
-            return m;
-        }
-    }
-
     /** Scored samples in (prompt, sample) order; {@code reference} may be null (KL is then 0). */
     static List<Scored> run(JavaSparkContext jsc, List<int[]> prompts, int samplesPerPrompt, Gpt policy, Gpt reference, Gpt rewardModel,
                             SamplingConfig sampling, int padToken, long seed, int partitions) {
         // policy, reference (or null), reward model
-        Broadcast<Weights[]> models = jsc.broadcast(new Weights[]{Weights.of(policy), Weights.of(reference), Weights.of(rewardModel)});
+        Broadcast<ModelBytes[]> models = jsc.broadcast(new ModelBytes[]{ModelBytes.of(policy), ModelBytes.of(reference), ModelBytes.of(rewardModel)});
         List<Tuple2<Integer, int[]>> indexed = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) indexed.add(new Tuple2<>(i, prompts.get(i)));
         try {
             List<Scored> out = new ArrayList<>(jsc.parallelize(indexed, partitions).mapPartitions(it -> {
                 Parallel.setThreads(1);
-                Weights[] w = models.value();
+                ModelBytes[] w = models.value();
                 Gpt p = w[0].model(), r = w[1] == null ? null : w[1].model();
                 RewardFunction proxy = RewardFunction.model(w[2].model(), 16);
                 List<int[]> seqs = new ArrayList<>();

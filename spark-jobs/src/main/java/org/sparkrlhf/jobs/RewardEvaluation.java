@@ -10,9 +10,8 @@ import java.util.TreeMap;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.mllib.evaluation.BinaryClassificationMetrics;
+import org.sparkrlhf.engine.ModelBytes;
 import org.sparkrlhf.model.Gpt;
-import org.sparkrlhf.model.GptConfig;
-import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.training.PreferenceGroup;
 import org.sparkrlhf.training.RewardObjective;
 import scala.Tuple2;
@@ -32,11 +31,9 @@ final class RewardEvaluation {
     record ScoredPair(double chosen, double rejected, String annotator, String criterion) implements Serializable {}
 
     static List<ScoredPair> score(JavaSparkContext jsc, Gpt model, JavaRDD<PreferenceGroup> groups) {
-        var weights = jsc.broadcast(model.parameters().flat().toFloatBytes());
-        GptConfig cfg = model.config();
+        var weights = jsc.broadcast(ModelBytes.of(model));
         List<ScoredPair> out = groups.mapPartitions(it -> {
-            Gpt m = Gpt.init(cfg, DType.FLOAT32, 0);
-            m.parameters().flat().copyFromFloatBytes(weights.value());
+            Gpt m = weights.value().model();
             List<ScoredPair> pairs = new ArrayList<>();
             while (it.hasNext()) {
                 PreferenceGroup g = it.next();
