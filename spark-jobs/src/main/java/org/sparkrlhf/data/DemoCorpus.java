@@ -71,28 +71,41 @@ public final class DemoCorpus {
     /** Counts of what {@link #write} produced. */
     public record Counts(long text, long sft, long prompts) {}
 
+    /** The corpus by use: pre-training texts, SFT prompt/response pairs, PPO prompts. */
+    public record Split(List<String> text, List<Map<String, String>> sft, List<String> prompts) {}
+
     /**
-     * Writes {@code text.jsonl} (pre-training), {@code sft.jsonl} (the first {@code promptWords}
-     * words of a held-apart sentence as the prompt, up to {@code responseWords} more as the
-     * response) and {@code prompts.jsonl} (PPO prompts from other held-apart sentences).
+     * Splits sentences by {@link #bucket}: pre-training text (with {@code extraText}), SFT pairs
+     * (the first {@code promptWords} words of a held-apart sentence as the prompt, up to
+     * {@code responseWords} more as the response) and PPO prompts from other held-apart sentences.
      */
-    public static Counts write(List<String> sentences, List<String> extraText, Path outDir, int promptWords, int responseWords) throws IOException {
-        Files.createDirectories(outDir);
-        List<String> text = new ArrayList<>(), sft = new ArrayList<>(), prompts = new ArrayList<>();
+    public static Split split(List<String> sentences, List<String> extraText, int promptWords, int responseWords) {
+        List<String> text = new ArrayList<>(), prompts = new ArrayList<>();
+        List<Map<String, String>> sft = new ArrayList<>();
         for (String s : sentences) {
             String[] w = s.split(" ");
             int b = bucket(s);
             if (b < 8 || w.length < promptWords + 2) {
-                text.add(JSON.writeValueAsString(Map.of("text", s)));
+                text.add(s);
             } else if (b == 8) {
                 String prompt = String.join(" ", List.of(w).subList(0, promptWords));
                 String response = String.join(" ", List.of(w).subList(promptWords, Math.min(w.length, promptWords + responseWords)));
-                sft.add(JSON.writeValueAsString(Map.of("prompt", prompt, "response", response)));
+                sft.add(Map.of("prompt", prompt, "response", response));
             } else {
-                prompts.add(JSON.writeValueAsString(Map.of("prompt", String.join(" ", List.of(w).subList(0, promptWords)))));
+                prompts.add(String.join(" ", List.of(w).subList(0, promptWords)));
             }
         }
-        for (String t : extraText) text.add(JSON.writeValueAsString(Map.of("text", t)));
+        text.addAll(extraText);
+        return new Split(text, sft, prompts);
+    }
+
+    /** Writes {@code text.jsonl}, {@code sft.jsonl} and {@code prompts.jsonl} of a split. */
+    public static Counts write(Split split, Path outDir) throws IOException {
+        Files.createDirectories(outDir);
+        List<String> text = new ArrayList<>(), sft = new ArrayList<>(), prompts = new ArrayList<>();
+        for (String t : split.text()) text.add(JSON.writeValueAsString(Map.of("text", t)));
+        for (Map<String, String> pair : split.sft()) sft.add(JSON.writeValueAsString(pair));
+        for (String p : split.prompts()) prompts.add(JSON.writeValueAsString(Map.of("prompt", p)));
         Files.write(outDir.resolve("text.jsonl"), text, StandardCharsets.UTF_8);
         Files.write(outDir.resolve("sft.jsonl"), sft, StandardCharsets.UTF_8);
         Files.write(outDir.resolve("prompts.jsonl"), prompts, StandardCharsets.UTF_8);

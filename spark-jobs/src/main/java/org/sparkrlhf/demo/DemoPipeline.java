@@ -1,8 +1,6 @@
 package org.sparkrlhf.demo;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,7 +20,6 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.checkpoint.CheckpointStore;
-import org.sparkrlhf.checkpoint.GptWeights;
 import org.sparkrlhf.config.ConfigException;
 import org.sparkrlhf.config.ConfigLoader;
 import org.sparkrlhf.config.DemoConfig;
@@ -36,10 +33,8 @@ import org.sparkrlhf.jobs.RewardJob;
 import org.sparkrlhf.jobs.SftJob;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.preference.AnnotatorPanel;
-import org.sparkrlhf.preference.GoldEvaluation;
 import org.sparkrlhf.preference.VaderLexicon;
 import org.sparkrlhf.sampling.SamplingConfig;
-import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
 import org.sparkrlhf.tokenizer.WordTokenizer;
@@ -135,7 +130,6 @@ public final class DemoPipeline {
     static Map<String, JobConfig> stageConfigs(DemoConfig cfg, Map<String, List<String>> user, String out, String tokenizer) {
         DemoConfig.Stages s = cfg.stages();
         Map<String, List<String>> defaults = Map.of("pretrain", s.pretrain(), "sft", s.sft(), "reward", s.reward(), "ppo", s.ppo());
-        int pretrainSteps = 0, sftSteps = 0, rewardSteps = 0;
         Map<String, JobConfig> jobs = new LinkedHashMap<>();
         for (String stage : STAGES) {
             List<String> o = new ArrayList<>(s.all());
@@ -152,17 +146,17 @@ public final class DemoPipeline {
                 case "pretrain" -> o.add("data.train=" + out + "/data/text.jsonl");
                 case "sft" -> {
                     o.add("data.train=" + out + "/data/sft.jsonl");
-                    o.add("model.init=" + weights(out, "pretrain", pretrainSteps, "weights.safetensors"));
+                    o.add("model.init=" + finalWeights(jobs.get("pretrain")));
                 }
                 case "reward" -> {
                     o.add("data.train=" + out + "/feedback/train");
                     o.add("data.eval=" + out + "/feedback/eval");
-                    o.add("model.init=" + weights(out, "sft", sftSteps, "weights.safetensors"));
+                    o.add("model.init=" + finalWeights(jobs.get("sft")));
                 }
                 default -> {
                     o.add("ppo.prompts=" + out + "/data/prompts-ppo.jsonl");
-                    o.add("ppo.policyInit=" + weights(out, "sft", sftSteps, "weights.safetensors"));
-                    o.add("ppo.reward=" + out + "/reward/checkpoints/" + CheckpointStore.dirName(rewardSteps));
+                    o.add("ppo.policyInit=" + finalWeights(jobs.get("sft")));
+                    o.add("ppo.reward=" + finalCheckpoint(jobs.get("reward")));
                 }
             }
             JobConfig job;
@@ -173,19 +167,17 @@ public final class DemoPipeline {
                 throw new ConfigException("demo stage '" + stage + "': " + e.getMessage());
             }
             jobs.put(stage, job);
-            switch (stage) {
-                case "pretrain" -> pretrainSteps = job.train().steps();
-                case "sft" -> sftSteps = job.train().steps();
-                case "reward" -> rewardSteps = job.train().steps();
-                default -> {}
-            }
         }
         return jobs;
     }
 
-    /** A stage's final weights: every job checkpoints its last step. */
-    private static String weights(String out, String stage, int step, String file) {
-        return out + "/" + stage + "/checkpoints/" + CheckpointStore.dirName(step) + "/" + file;
+    /** A stage's last checkpoint (every job checkpoints its last step), from the stage's own config. */
+    private static String finalCheckpoint(JobConfig stage) {
+        return stage.run().dir() + "/checkpoints/" + CheckpointStore.dirName(stage.train().steps());
+    }
+
+    private static String finalWeights(JobConfig stage) {
+        return finalCheckpoint(stage) + "/weights.safetensors";
     }
 
     public String out() {
@@ -203,7 +195,7 @@ public final class DemoPipeline {
         DemoPrompts prompts = stage("data set-up (Brown Corpus" + (cfg.corpus().fortunes() ? ", fortunes" : "") + ")", () -> setUpData(fs));
         stage("pre-training", () -> PretrainJob.train(spark, jobs.get("pretrain"), null));
         stage("supervised fine-tuning", () -> SftJob.train(spark, jobs.get("sft"), null));
-        Gpt sft = load(fs, jobs.get("ppo").ppo().policyInit());
+        Gpt sft = PpoJob.loadWeights(fs, jobs.get("ppo").ppo().policyInit());
 
         SamplingConfig feedbackSampling = SamplingConfig.of(cfg.feedback().temperature(), jobs.get("ppo").ppo().maxNewTokens(), tok.eosToken());
         String tokSpec = jobs.get("ppo").model().tokenizer();
@@ -218,7 +210,7 @@ public final class DemoPipeline {
         RewardReport rm = RewardReport.of(fs, jobs.get("ppo").ppo().reward(), new Path(out, "feedback/eval"), panel);
         System.err.printf("  held-out accuracy %.1f%% (noise ceiling %.1f%%, annotator agreement %.1f%%)%n",
                 100 * rm.accuracy(), 100 * rm.noiseCeiling(), 100 * rm.agreement());
-        Gpt rewardModel = load(fs, jobs.get("ppo").ppo().reward() + "/weights.safetensors");
+        Gpt rewardModel = PpoJob.loadWeights(fs, jobs.get("ppo").ppo().reward() + "/weights.safetensors");
 
         JobConfig.Ppo ppo = jobs.get("ppo").ppo();
         SamplingConfig policySampling = new SamplingConfig(ppo.temperature(), ppo.topK(), ppo.topP(), ppo.maxNewTokens(), new int[]{tok.eosToken()}, false);
@@ -272,19 +264,14 @@ public final class DemoPipeline {
                 extra.addAll(DemoCorpus.fortunes(data.resolve("fortunes")));
                 if (Files.isDirectory(data.resolve("fortunes-min"))) extra.addAll(DemoCorpus.fortunes(data.resolve("fortunes-min")));
             }
-            DemoCorpus.Counts counts = DemoCorpus.write(sentences, extra, staging, cfg.corpus().promptWords(), cfg.corpus().responseWords());
+            DemoCorpus.Split split = DemoCorpus.split(sentences, extra, cfg.corpus().promptWords(), cfg.corpus().responseWords());
+            DemoCorpus.Counts counts = DemoCorpus.write(split, staging);
             if (cfg.corpus().vocabulary() > 0) { // the word vocabulary of the pre-training text (never of evaluation prompts)
-                List<String> texts = new ArrayList<>();
-                for (String line : Files.readAllLines(staging.resolve("text.jsonl"), StandardCharsets.UTF_8))
-                    texts.add(JSON.readTree(line).get("text").asText());
                 Files.createDirectories(vocabulary.getParent());
-                WordTokenizer.learn(texts, cfg.corpus().vocabulary()).write(vocabulary);
+                WordTokenizer.learn(split.text(), cfg.corpus().vocabulary()).write(vocabulary);
             }
             tok = Tokenizers.create(jobs.get("ppo").model().tokenizer());
-            List<String> all = new ArrayList<>();
-            for (String line : Files.readAllLines(staging.resolve("prompts.jsonl"), StandardCharsets.UTF_8))
-                all.add(JSON.readTree(line).get("prompt").asText());
-            DemoPrompts p = DemoPrompts.split(all, cfg.evaluation().prompts(), cfg.feedback().evalPrompts(), cfg.feedback().prompts());
+            DemoPrompts p = DemoPrompts.split(split.prompts(), cfg.evaluation().prompts(), cfg.feedback().evalPrompts(), cfg.feedback().prompts());
             List<String> ppoLines = new ArrayList<>();
             for (String s : p.policy()) ppoLines.add(JSON.writeValueAsString(Map.of("prompt", s)));
             Files.write(staging.resolve("prompts-ppo.jsonl"), ppoLines, StandardCharsets.UTF_8);
@@ -307,18 +294,11 @@ public final class DemoPipeline {
         return tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("user", prompt))));
     }
 
-    private static Gpt load(FileSystem fs, String location) throws IOException {
-        try (InputStream in = fs.open(new Path(location))) {
-            GptWeights.Loaded l = GptWeights.read(in, location, 0, DType.FLOAT32);
-            return new Gpt(l.config(), l.parameters());
-        }
-    }
-
     /** The PPO run's final policy. */
     private Gpt loadPolicy(FileSystem fs) throws IOException {
         CheckpointStore.Checkpoint c = new CheckpointStore(fs, new Path(out, "ppo"), 1, true).latestValid()
                 .orElseThrow(() -> new IOException("the PPO stage left no valid checkpoint under " + out + "/ppo"));
-        return load(fs, c.dir() + "/policy.safetensors");
+        return PpoJob.loadWeights(fs, c.dir() + "/policy.safetensors");
     }
 
 }

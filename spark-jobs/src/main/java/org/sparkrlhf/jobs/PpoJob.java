@@ -77,7 +77,7 @@ public final class PpoJob extends JobCommand {
         Tokenizer tok = Tokenizers.create(cfg.model().tokenizer());
 
         // models: the policy (and its frozen copy, the reference), the reward, the critic
-        Gpt policy = p.policyInit().isEmpty() ? Gpt.init(cfg.gptConfig(), DType.FLOAT32, cfg.run().seed()) : load(fs, p.policyInit());
+        Gpt policy = p.policyInit().isEmpty() ? Gpt.init(cfg.gptConfig(), DType.FLOAT32, cfg.run().seed()) : loadWeights(fs, p.policyInit());
         Gpt reference = policy.frozenCopy();
         Gpt rewardModel = null;
         RewardFunction scripted = null;
@@ -85,7 +85,7 @@ public final class PpoJob extends JobCommand {
         if (p.reward().startsWith("token-frequency:")) {
             scripted = RewardFunction.tokenFrequency(Integer.parseInt(p.reward().substring("token-frequency:".length())));
         } else {
-            rewardModel = load(fs, p.reward() + "/weights.safetensors");
+            rewardModel = loadWeights(fs, p.reward() + "/weights.safetensors");
             Path normFile = new Path(p.reward(), "reward_norm.json");
             if (!fs.exists(normFile)) throw new IOException("ppo.reward: " + normFile + " is missing; point ppo.reward at a reward-job checkpoint directory");
             JsonNode n;
@@ -207,7 +207,8 @@ public final class PpoJob extends JobCommand {
         return new TrainingLoop.Outcome(trainer.iteration(), last == null ? Double.NaN : last.scoreMean(), 0, runDir);
     }
 
-    private static Gpt load(FileSystem fs, String location) throws IOException {
+    /** A model from a safetensors file on any Hadoop FileSystem (its config read from the file). */
+    public static Gpt loadWeights(FileSystem fs, String location) throws IOException {
         Path p = new Path(location);
         FileSystem f = p.getFileSystem(fs.getConf());
         if (!f.exists(p)) throw new IOException("no weights at " + location);

@@ -32,7 +32,7 @@ class DemoCorpusTest {
     @Test
     void recordsSplitStablyAndParse(@TempDir Path out) throws Exception {
         List<String> sentences = DemoCorpus.brownSentences(BROWN, "ca01", "ca02", "ca03", "ca04");
-        DemoCorpus.Counts c = DemoCorpus.write(sentences, List.of("A fortune."), out, 4, 8);
+        DemoCorpus.Counts c = DemoCorpus.write(DemoCorpus.split(sentences, List.of("A fortune."), 4, 8), out);
         assertEquals(sentences.size() + 1, c.text() + c.sft() + c.prompts());
         assertTrue(c.sft() > 10 && c.prompts() > 10, c.toString());
         ByteTokenizer tok = new ByteTokenizer();
@@ -42,7 +42,7 @@ class DemoCorpusTest {
             assertTrue(PromptRecords.parse(new SourceLine("p", 1, l), 10_000, tok, 512).isOk(), l);
         // the split depends on the text alone: writing again gives the same files
         Path again = out.resolve("again");
-        DemoCorpus.write(sentences, List.of("A fortune."), again, 4, 8);
+        DemoCorpus.write(DemoCorpus.split(sentences, List.of("A fortune."), 4, 8), again);
         assertEquals(Files.readAllLines(out.resolve("prompts.jsonl")), Files.readAllLines(again.resolve("prompts.jsonl")));
     }
 }
