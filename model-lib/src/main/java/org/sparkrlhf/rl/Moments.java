@@ -38,6 +38,11 @@ public record Moments(long count, double mean, double m2) implements Serializabl
         return Math.sqrt(variance());
     }
 
+    /** Sample standard deviation (n - 1 in the denominator): the spread of a population these values were drawn from. */
+    public double sampleStd() {
+        return count < 2 ? Double.NaN : Math.sqrt(m2 / (count - 1));
+    }
+
     /** (x - mean) / sqrt(var + eps), or only the scaling when {@code shiftMean} is false. */
     public double whiten(double x, boolean shiftMean) {
         return (shiftMean ? x - mean : x) / Math.sqrt(variance() + 1e-8);

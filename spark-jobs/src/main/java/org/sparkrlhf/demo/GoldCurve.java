@@ -11,6 +11,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.sparkrlhf.engine.PpoTrainer;
 import org.sparkrlhf.preference.AnnotatorPanel;
+import org.sparkrlhf.rl.Moments;
 import org.sparkrlhf.tokenizer.Tokenizer;
 
 /**
@@ -31,21 +32,16 @@ final class GoldCurve {
     }
 
     void add(PpoTrainer.Report r) {
-        double sum = 0, sq = 0;
-        int n = r.samples().size();
-        for (PpoTrainer.Sample s : r.samples()) {
-            double g = panel.gold(FeedbackCollector.responseText(tok, s.response()));
-            sum += g;
-            sq += g * g;
-        }
+        Moments gold = Moments.EMPTY;
+        for (PpoTrainer.Sample s : r.samples()) gold = gold.add(panel.gold(FeedbackCollector.responseText(tok, s.response())));
         ObjectNode o = JSON.createObjectNode();
         o.put("iteration", r.iteration());
         o.put("kl", r.klMean());
         o.put("beta", r.beta());
         o.put("proxy_mean", r.scoreMean());
-        o.put("gold_mean", n == 0 ? Double.NaN : sum / n);
-        o.put("gold_std", n < 2 ? Double.NaN : Math.sqrt(Math.max(0, (sq - sum * sum / n) / (n - 1))));
-        o.put("rollouts", n);
+        o.put("gold_mean", gold.count() == 0 ? Double.NaN : gold.mean());
+        o.put("gold_std", gold.sampleStd());
+        o.put("rollouts", gold.count());
         rows.add(o);
     }
 

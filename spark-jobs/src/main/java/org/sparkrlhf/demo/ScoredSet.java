@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.sparkrlhf.preference.AnnotatorPanel;
 import org.sparkrlhf.preference.GoldEvaluation;
+import org.sparkrlhf.rl.Moments;
 import org.sparkrlhf.tokenizer.Tokenizer;
 
 /** Sampled responses to held-out prompts with their proxy (reward model), gold (panel) and KL scores. */
@@ -42,9 +43,7 @@ final class ScoredSet {
     }
 
     double goldStd() {
-        double m = goldMean(), s = 0;
-        for (double g : gold) s += (g - m) * (g - m);
-        return Math.sqrt(s / Math.max(1, gold.length - 1));
+        return Moments.of(gold).sampleStd();
     }
 
     double proxyMean() {
