@@ -31,6 +31,17 @@ public final class ConfigLoader {
         return load(JobConfig.class, "defaults.yaml", file, fileName, overrides).validate();
     }
 
+    /** The same layering, with the config file (or none) read from any Hadoop FileSystem. */
+    public static <T> T load(Class<T> type, String defaultsResource, String location, List<String> overrides) throws IOException {
+        if (location == null) return load(type, defaultsResource, null, "(defaults)", overrides);
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(location);
+        var fs = p.getFileSystem(new org.apache.hadoop.conf.Configuration());
+        if (!fs.exists(p)) throw new ConfigException("config file not found: " + location);
+        try (InputStream in = fs.open(p)) {
+            return load(type, defaultsResource, in, location, overrides);
+        }
+    }
+
     /** The same layering for any typed config whose defaults are the resource {@code defaultsResource} beside this class. */
     public static <T> T load(Class<T> type, String defaultsResource, InputStream file, String fileName, List<String> overrides) {
         ObjectNode tree = defaults(defaultsResource);

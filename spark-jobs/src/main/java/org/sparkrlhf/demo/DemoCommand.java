@@ -1,14 +1,11 @@
 package org.sparkrlhf.demo;
 
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
-import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.config.ConfigException;
 import org.sparkrlhf.config.ConfigLoader;
@@ -52,12 +49,7 @@ public final class DemoCommand implements Callable<Integer> {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
-        SparkConf conf = SparkDefaults.apply(new SparkConf());
-        conf.setMaster(master != null ? master : conf.get("spark.master", "local[*]"));
-        conf.setIfMissing("spark.app.name", "spark-rlhf-demo");
-        conf.setIfMissing("spark.ui.showConsoleProgress", "false");
-        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
-        spark.sparkContext().setLogLevel("WARN");
+        SparkSession spark = SparkDefaults.cliSession(master, "spark-rlhf-demo");
         System.err.println("demo: run directory " + pipeline.out());
         try {
             pipeline.run(spark);
@@ -70,13 +62,7 @@ public final class DemoCommand implements Callable<Integer> {
     private DemoConfig loadConfig() throws java.io.IOException {
         List<String> sets = new ArrayList<>(overrides);
         if (out != null) sets.add("run.out=" + out);
-        if (config == null) return ConfigLoader.load(DemoConfig.class, "demo.yaml", null, "(demo defaults)", sets).validate();
-        Path p = new Path(config);
-        var fs = p.getFileSystem(new Configuration());
-        if (!fs.exists(p)) throw new ConfigException("demo config file not found: " + config);
-        try (InputStream in = fs.open(p)) {
-            return ConfigLoader.load(DemoConfig.class, "demo.yaml", in, config, sets).validate();
-        }
+        return ConfigLoader.load(DemoConfig.class, "demo.yaml", config, sets); // DemoPipeline.prepare validates it
     }
 
     private Map<String, List<String>> stages() {

@@ -1,6 +1,7 @@
 package org.sparkrlhf.engine;
 
 import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
 
 /**
  * Settings that keep a synchronous training step cheap. Each is applied only where the user has
@@ -18,5 +19,21 @@ public final class SparkDefaults {
         conf.setIfMissing("spark.broadcast.compress", "false");
         conf.setIfMissing("spark.locality.wait", "0s");
         return conf;
+    }
+
+    /**
+     * The session of a command-line job: these defaults, the given master (else spark-submit's, else
+     * local[*]), and, for a local run rather than spark-submit, warnings only, so the job's own
+     * progress lines are what the user sees.
+     */
+    public static SparkSession cliSession(String master, String appName) {
+        SparkConf conf = apply(new SparkConf());
+        if (master != null) conf.setMaster(master);
+        else conf.setIfMissing("spark.master", "local[*]");
+        conf.setIfMissing("spark.app.name", appName);
+        conf.setIfMissing("spark.ui.showConsoleProgress", "false");
+        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+        if (!conf.contains("spark.submit.deployMode")) spark.sparkContext().setLogLevel("WARN");
+        return spark;
     }
 }

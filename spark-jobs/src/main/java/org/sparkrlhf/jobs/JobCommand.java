@@ -1,11 +1,8 @@
 package org.sparkrlhf.jobs;
 
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.fs.Path;
-import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.config.ConfigLoader;
 import org.sparkrlhf.config.JobConfig;
@@ -28,13 +25,7 @@ public abstract class JobCommand implements Callable<Integer> {
     String master;
 
     JobConfig loadConfig() throws java.io.IOException {
-        if (config == null) return ConfigLoader.load(null, "(defaults)", overrides);
-        Path p = new Path(config);
-        var fs = p.getFileSystem(new org.apache.hadoop.conf.Configuration());
-        if (!fs.exists(p)) throw new org.sparkrlhf.config.ConfigException("config file not found: " + config);
-        try (InputStream in = fs.open(p)) {
-            return ConfigLoader.load(in, config, overrides);
-        }
+        return ConfigLoader.load(JobConfig.class, "defaults.yaml", config, overrides).validate();
     }
 
     protected abstract TrainingLoop.Outcome run(SparkSession spark, JobConfig cfg) throws Exception;
@@ -52,13 +43,7 @@ public abstract class JobCommand implements Callable<Integer> {
 
     private int runJob() throws Exception {
         JobConfig cfg = loadConfig(); // every config mistake surfaces here, before Spark starts
-        SparkConf conf = SparkDefaults.apply(new SparkConf());
-        if (master != null) conf.setMaster(master);
-        else conf.setIfMissing("spark.master", "local[*]");
-        conf.setIfMissing("spark.app.name", "spark-rlhf");
-        conf.setIfMissing("spark.ui.showConsoleProgress", "false");
-        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
-        if (!conf.contains("spark.submit.deployMode")) spark.sparkContext().setLogLevel("WARN"); // a local CLI run: show our progress, not Spark's chatter
+        SparkSession spark = SparkDefaults.cliSession(master, "spark-rlhf");
         try {
             TrainingLoop.Outcome o = run(spark, cfg);
             System.out.printf("done: %d steps, last loss %.4f, %d skipped; run directory %s%n", o.step(), o.lastLoss(), o.skippedSteps(), o.runDir());
