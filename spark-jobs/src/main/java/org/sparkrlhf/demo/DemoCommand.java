@@ -42,20 +42,20 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DemoPipeline pipeline;
         try {
-            pipeline = DemoPipeline.prepare(loadConfig(), stages(), new Configuration());
+            DemoPipeline pipeline = DemoPipeline.prepare(loadConfig(), stages(), new Configuration()); // every config, data and output check
+            SparkSession spark = SparkDefaults.cliSession(master, "spark-rlhf-demo");
+            System.err.println("demo: run directory " + pipeline.out());
+            try {
+                pipeline.run(spark);
+                return 0;
+            } finally {
+                spark.stop();
+            }
         } catch (ConfigException | DataException e) {
+            // before any work (config, data package, output directory) or in a stage (a quarantine limit): the message names the fix
             System.err.println("error: " + e.getMessage());
             return 2;
-        }
-        SparkSession spark = SparkDefaults.cliSession(master, "spark-rlhf-demo");
-        System.err.println("demo: run directory " + pipeline.out());
-        try {
-            pipeline.run(spark);
-            return 0;
-        } finally {
-            spark.stop();
         }
     }
 

@@ -62,6 +62,7 @@ public final class DemoPipeline {
     private Tokenizer tok;
     private final Map<String, Double> stageSeconds = new LinkedHashMap<>();
     private int stageNumber;
+    private static final int TASKS_PER_PARTITION = 8;
 
     private DemoPipeline(DemoConfig cfg, String out, java.nio.file.Path data, Map<String, JobConfig> jobs, AnnotatorPanel panel,
                          java.nio.file.Path vocabulary) {
@@ -189,7 +190,9 @@ public final class DemoPipeline {
         long start = System.nanoTime();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         FileSystem fs = new Path(out).getFileSystem(jsc.hadoopConfiguration());
-        int partitions = jobs.get("ppo").train().partitions();
+        // Feedback and evaluation split their prompts finer than the training partitions so that
+        // their progress bars (which count Spark tasks) move; seeds do not depend on the split.
+        int tasks = TASKS_PER_PARTITION * jobs.get("ppo").train().partitions();
         long seed = cfg.run().seed();
 
         DemoPrompts prompts = stage("data set-up (Brown Corpus" + (cfg.corpus().fortunes() ? ", fortunes" : "") + ")", () -> setUpData(fs));
@@ -199,10 +202,10 @@ public final class DemoPipeline {
 
         SamplingConfig feedbackSampling = SamplingConfig.of(cfg.feedback().temperature(), jobs.get("ppo").ppo().maxNewTokens(), tok.eosToken());
         String tokSpec = jobs.get("ppo").model().tokenizer();
-        long[] rankings = stage("human feedback: " + cfg.feedback().responsesPerPrompt() + " responses per prompt ranked by simulated annotators", () -> new long[]{
-                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackTrain(), partitions), cfg.feedback().responsesPerPrompt(),
+        long[] rankings = sparkStage(spark, "human feedback: " + cfg.feedback().responsesPerPrompt() + " responses per prompt ranked by simulated annotators", () -> new long[]{
+                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackTrain(), tasks), cfg.feedback().responsesPerPrompt(),
                         feedbackSampling, panel, seed, out + "/feedback/train"),
-                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackEval(), partitions), cfg.feedback().responsesPerPrompt(),
+                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackEval(), tasks), cfg.feedback().responsesPerPrompt(),
                         feedbackSampling, panel, seed + 1, out + "/feedback/eval")});
         System.err.printf("  %d rankings for training, %d held out%n", rankings[0], rankings[1]);
 
@@ -215,16 +218,16 @@ public final class DemoPipeline {
         JobConfig.Ppo ppo = jobs.get("ppo").ppo();
         SamplingConfig policySampling = new SamplingConfig(ppo.temperature(), ppo.topK(), ppo.topP(), ppo.maxNewTokens(), new int[]{tok.eosToken()}, false);
         List<int[]> evalIds = prompts.evaluation().stream().map(this::promptIds).toList();
-        List<PolicyEvaluation.Scored> sftScored = stage("gold evaluation of the SFT model (best-of-n up to " + cfg.evaluation().maxN() + ")",
-                () -> PolicyEvaluation.run(jsc, evalIds, cfg.evaluation().maxN(), sft, null, rewardModel, policySampling, tok.padToken(), seed + 2, partitions));
+        List<PolicyEvaluation.Scored> sftScored = sparkStage(spark, "gold evaluation of the SFT model (best-of-n up to " + cfg.evaluation().maxN() + ")",
+                () -> PolicyEvaluation.run(jsc, evalIds, cfg.evaluation().maxN(), sft, null, rewardModel, policySampling, tok.padToken(), seed + 2, tasks));
 
         GoldCurve curve = new GoldCurve(tok, panel);
         stage("PPO against the reward model", () -> PpoJob.train(spark, jobs.get("ppo"), curve::add));
         curve.write(fs, new Path(out, "gold_curve.jsonl"));
         Gpt policy = loadPolicy(fs);
-        List<PolicyEvaluation.Scored> ppoScored = stage("gold evaluation of the PPO model",
+        List<PolicyEvaluation.Scored> ppoScored = sparkStage(spark, "gold evaluation of the PPO model",
                 () -> PolicyEvaluation.run(jsc, evalIds, cfg.evaluation().ppoSamplesPerPrompt(), policy, sft, rewardModel, policySampling,
-                        tok.padToken(), seed + 3, partitions));
+                        tok.padToken(), seed + 3, tasks));
 
         ScoredSet sftSet = ScoredSet.of(sftScored, tok, panel), ppoSet = ScoredSet.of(ppoScored, tok, panel);
         List<String> lines = new ArrayList<>();
@@ -254,23 +257,35 @@ public final class DemoPipeline {
         return result;
     }
 
+    /** A stage made of Spark jobs outside the training loops: its bar counts their tasks. */
+    private <T> T sparkStage(SparkSession spark, String name, java.util.concurrent.Callable<T> body) throws Exception {
+        return stage(name, () -> {
+            try (StageBar bar = StageBar.tasks(spark.sparkContext())) {
+                return body.call();
+            }
+        });
+    }
+
     /** The corpora as records under {@code OUT/data}, and the prompts split four ways. */
     private DemoPrompts setUpData(FileSystem fs) throws IOException {
         java.nio.file.Path staging = Files.createTempDirectory("rlhf-demo-data");
-        try {
+        try (StageBar bar = StageBar.steps(4)) {
             List<String> sentences = DemoCorpus.brownSentences(data.resolve("brown"));
             List<String> extra = new ArrayList<>();
             if (cfg.corpus().fortunes()) {
                 extra.addAll(DemoCorpus.fortunes(data.resolve("fortunes")));
                 if (Files.isDirectory(data.resolve("fortunes-min"))) extra.addAll(DemoCorpus.fortunes(data.resolve("fortunes-min")));
             }
+            bar.step("read the corpora; splitting them");
             DemoCorpus.Split split = DemoCorpus.split(sentences, extra, cfg.corpus().promptWords(), cfg.corpus().responseWords());
             DemoCorpus.Counts counts = DemoCorpus.write(split, staging);
+            bar.step("split; learning the vocabulary");
             if (cfg.corpus().vocabulary() > 0) { // the word vocabulary of the pre-training text (never of evaluation prompts)
                 Files.createDirectories(vocabulary.getParent());
                 WordTokenizer.learn(split.text(), cfg.corpus().vocabulary()).write(vocabulary);
             }
             tok = Tokenizers.create(jobs.get("ppo").model().tokenizer());
+            bar.step("vocabulary learnt; writing the records");
             DemoPrompts p = DemoPrompts.split(split.prompts(), cfg.evaluation().prompts(), cfg.feedback().evalPrompts(), cfg.feedback().prompts());
             List<String> ppoLines = new ArrayList<>();
             for (String s : p.policy()) ppoLines.add(JSON.writeValueAsString(Map.of("prompt", s)));
@@ -279,6 +294,7 @@ public final class DemoPipeline {
             try (var files = Files.list(staging)) {
                 for (java.nio.file.Path f : files.toList()) fs.copyFromLocalFile(true, true, new Path(f.toUri()), new Path(out, "data/" + f.getFileName()));
             }
+            bar.step("records written");
             System.err.printf("  %d pre-training texts, %d SFT pairs, prompts: %d PPO, %d feedback, %d reward-model eval, %d gold eval; tokenizer %s%n",
                     counts.text(), counts.sft(), p.policy().size(), p.feedbackTrain().size(), p.feedbackEval().size(), p.evaluation().size(),
                     tok.describe());

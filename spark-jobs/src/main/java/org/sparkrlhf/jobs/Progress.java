@@ -1,7 +1,7 @@
 package org.sparkrlhf.jobs;
 
 /** One readable line per report: step, loss, rate and time left. */
-final class Progress {
+public final class Progress {
     private final long total;
     private final long startNanos = System.nanoTime();
     private final long startStep;
@@ -20,8 +20,13 @@ final class Progress {
         double elapsed = (System.nanoTime() - startNanos) / 1e9;
         double perStep = step > startStep ? elapsed / (step - startStep) : 0;
         long eta = Math.round(perStep * (total - step));
-        int width = 20, done = (int) (width * step / Math.max(1, total));
-        return String.format("%s [%s%s] step %d/%d  %s %.4f  %.0f tok/s  ETA %dm%02ds", stage,
-                "#".repeat(done), ".".repeat(width - done), step, total, quantity, value, tokensPerSecond, eta / 60, eta % 60);
+        return String.format("%s %s step %d/%d  %s %.4f  %.0f tok/s  ETA %dm%02ds", stage,
+                bar(step, total), step, total, quantity, value, tokensPerSecond, eta / 60, eta % 60);
+    }
+
+    /** A 20-character bar, {@code [####........]}, for {@code done} of {@code total}. */
+    public static String bar(long done, long total) {
+        int width = 20, filled = (int) Math.min(width, width * Math.max(0, done) / Math.max(1, total));
+        return "[" + "#".repeat(filled) + ".".repeat(width - filled) + "]";
     }
 }
