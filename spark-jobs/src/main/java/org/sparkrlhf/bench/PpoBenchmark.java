@@ -43,7 +43,7 @@ public final class PpoBenchmark implements Callable<Integer> {
     int iterations;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new PpoBenchmark()).execute(args));
+        SparkDefaults.exit(new CommandLine(new PpoBenchmark()).execute(args));
     }
 
     @Override

@@ -52,7 +52,7 @@ public final class TrainBenchmark implements Callable<Integer> {
     static final int GLOBAL_BATCH = 64, MICRO_BATCH = 16;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new TrainBenchmark()).execute(args));
+        SparkDefaults.exit(new CommandLine(new TrainBenchmark()).execute(args));
     }
 
     @Override

@@ -37,7 +37,7 @@ public final class DemoCommand implements Callable<Integer> {
     String master;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new DemoCommand()).execute(args));
+        SparkDefaults.exit(new CommandLine(new DemoCommand()).execute(args));
     }
 
     @Override

@@ -36,4 +36,14 @@ public final class SparkDefaults {
         if (!conf.contains("spark.submit.deployMode")) spark.sparkContext().setLogLevel("WARN");
         return spark;
     }
+
+    /**
+     * Ends a command's main with its exit code. In a cluster-mode driver a successful command returns
+     * instead: on YARN, System.exit(0) before main returns makes the ApplicationMaster report the
+     * application FAILED ("shutdown hook called before final status was reported") and retry it.
+     */
+    public static void exit(int code) {
+        if (code == 0 && "cluster".equals(System.getProperty("spark.submit.deployMode"))) return;
+        System.exit(code);
+    }
 }

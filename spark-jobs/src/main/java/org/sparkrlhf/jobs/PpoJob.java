@@ -40,6 +40,7 @@ import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
+import org.sparkrlhf.engine.SparkDefaults;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -55,7 +56,7 @@ public final class PpoJob extends JobCommand {
     private static final int SAMPLES_PER_ITERATION = 8;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new PpoJob()).execute(args));
+        SparkDefaults.exit(new CommandLine(new PpoJob()).execute(args));
     }
 
     @Override

@@ -15,6 +15,7 @@ import org.sparkrlhf.data.TokenBlocks;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.training.LanguageModelObjective;
 import org.sparkrlhf.training.LmExample;
+import org.sparkrlhf.engine.SparkDefaults;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -24,7 +25,7 @@ import picocli.CommandLine.Command;
 public final class PretrainJob extends JobCommand {
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new PretrainJob()).execute(args));
+        SparkDefaults.exit(new CommandLine(new PretrainJob()).execute(args));
     }
 
     @Override

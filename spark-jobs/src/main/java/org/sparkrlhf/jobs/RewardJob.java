@@ -28,6 +28,7 @@ import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
 import org.sparkrlhf.training.PreferenceGroup;
 import org.sparkrlhf.training.RewardObjective;
+import org.sparkrlhf.engine.SparkDefaults;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -43,7 +44,7 @@ public final class RewardJob extends JobCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new RewardJob()).execute(args));
+        SparkDefaults.exit(new CommandLine(new RewardJob()).execute(args));
     }
 
     @Override

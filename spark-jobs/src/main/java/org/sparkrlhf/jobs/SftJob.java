@@ -18,6 +18,7 @@ import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
 import org.sparkrlhf.training.LanguageModelObjective;
 import org.sparkrlhf.training.LmExample;
+import org.sparkrlhf.engine.SparkDefaults;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -27,7 +28,7 @@ import picocli.CommandLine.Command;
 public final class SftJob extends JobCommand {
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new SftJob()).execute(args));
+        SparkDefaults.exit(new CommandLine(new SftJob()).execute(args));
     }
 
     @Override
