@@ -9,6 +9,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.sparkrlhf.data.ChatTemplate;
+import org.sparkrlhf.engine.GpuBinding;
 import org.sparkrlhf.engine.ModelBytes;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.preference.AnnotatorPanel;
@@ -47,6 +48,7 @@ public final class FeedbackCollector {
         Broadcast<AnnotatorPanel> annotators = jsc.broadcast(panel);
         JavaRDD<String> records = prompts.zipWithIndex().mapPartitions(it -> {
             Parallel.setThreads(1);
+            GpuBinding.bindTask();
             Tokenizer tok = Tokenizers.create(tokenizerSpec);
             Sampler sampler = new Sampler(weights.value().model(), tok.padToken());
             List<String> out = new ArrayList<>();

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.sparkrlhf.engine.GpuBinding;
 import org.sparkrlhf.engine.ModelBytes;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.rl.ExperienceMaker;
@@ -38,6 +39,7 @@ final class PolicyEvaluation {
         try {
             List<Scored> out = new ArrayList<>(jsc.parallelize(indexed, partitions).mapPartitions(it -> {
                 Parallel.setThreads(1);
+                GpuBinding.bindTask();
                 ModelBytes[] w = models.value();
                 Gpt p = w[0].model(), r = w[1] == null ? null : w[1].model();
                 RewardFunction proxy = RewardFunction.model(w[2].model(), 16);

@@ -358,6 +358,7 @@ public final class PpoTrainer {
 
         static Slot borrow(Static s, Live live) {
             Parallel.setThreads(1);
+            GpuBinding.bindTask();
             IDLE.keySet().removeIf(run -> !run.equals(s.runId()));
             Slot slot = IDLE.computeIfAbsent(s.runId(), k -> new ConcurrentLinkedQueue<>()).poll();
             if (slot == null) slot = new Slot(s);

@@ -33,6 +33,7 @@ final class ResidentModels {
     /** A slot holding {@code snap}'s parameters; give it back with {@link #release}. */
     static Slot borrow(ParamSnapshot snap, int threads) {
         Parallel.setThreads(threads);
+        GpuBinding.bindTask();
         IDLE.keySet().removeIf(run -> !run.equals(snap.runId())); // an executor serves one run at a time
         Slot s = IDLE.computeIfAbsent(snap.runId(), k -> new ConcurrentLinkedQueue<>()).poll();
         if (s == null || !s.model.config().equals(snap.config())) s = new Slot(Gpt.init(snap.config(), DType.FLOAT32, 0));

@@ -1,0 +1,60 @@
+package org.sparkrlhf.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.apache.spark.SparkConf;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GpuBindingTest {
+    @Test
+    void anAddressMustBeOneCudaOrdinal() {
+        assertEquals(3, GpuBinding.ordinal(new String[]{"3"}));
+        assertTrue(assertThrows(IllegalStateException.class, () -> GpuBinding.ordinal(new String[]{"0", "1"})).getMessage()
+                .contains("spark.task.resource.gpu.amount=1"));
+        assertTrue(assertThrows(IllegalStateException.class, () -> GpuBinding.ordinal(new String[]{"GPU-6f2c"})).getMessage()
+                .contains("discover-gpus.sh"));
+    }
+
+    /**
+     * Executors in separate JVMs get GPUs from workers that found them with the project's discovery
+     * script (over a fake nvidia-smi); every task binds to the one GPU Spark gave it.
+     */
+    @Test
+    void tasksBindToTheGpuSparkAssignedThem(@TempDir Path dir) throws Exception {
+        Path smi = dir.resolve("nvidia-smi");
+        Files.writeString(smi, "#!/bin/sh\nprintf '0\\n1\\n'\n");
+        Path script = dir.resolve("discover.sh");
+        Files.writeString(script, "#!/bin/sh\nPATH=" + dir + ":$PATH exec bash "
+                + Path.of("../cluster-configs/gpu/discover-gpus.sh").toAbsolutePath().normalize() + "\n");
+        assertTrue(smi.toFile().setExecutable(true) && script.toFile().setExecutable(true));
+
+        List<String> classDirs = SparkHome.layout(Path.of(System.getenv("SPARK_HOME")), System.getProperty("java.class.path"));
+        SparkConf conf = SparkDefaults.apply(new SparkConf()).setMaster("local-cluster[2,1,1024]").setAppName("gpu-binding")
+                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
+                .set("spark.executor.extraClassPath", String.join(java.io.File.pathSeparator, classDirs))
+                .set("spark.local.dir", "target/spark-local")
+                .set("spark.worker.resource.gpu.amount", "2").set("spark.worker.resource.gpu.discoveryScript", script.toString())
+                .set("spark.executor.resource.gpu.amount", "1").set("spark.task.resource.gpu.amount", "1");
+        SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+        try {
+            List<String> seen = JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(List.of(1, 2, 3, 4), 4).map(i -> {
+                String[] given = TaskContext.get().resources().get("gpu").get().addresses();
+                return String.join(",", given) + "->" + GpuBinding.bindTask().getAsInt();
+            }).collect();
+            assertEquals(4, seen.size());
+            for (String s : seen) assertTrue(Set.of("0->0", "1->1").contains(s), "one GPU per task, bound to its ordinal: " + seen);
+        } finally {
+            spark.stop();
+        }
+    }
+}
