@@ -68,6 +68,14 @@ class AdamWTest {
         LrSchedule lin = new LrSchedule(LrSchedule.Kind.LINEAR, 1.0, 0.0, 0, 100);
         assertEquals(0.75, lin.at(25), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> new LrSchedule(LrSchedule.Kind.LINEAR, 1.0, 0.0, 10, 10));
+
+        // a second round of 110 steps from optimizer step 200: the same shape, shifted
+        LrSchedule round = new LrSchedule(LrSchedule.Kind.COSINE, 1.0, 0.1, 10, 110, 200);
+        assertEquals(0.1, round.at(200), 1e-12);
+        assertEquals(1.0, round.at(210), 1e-12);
+        assertEquals(0.55, round.at(260), 1e-12);
+        assertEquals(0.1, round.at(310), 1e-12);
+        assertEquals(0.1, round.at(150), 1e-12, "before the round: its first rate");
     }
 
     @Test

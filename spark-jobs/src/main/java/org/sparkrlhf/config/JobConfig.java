@@ -11,7 +11,7 @@ import java.util.Set;
  */
 public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) implements Serializable {
 
-    public record Run(String dir, long seed, boolean resume) implements Serializable {}
+    public record Run(String dir, long seed, boolean resume, boolean recurring) implements Serializable {}
 
     public record Model(String tokenizer, int contextLength, int dModel, int nHeads, int nLayers, String init) implements Serializable {}
 
@@ -43,6 +43,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
     public JobConfig validatePpo() {
         List<String> e = new ArrayList<>();
         if (ppo.prompts().isBlank()) e.add("ppo.prompts must name the prompt records");
+        if (run.recurring()) e.add("run.recurring trains rounds on new data.train files (pretrain, sft, reward); a PPO run continues with run.resume=true");
         if (ppo.reward().isBlank()) e.add("ppo.reward must name a reward-model checkpoint directory or token-frequency:ID");
         if (!Set.of("reward", "policy").contains(ppo.criticInit())) e.add("ppo.criticInit must be reward or policy, got '" + ppo.criticInit() + "'");
         positive(e, "ppo.iterations", ppo.iterations());

@@ -24,11 +24,16 @@ public final class RecordFiles {
      * both; its "line" is the row number within its file, in file order.
      */
     public static JavaRDD<SourceLine> read(org.apache.spark.sql.SparkSession spark, String location, String format) {
+        return read(spark, list(JavaSparkContext.fromSparkContext(spark.sparkContext()), location), location, format);
+    }
+
+    /** As above, from the given files (as {@link #snapshot} listed them); {@code location} names them in errors. */
+    public static JavaRDD<SourceLine> read(org.apache.spark.sql.SparkSession spark, List<String> files, String location, String format) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        if (format.equals("jsonl")) return read(jsc, location);
+        if (format.equals("jsonl")) return readLines(jsc, files);
         if (!format.equals("parquet")) throw new DataException("unknown data.format '" + format + "': use jsonl or parquet");
         List<JavaRDD<SourceLine>> parts = new ArrayList<>();
-        for (String f : list(jsc, location)) {
+        for (String f : files) {
             if (!f.endsWith(".parquet")) continue;
             parts.add(spark.read().parquet(f).toJSON().javaRDD().zipWithIndex().map(t -> new SourceLine(f, t._2() + 1, t._1())));
         }
@@ -37,7 +42,10 @@ public final class RecordFiles {
     }
 
     public static JavaRDD<SourceLine> read(JavaSparkContext jsc, String location) {
-        List<String> files = list(jsc, location);
+        return readLines(jsc, list(jsc, location));
+    }
+
+    private static JavaRDD<SourceLine> readLines(JavaSparkContext jsc, List<String> files) {
         List<JavaRDD<SourceLine>> parts = new ArrayList<>();
         for (String f : files) {
             parts.add(jsc.textFile(f).zipWithIndex()
@@ -48,24 +56,29 @@ public final class RecordFiles {
     }
 
     static List<String> list(JavaSparkContext jsc, String location) {
+        return snapshot(jsc.hadoopConfiguration(), location).stream().map(DataFile::path).toList();
+    }
+
+    /** The data files at {@code location} now, in name order, with their lengths. */
+    public static List<DataFile> snapshot(org.apache.hadoop.conf.Configuration conf, String location) {
         try {
             Path p = new Path(location);
-            FileSystem fs = p.getFileSystem(jsc.hadoopConfiguration());
+            FileSystem fs = p.getFileSystem(conf);
             if (!fs.exists(p)) throw new DataException("data not found: " + location + " (check data.train, and that the path is on the file system it names)");
-            List<String> out = new ArrayList<>();
+            List<DataFile> out = new ArrayList<>();
             FileStatus st = fs.getFileStatus(p);
             if (st.isFile()) {
-                out.add(st.getPath().toString());
+                out.add(new DataFile(st.getPath().toString(), st.getLen()));
             } else {
                 RemoteIterator<LocatedFileStatus> it = fs.listFiles(p, true);
                 while (it.hasNext()) {
                     LocatedFileStatus f = it.next();
                     String name = f.getPath().getName();
-                    if (!name.startsWith(".") && !name.startsWith("_") && f.getLen() > 0) out.add(f.getPath().toString());
+                    if (!name.startsWith(".") && !name.startsWith("_") && f.getLen() > 0) out.add(new DataFile(f.getPath().toString(), f.getLen()));
                 }
             }
             if (out.isEmpty()) throw new DataException("no data files under " + location);
-            out.sort(String::compareTo);
+            out.sort(java.util.Comparator.comparing(DataFile::path));
             return out;
         } catch (IOException e) {
             throw new DataException("cannot list " + location + ": " + e.getMessage());

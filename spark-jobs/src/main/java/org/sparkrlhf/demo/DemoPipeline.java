@@ -50,7 +50,7 @@ public final class DemoPipeline {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final List<String> STAGES = List.of("pretrain", "sft", "reward", "ppo");
     /** Keys the pipeline sets itself: a user override of one would silently break the wiring. */
-    private static final Set<String> WIRED = Set.of("run.dir", "run.seed", "run.resume", "data.train", "data.eval", "model.init",
+    private static final Set<String> WIRED = Set.of("run.dir", "run.seed", "run.resume", "run.recurring", "data.train", "data.eval", "model.init",
             "model.tokenizer", "ppo.prompts", "ppo.policyInit", "ppo.reward");
 
     private final DemoConfig cfg;

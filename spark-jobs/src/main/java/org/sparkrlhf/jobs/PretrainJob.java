@@ -39,12 +39,15 @@ public final class PretrainJob extends JobCommand {
         Path runDir = new Path(cfg.run().dir());
         FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
         int maxChars = cfg.data().maxChars();
-        Quarantine.Result<String> texts = Quarantine.apply(RecordFiles.read(spark, cfg.data().train(), cfg.data().format()).map(l -> TextRecords.parse(l, maxChars)),
+        TrainingRound round = TrainingRound.plan(cfg, jsc.hadoopConfiguration());
+        if (round.nothingToDo()) return TrainingLoop.idle(cfg, round, "pretrain");
+        Quarantine.Result<String> texts = Quarantine.apply(RecordFiles.read(spark, round.paths(), cfg.data().train(), cfg.data().format())
+                        .map(l -> TextRecords.parse(l, maxChars)),
                 fs, runDir, "train", cfg.data().maxBadFraction());
         JavaRDD<LmExample> examples = TokenBlocks.of(texts.good(), cfg.model().tokenizer(), cfg.model().contextLength());
         GptConfig modelCfg = cfg.gptConfig();
         Map<String, Object> counts = new LinkedHashMap<>();
         texts.counts().addTo(counts, "");
-        return TrainingLoop.run(spark, cfg, modelCfg, new LanguageModelObjective(), examples, "pretrain", counts, listener);
+        return TrainingLoop.run(spark, cfg, round, modelCfg, new LanguageModelObjective(), examples, "pretrain", counts, listener);
     }
 }

@@ -56,14 +56,16 @@ public final class RewardJob extends JobCommand {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Path runDir = new Path(cfg.run().dir());
         FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
-        JavaRDD<Parsed<PreferenceGroup>> parsed = parse(spark, cfg, cfg.data().train());
+        TrainingRound round = TrainingRound.plan(cfg, jsc.hadoopConfiguration());
+        if (round.nothingToDo()) return TrainingLoop.idle(cfg, round, "reward");
+        JavaRDD<Parsed<PreferenceGroup>> parsed = parse(spark, cfg, round.paths(), cfg.data().train());
         JavaRDD<Parsed<PreferenceGroup>> trainPart = parsed, evalPart;
         if (cfg.data().eval().isEmpty()) {
             int perMille = (int) Math.round(cfg.data().evalFraction() * 1000);
             trainPart = parsed.filter(p -> !heldOut(p, perMille));
             evalPart = parsed.filter(p -> heldOut(p, perMille));
         } else {
-            evalPart = parse(spark, cfg, cfg.data().eval());
+            evalPart = parse(spark, cfg, null, cfg.data().eval());
         }
         Quarantine.Result<PreferenceGroup> train = Quarantine.apply(trainPart, fs, runDir, "train", cfg.data().maxBadFraction());
         Quarantine.Result<PreferenceGroup> eval = Quarantine.apply(evalPart, fs, runDir, "eval", cfg.data().maxBadFraction());
@@ -101,13 +103,15 @@ public final class RewardJob extends JobCommand {
                         "eval.json", out -> out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(lastEval)));
             }
         };
-        return TrainingLoop.run(spark, cfg, modelCfg, new RewardObjective(), trainGroups, "reward", counts, listener, hooks);
+        return TrainingLoop.run(spark, cfg, round, modelCfg, new RewardObjective(), trainGroups, "reward", counts, listener, hooks);
     }
 
-    private static JavaRDD<Parsed<PreferenceGroup>> parse(SparkSession spark, JobConfig cfg, String location) {
+    /** Preference records from {@code files} (null: every file at {@code location}). */
+    private static JavaRDD<Parsed<PreferenceGroup>> parse(SparkSession spark, JobConfig cfg, List<String> files, String location) {
         int maxChars = cfg.data().maxChars(), ctx = cfg.model().contextLength();
         String tokSpec = cfg.model().tokenizer();
-        return RecordFiles.read(spark, location, cfg.data().format()).mapPartitions(it -> {
+        var lines = files == null ? RecordFiles.read(spark, location, cfg.data().format()) : RecordFiles.read(spark, files, location, cfg.data().format());
+        return lines.mapPartitions(it -> {
             Tokenizer tok = Tokenizers.create(tokSpec);
             List<Parsed<PreferenceGroup>> out = new ArrayList<>();
             it.forEachRemaining((SourceLine l) -> out.add(PreferenceRecords.parse(l, maxChars, tok, ctx)));

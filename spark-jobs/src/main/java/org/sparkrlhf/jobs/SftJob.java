@@ -42,7 +42,9 @@ public final class SftJob extends JobCommand {
         FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
         int maxChars = cfg.data().maxChars(), ctx = cfg.model().contextLength();
         String tokSpec = cfg.model().tokenizer();
-        var parsed = RecordFiles.read(spark, cfg.data().train(), cfg.data().format()).mapPartitions(it -> {
+        TrainingRound round = TrainingRound.plan(cfg, jsc.hadoopConfiguration());
+        if (round.nothingToDo()) return TrainingLoop.idle(cfg, round, "sft");
+        var parsed = RecordFiles.read(spark, round.paths(), cfg.data().train(), cfg.data().format()).mapPartitions(it -> {
             Tokenizer tok = Tokenizers.create(tokSpec);
             List<Parsed<LmExample>> out = new ArrayList<>();
             it.forEachRemaining(l -> out.add(SftRecords.parseAndEncode(l, maxChars, tok, ctx)));
@@ -52,6 +54,6 @@ public final class SftJob extends JobCommand {
         GptConfig modelCfg = cfg.gptConfig();
         Map<String, Object> counts = new LinkedHashMap<>();
         good.counts().addTo(counts, "");
-        return TrainingLoop.run(spark, cfg, modelCfg, new LanguageModelObjective(), good.good(), "sft", counts, listener);
+        return TrainingLoop.run(spark, cfg, round, modelCfg, new LanguageModelObjective(), good.good(), "sft", counts, listener);
     }
 }

@@ -68,25 +68,29 @@ public final class TrainingLoop {
     /** Where a run ended. */
     public record Outcome(long step, double lastLoss, long skippedSteps, Path runDir) {}
 
-    public static <E> Outcome run(SparkSession spark, JobConfig cfg, GptConfig modelCfg, Objective<E> objective,
+    public static <E> Outcome run(SparkSession spark, JobConfig cfg, TrainingRound round, GptConfig modelCfg, Objective<E> objective,
                                   JavaRDD<E> examples, String stage, Map<String, Object> dataCounts, StepListener listener) throws IOException {
-        return run(spark, cfg, modelCfg, objective, examples, stage, dataCounts, listener, NO_HOOKS);
+        return run(spark, cfg, round, modelCfg, objective, examples, stage, dataCounts, listener, NO_HOOKS);
     }
 
-    public static <E> Outcome run(SparkSession spark, JobConfig cfg, GptConfig modelCfg, Objective<E> objective, JavaRDD<E> examples,
-                                  String stage, Map<String, Object> dataCounts, StepListener listener, Hooks hooks) throws IOException {
+    /** Trains {@code round}'s steps (from a checkpoint when resuming or recurring). */
+    public static <E> Outcome run(SparkSession spark, JobConfig cfg, TrainingRound round, GptConfig modelCfg, Objective<E> objective,
+                                  JavaRDD<E> examples, String stage, Map<String, Object> dataCounts, StepListener listener, Hooks hooks)
+            throws IOException {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Path runDir = new Path(cfg.run().dir());
         FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
         CheckpointStore store = new CheckpointStore(fs, runDir, cfg.train().keepLast(), hooks.higherIsBetter());
         JobConfig.Train t = cfg.train();
-        LrSchedule schedule = new LrSchedule(LrSchedule.Kind.valueOf(t.schedule().toUpperCase()), t.lr(), t.minLr(), t.warmupSteps(), t.steps());
+        LrSchedule schedule = new LrSchedule(LrSchedule.Kind.valueOf(t.schedule().toUpperCase()), t.lr(), t.minLr(), t.warmupSteps(), t.steps(),
+                round.startStep());
         AdamW.Config optCfg = new AdamW.Config(schedule, 0.9, 0.95, 1e-8, t.weightDecay(), t.maxGradNorm());
 
         Gpt model;
         AdamW opt;
         long skipped = 0;
-        Optional<CheckpointStore.Checkpoint> ckpt = cfg.run().resume() ? store.latestValid() : Optional.empty();
+        boolean resume = cfg.run().resume() || cfg.run().recurring();
+        Optional<CheckpointStore.Checkpoint> ckpt = resume ? store.latestValid() : Optional.empty();
         if (ckpt.isPresent()) {
             CheckpointStore.Checkpoint c = ckpt.get();
             Parameters p = c.read("weights.safetensors", (in, src) -> GptWeights.read(in, src, modelCfg, DType.FLOAT32));
@@ -99,8 +103,11 @@ public final class TrainingLoop {
             });
             skipped = c.read("state.json", (in, src) -> JSON.readTree(in)).path("skippedSteps").asLong();
             System.err.printf("%s: resuming from %s (step %d)%n", stage, c.dir(), c.step());
+            if (cfg.run().recurring())
+                System.err.printf("%s: round %d, steps %d to %d on %d data file(s): %s%n", stage, round.index(), round.startStep(), round.endStep(),
+                        round.files().size(), round.reason());
         } else {
-            if (cfg.run().resume()) LOG.warn("run.resume is set but {} holds no valid checkpoint: starting fresh", runDir);
+            if (resume) LOG.warn("run.resume is set but {} holds no valid checkpoint: starting fresh", runDir);
             model = Gpt.init(modelCfg, DType.FLOAT32, cfg.run().seed());
             if (!cfg.model().init().isEmpty()) loadInit(fs, cfg.model().init(), model.parameters(), stage);
             opt = new AdamW(optCfg, model.parameters().layout(), DType.FLOAT32);
@@ -113,10 +120,10 @@ public final class TrainingLoop {
                         Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")), t.reduceFanIn()));
         trainer.restoreCounters(skipped);
         MetricsLog metrics = new MetricsLog(fs, runDir, stage, opt.stepCount());
-        Progress progress = new Progress(opt.stepCount(), t.steps());
+        Progress progress = new Progress(opt.stepCount(), round.endStep());
         StepReport last = null;
         try {
-            while (opt.stepCount() < t.steps()) {
+            while (opt.stepCount() < round.endStep()) {
                 last = trainer.runStep();
                 ObjectNode row = metrics.newRow();
                 row.put("step", last.step());
@@ -131,12 +138,12 @@ public final class TrainingLoop {
                 row.put("spark_overhead_fraction", last.sparkOverheadFraction());
                 if (last.step() == 1 && !last.skipped()) dataCounts.forEach((k, v) -> row.put("data_" + k, String.valueOf(v)));
                 if (listener != null) listener.afterStep(last);
-                if (!last.skipped() && (last.step() % t.logEvery() == 0 || last.step() == t.steps()))
+                if (!last.skipped() && (last.step() % t.logEvery() == 0 || last.step() == round.endStep()))
                     System.err.println(progress.line(stage, last.step(), last.loss(), last.count() / (last.wallNanos() / 1e9)));
-                if (!last.skipped() && (last.step() % t.checkpointEvery() == 0 || last.step() == t.steps())) {
+                if (!last.skipped() && (last.step() % t.checkpointEvery() == 0 || last.step() == round.endStep())) {
                     Double metric = hooks.evaluate(model, last.step(), row);
                     metrics.flush();
-                    save(store, model, opt, trainer, cfg, modelCfg, last.step(), metric, hooks.extraFiles(model));
+                    save(store, model, opt, trainer, cfg, round, modelCfg, last.step(), metric, hooks.extraFiles(model));
                 }
             }
         } finally {
@@ -145,6 +152,12 @@ public final class TrainingLoop {
         }
         metrics.writeParquet(spark);
         return new Outcome(opt.stepCount(), last == null ? Double.NaN : last.loss(), trainer.skippedSteps(), runDir);
+    }
+
+    /** A recurring run with nothing new to train on: says so and ends where the last round did. */
+    public static Outcome idle(JobConfig cfg, TrainingRound round, String stage) {
+        System.err.printf("%s: %s; nothing to train (run directory %s, step %d)%n", stage, round.reason(), cfg.run().dir(), round.startStep());
+        return new Outcome(round.startStep(), Double.NaN, 0, new Path(cfg.run().dir()));
     }
 
     /** Starts from given weights; heads the file lacks (a reward head on an SFT model) keep their fresh init. */
@@ -168,7 +181,7 @@ public final class TrainingLoop {
     }
 
     private static void save(CheckpointStore store, Gpt model, AdamW opt, DataParallelTrainer<?> trainer, JobConfig cfg,
-                             GptConfig modelCfg, long step, Double metric, Map<String, CheckpointStore.FileWriter> extra) throws IOException {
+                             TrainingRound round, GptConfig modelCfg, long step, Double metric, Map<String, CheckpointStore.FileWriter> extra) throws IOException {
         Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>(extra);
         files.put("weights.safetensors", out -> GptWeights.write(out, modelCfg, model.parameters()));
         files.put("optimizer.safetensors", out -> OptimizerStateIO.write(out, opt));
@@ -178,6 +191,7 @@ public final class TrainingLoop {
         state.put("seed", cfg.run().seed());
         state.put("dataStep", step + trainer.skippedSteps()); // the data cursor: next batch's position
         state.put("stepsPerEpoch", trainer.stepsPerEpoch());
+        if (cfg.run().recurring()) state.set("round", round.toJson()); // what TrainingRound.plan reads next time
         files.put("state.json", out -> out.write(JSON.writeValueAsBytes(state)));
         files.put("config.json", out -> out.write(JSON.writeValueAsBytes(cfg)));
         store.save(step, files, metric);

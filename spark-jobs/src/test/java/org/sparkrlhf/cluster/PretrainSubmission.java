@@ -43,10 +43,14 @@ final class PretrainSubmission {
         return root + "/run";
     }
 
+    String configUri() {
+        return root + "/pretrain.yaml";
+    }
+
     /** spark-submit's arguments after the master and deploy mode: the job's main class, the jar, its CLI. */
     List<String> args(String appJar) {
         return List.of("--class", "org.sparkrlhf.jobs.PretrainJob", "--name", "pretrain-it", appJar,
-                "--config", root + "/pretrain.yaml", "--set", "train.lr=0.003");
+                "--config", configUri(), "--set", "train.lr=0.003");
     }
 
     /** The run finished: its newest valid checkpoint (manifest and sha256 checked) is the last step, and metrics were written. */

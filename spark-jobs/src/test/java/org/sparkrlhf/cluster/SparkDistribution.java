@@ -27,6 +27,12 @@ final class SparkDistribution {
         if (!Files.isRegularFile(appJar)) throw new IllegalStateException(appJar + " is missing: integration tests run after `mvn package`");
         for (String list : new String[]{"rlhf.sparkClasspath", "rlhf.sparkShared"})
             SparkHome.layout(this.home, Files.readString(Path.of(System.getProperty(list))).trim());
+        // a distribution's bin/spark-submit, minus the launcher library: SparkSubmit on SPARK_HOME's jars
+        Path submit = this.home.resolve("bin/spark-submit");
+        Files.createDirectories(submit.getParent());
+        Files.writeString(submit, "#!/usr/bin/env bash\nexec \"$JAVA_HOME/bin/java\" $SPARK_SUBMIT_OPTS -cp \"${HADOOP_CONF_DIR:+$HADOOP_CONF_DIR:}"
+                + "$SPARK_HOME/jars/*\" org.apache.spark.deploy.SparkSubmit \"$@\"\n");
+        if (!submit.toFile().setExecutable(true)) throw new IOException("cannot make " + submit + " executable");
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll)); // a failed test must not leak JVMs
     }
 
@@ -72,6 +78,22 @@ final class SparkDistribution {
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("spark-submit did not finish in " + timeoutSeconds + " s; see " + log);
+        }
+        return p.exitValue();
+    }
+
+    /** Runs a command (a submit script) with SPARK_HOME set to this distribution; returns its exit code. */
+    int run(List<String> command, Map<String, String> env, Path confDir, Path log, long timeoutSeconds) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().putAll(Map.of("SPARK_HOME", home.toString(), "SPARK_LOCAL_IP", "127.0.0.1", "JAVA_HOME", javaHome(),
+                "SPARK_SUBMIT_OPTS", String.join(" ", jvmFlags()) + " -Xmx1g -Dlog4j.configurationFile=" + writeLog4j()));
+        if (confDir != null) pb.environment().put("HADOOP_CONF_DIR", confDir.toAbsolutePath().toString());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        children.add(p);
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(command + " did not finish in " + timeoutSeconds + " s; see " + log);
         }
         return p.exitValue();
     }

@@ -6,7 +6,10 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Properties;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.apache.hadoop.yarn.conf.YarnConfiguration;
@@ -71,34 +74,55 @@ class YarnSubmitIT {
         if (hdfs != null) hdfs.shutdown();
     }
 
-    private static List<String> submitArgs(String deployMode, PretrainSubmission job) {
+    /** Spark settings this test cluster needs, as --conf pairs. */
+    private static Map<String, String> testSettings() {
         String flags = String.join(" ", SparkDistribution.jvmFlags()), javaHome = SparkDistribution.javaHome();
-        List<String> a = new ArrayList<>(List.of("--master", "yarn", "--deploy-mode", deployMode,
-                "--conf", "spark.ui.enabled=false", "--conf", "spark.driver.host=127.0.0.1",
-                "--conf", "spark.driver.memory=1g", "--conf", "spark.executor.memory=1g",
-                "--conf", "spark.executor.instances=2", "--conf", "spark.executor.cores=1",
-                "--conf", "spark.driver.extraJavaOptions=" + flags, "--conf", "spark.yarn.am.extraJavaOptions=" + flags,
-                // the node's Spark: containers use SPARK_HOME's jars instead of uploading them
-                "--conf", "spark.yarn.jars=local:" + spark.home.resolve("jars") + "/*",
-                "--conf", "spark.yarn.appMasterEnv.JAVA_HOME=" + javaHome, "--conf", "spark.executorEnv.JAVA_HOME=" + javaHome,
-                "--conf", "spark.yarn.appMasterEnv.SPARK_LOCAL_IP=127.0.0.1", "--conf", "spark.executorEnv.SPARK_LOCAL_IP=127.0.0.1"));
-        a.addAll(job.args(spark.appJar.toString()));
-        return a;
+        Map<String, String> c = new LinkedHashMap<>();
+        c.put("spark.ui.enabled", "false");
+        c.put("spark.driver.host", "127.0.0.1");
+        c.put("spark.driver.memory", "1g");
+        c.put("spark.executor.memory", "1g");
+        c.put("spark.executor.instances", "2");
+        c.put("spark.executor.cores", "1");
+        c.put("spark.driver.extraJavaOptions", flags);
+        c.put("spark.yarn.am.extraJavaOptions", flags);
+        // the node's Spark: containers use SPARK_HOME's jars instead of uploading them
+        c.put("spark.yarn.jars", "local:" + spark.home.resolve("jars") + "/*");
+        c.put("spark.yarn.appMasterEnv.JAVA_HOME", javaHome);
+        c.put("spark.executorEnv.JAVA_HOME", javaHome);
+        c.put("spark.yarn.appMasterEnv.SPARK_LOCAL_IP", "127.0.0.1");
+        c.put("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1");
+        return c;
     }
 
     @Test
     void clientModeJobFinishesWithAValidCheckpointInHdfs() throws Exception {
         PretrainSubmission job = new PretrainSubmission(hdfs.getFileSystem(), "yarn-client");
+        List<String> args = new ArrayList<>(List.of("--master", "yarn", "--deploy-mode", "client"));
+        testSettings().forEach((k, v) -> args.addAll(List.of("--conf", k + "=" + v)));
+        args.addAll(job.args(spark.appJar.toString()));
         Path log = WORK.resolve("submit-client.log");
-        assertEquals(0, spark.submit(submitArgs("client", job), confDir, log, 300), "spark-submit exit code; see " + log);
+        assertEquals(0, spark.submit(args, confDir, log, 300), "spark-submit exit code; see " + log);
         job.assertFinished();
     }
 
+    /** Cluster mode through cluster-configs/yarn/submit.sh, as an edge node (or its systemd timer) runs it. */
     @Test
-    void clusterModeJobFinishesWithAValidCheckpointInHdfs() throws Exception {
+    void clusterModeThroughTheSubmitScriptFinishesWithAValidCheckpointInHdfs() throws Exception {
         PretrainSubmission job = new PretrainSubmission(hdfs.getFileSystem(), "yarn-cluster");
+        Properties props = new Properties();
+        props.setProperty("spark.master", "yarn");
+        props.setProperty("spark.submit.deployMode", "cluster");
+        props.putAll(testSettings());
+        Path propsFile = WORK.resolve("yarn-it.conf");
+        try (OutputStream o = Files.newOutputStream(propsFile)) {
+            props.store(o, "the IT cluster's settings in place of cluster-configs/yarn/spark-defaults.conf (no GPUs here)");
+        }
         Path log = WORK.resolve("submit-cluster.log");
-        assertEquals(0, spark.submit(submitArgs("cluster", job), confDir, log, 300), "spark-submit exit code; see " + log);
+        int code = spark.run(List.of("bash", Path.of("../cluster-configs/yarn/submit.sh").toAbsolutePath().normalize().toString(), "pretrain",
+                        job.configUri(), "--set", "train.lr=0.003"),
+                Map.of("RLHF_APP_JAR", spark.appJar.toString(), "RLHF_PROPERTIES", propsFile.toString()), confDir, log, 300);
+        assertEquals(0, code, "submit.sh exit code; see " + log);
         job.assertFinished();
     }
 }
