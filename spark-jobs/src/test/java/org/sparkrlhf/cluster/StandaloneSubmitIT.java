@@ -7,11 +7,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** spark-submit of the application jar to a standalone cluster (master and worker JVMs), checkpoints in HDFS. */
 class StandaloneSubmitIT {
@@ -24,10 +24,7 @@ class StandaloneSubmitIT {
     static void start() throws Exception {
         Files.createDirectories(WORK);
         spark = new SparkDistribution(Path.of("target/it-spark-home"));
-        Configuration conf = new Configuration();
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, WORK.resolve("dfs-" + System.nanoTime()).toString());
-        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-        hdfs.waitActive();
+        hdfs = SparkDistribution.startHdfs(WORK);
 
         int port = SparkDistribution.freePort();
         master = "spark://127.0.0.1:" + port;
@@ -58,19 +55,12 @@ class StandaloneSubmitIT {
         return a;
     }
 
-    @Test
-    void clientModeJobFinishesWithAValidCheckpointInHdfs() throws Exception {
-        PretrainSubmission job = new PretrainSubmission(hdfs.getFileSystem(), "standalone-client");
-        Path log = WORK.resolve("submit-client.log");
-        assertEquals(0, spark.submit(submitArgs("client", job), null, log, 300), "spark-submit exit code; see " + log);
-        job.assertFinished();
-    }
-
-    @Test
-    void clusterModeJobFinishesWithAValidCheckpointInHdfs() throws Exception {
-        PretrainSubmission job = new PretrainSubmission(hdfs.getFileSystem(), "standalone-cluster");
-        Path log = WORK.resolve("submit-cluster.log");
-        assertEquals(0, spark.submit(submitArgs("cluster", job), null, log, 300), "spark-submit exit code; see " + log);
+    @ParameterizedTest(name = "{0} mode")
+    @ValueSource(strings = {"client", "cluster"})
+    void jobFinishesWithAValidCheckpointInHdfs(String deployMode) throws Exception {
+        PretrainSubmission job = new PretrainSubmission(hdfs.getFileSystem(), "standalone-" + deployMode);
+        Path log = WORK.resolve("submit-" + deployMode + ".log");
+        assertEquals(0, spark.submit(submitArgs(deployMode, job), null, log, 300), "spark-submit exit code; see " + log);
         job.assertFinished();
     }
 }

@@ -34,10 +34,7 @@ class YarnSubmitIT {
     static void start() throws Exception {
         Files.createDirectories(WORK);
         spark = new SparkDistribution(Path.of("target/it-spark-home"));
-        Configuration dfsConf = new Configuration();
-        dfsConf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, WORK.resolve("dfs-" + System.nanoTime()).toString());
-        hdfs = new MiniDFSCluster.Builder(dfsConf).numDataNodes(1).build();
-        hdfs.waitActive();
+        hdfs = SparkDistribution.startHdfs(WORK);
 
         YarnConfiguration conf = new YarnConfiguration();
         conf.set("fs.defaultFS", hdfs.getFileSystem().getUri().toString());
