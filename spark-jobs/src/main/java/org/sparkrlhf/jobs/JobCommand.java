@@ -25,7 +25,12 @@ public abstract class JobCommand implements Callable<Integer> {
     String master;
 
     JobConfig loadConfig() throws java.io.IOException {
-        return ConfigLoader.load(JobConfig.class, "defaults.yaml", config, overrides).validate();
+        return validate(ConfigLoader.load(JobConfig.class, "defaults.yaml", config, overrides).validate());
+    }
+
+    /** A job's own checks beyond the shared ones, also before Spark starts. */
+    protected JobConfig validate(JobConfig cfg) {
+        return cfg;
     }
 
     protected abstract TrainingLoop.Outcome run(SparkSession spark, JobConfig cfg) throws Exception;
@@ -46,7 +51,10 @@ public abstract class JobCommand implements Callable<Integer> {
         SparkSession spark = SparkDefaults.cliSession(master, "spark-rlhf");
         try {
             TrainingLoop.Outcome o = run(spark, cfg);
-            System.out.printf("done: %d steps, last loss %.4f, %d skipped; run directory %s%n", o.step(), o.lastLoss(), o.skippedSteps(), o.runDir());
+            if (Double.isNaN(o.lastLoss())) // a recurring run with nothing new, or a run already at its last step
+                System.out.printf("done: at step %d, nothing trained by this call; run directory %s%n", o.step(), o.runDir());
+            else
+                System.out.printf("done: %d steps, last loss %.4f, %d skipped; run directory %s%n", o.step(), o.lastLoss(), o.skippedSteps(), o.runDir());
             return 0;
         } finally {
             spark.stop();

@@ -60,6 +60,11 @@ public final class PpoJob extends JobCommand {
     }
 
     @Override
+    protected JobConfig validate(JobConfig cfg) {
+        return cfg.validatePpo();
+    }
+
+    @Override
     protected TrainingLoop.Outcome run(SparkSession spark, JobConfig cfg) throws Exception {
         return train(spark, cfg, null);
     }

@@ -107,7 +107,7 @@ public final class TrainingLoop {
                 System.err.printf("%s: round %d, steps %d to %d on %d data file(s): %s%n", stage, round.index(), round.startStep(), round.endStep(),
                         round.files().size(), round.reason());
         } else {
-            if (resume) LOG.warn("run.resume is set but {} holds no valid checkpoint: starting fresh", runDir);
+            if (cfg.run().resume()) LOG.warn("run.resume is set but {} holds no valid checkpoint: starting fresh", runDir);
             model = Gpt.init(modelCfg, DType.FLOAT32, cfg.run().seed());
             if (!cfg.model().init().isEmpty()) loadInit(fs, cfg.model().init(), model.parameters(), stage);
             opt = new AdamW(optCfg, model.parameters().layout(), DType.FLOAT32);
