@@ -55,7 +55,10 @@ public final class Quarantine {
             }
         }
         Counts counts = new Counts(total, bad.size());
-        if (total == 0) throw new DataException("no records in " + name + " data");
+        if (total == 0)
+            throw new DataException("no records in " + name + " data" + (name.equals("eval")
+                    ? ": the held-out share (data.evalFraction) of so few records is empty; add data, raise data.evalFraction or name data.eval"
+                    : ": check that the config names the files you meant (data.train, ppo.prompts; empty lines are skipped)"));
         if (counts.badFraction() > maxBadFraction)
             throw new DataException(String.format("%d of %d %s records (%.1f%%) are malformed, above data.maxBadFraction = %s; "
                     + "see %s for each one's file, line and reason", bad.size(), total, name, 100 * counts.badFraction(), maxBadFraction, file));
