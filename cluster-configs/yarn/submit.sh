@@ -7,7 +7,9 @@
 # Environment:
 #   SPARK_HOME         Spark 3.5 client (else spark-submit on PATH); HADOOP_CONF_DIR the cluster's config
 #   RLHF_APP_JAR       the application jar (default: spark-jobs/target/spark-jobs-*-app.jar of this checkout)
-#   RLHF_PROPERTIES    Spark properties file (default: spark-defaults.conf beside this script)
+#   RLHF_PROPERTIES    Spark settings laid over the cluster's own spark-defaults.conf (default:
+#                      spark-defaults.conf beside this script), passed as --conf pairs so that the
+#                      cluster's defaults (event log, history server, archives) still apply
 #   RLHF_PRINCIPAL, RLHF_KEYTAB   Kerberos identity for long runs (both or neither)
 #   RLHF_QUEUE         YARN queue;  RLHF_SUBMIT_OPTS  more spark-submit options (word-split)
 set -euo pipefail
@@ -33,7 +35,17 @@ fi
 props="${RLHF_PROPERTIES:-$here/spark-defaults.conf}"
 [ -f "$props" ] || { echo "submit.sh: properties file $props does not exist (RLHF_PROPERTIES)" >&2; exit 2; }
 
-args=(--properties-file "$props" --class "$class" --name "rlhf-$job")
+args=(--class "$class" --name "rlhf-$job")
+# "key value" or "key=value" lines; --properties-file would replace the cluster's spark-defaults.conf
+while IFS= read -r line || [ -n "$line" ]; do
+  line="${line#"${line%%[![:space:]]*}"}"
+  case "$line" in ""|\#*|!*) continue ;; esac
+  key="${line%%[[:space:]=]*}"
+  value="${line#"$key"}"
+  value="${value#"${value%%[![:space:]=]*}"}"
+  value="${value%"${value##*[![:space:]]}"}"
+  args+=(--conf "$key=$value")
+done < "$props"
 if [ -n "${RLHF_PRINCIPAL:-}" ] || [ -n "${RLHF_KEYTAB:-}" ]; then
   [ -n "${RLHF_PRINCIPAL:-}" ] && [ -n "${RLHF_KEYTAB:-}" ] || { echo "submit.sh: set both RLHF_PRINCIPAL and RLHF_KEYTAB, or neither" >&2; exit 2; }
   [ -r "$RLHF_KEYTAB" ] || { echo "submit.sh: keytab $RLHF_KEYTAB is not readable" >&2; exit 2; }

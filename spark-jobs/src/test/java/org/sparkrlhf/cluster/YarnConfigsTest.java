@@ -54,10 +54,31 @@ class YarnConfigsTest {
     void submitScriptBuildsTheSparkSubmitCommandOfEachJob() throws Exception {
         Run r = submit(Map.of(), "reward", "hdfs:///rlhf/reward.yaml", "--set", "run.recurring=true");
         assertEquals(0, r.code(), r.err());
-        assertEquals(List.of("--properties-file", CONFIGS.resolve("yarn/spark-defaults.conf").toString(), "--class", "org.sparkrlhf.jobs.RewardJob",
-                "--name", "rlhf-reward", dir.resolve("app.jar").toString(), "--config", "hdfs:///rlhf/reward.yaml", "--set", "run.recurring=true"), r.args());
+        List<String> a = r.args();
+        assertEquals(List.of("--class", "org.sparkrlhf.jobs.RewardJob", "--name", "rlhf-reward"), a.subList(0, 4));
+        assertEquals(List.of(dir.resolve("app.jar").toString(), "--config", "hdfs:///rlhf/reward.yaml", "--set", "run.recurring=true"),
+                a.subList(a.size() - 5, a.size()));
+        // the settings file arrives as --conf pairs: the cluster's own spark-defaults.conf still applies
+        Properties defaults = sparkDefaults();
+        List<String> confs = new ArrayList<>();
+        for (int i = 4; i < a.size() - 5; i += 2) {
+            assertEquals("--conf", a.get(i));
+            confs.add(a.get(i + 1));
+        }
+        assertEquals(defaults.size(), confs.size());
+        for (String k : defaults.stringPropertyNames()) assertTrue(confs.contains(k + "=" + defaults.getProperty(k).trim()), k + " in " + confs);
         for (String[] job : new String[][]{{"pretrain", "PretrainJob"}, {"sft", "SftJob"}, {"ppo", "PpoJob"}})
             assertTrue(submit(Map.of(), job[0], "c.yaml").args().contains("org.sparkrlhf.jobs." + job[1]));
+    }
+
+    @Test
+    void settingsFilesMayUseEitherPropertiesSyntax() throws Exception {
+        Path props = dir.resolve("mine.conf");
+        Files.writeString(props, "# a comment\n\n  spark.a.b   -Dx=1 -Dy=2  \nspark.c.d=e\n");
+        Run r = submit(Map.of("RLHF_PROPERTIES", props.toString()), "sft", "c.yaml");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(List.of("--class", "org.sparkrlhf.jobs.SftJob", "--name", "rlhf-sft", "--conf", "spark.a.b=-Dx=1 -Dy=2", "--conf", "spark.c.d=e"),
+                r.args().subList(0, 8));
     }
 
     @Test
@@ -86,12 +107,17 @@ class YarnConfigsTest {
         assertEquals(2, submit(Map.of(), "ppo").code(), "usage without a config");
     }
 
-    @Test
-    void sparkDefaultsKeepExecutorsFixedWithOneGpuEach() throws Exception {
+    static Properties sparkDefaults() throws Exception {
         Properties p = new Properties();
         try (FileReader r = new FileReader(CONFIGS.resolve("yarn/spark-defaults.conf").toFile(), StandardCharsets.UTF_8)) {
             p.load(r);
         }
+        return p;
+    }
+
+    @Test
+    void sparkDefaultsKeepExecutorsFixedWithOneGpuEach() throws Exception {
+        Properties p = sparkDefaults();
         for (String k : p.stringPropertyNames()) assertTrue(k.startsWith("spark."), k);
         assertEquals("false", p.getProperty("spark.dynamicAllocation.enabled").trim());
         assertEquals("1", p.getProperty("spark.executor.resource.gpu.amount").trim());

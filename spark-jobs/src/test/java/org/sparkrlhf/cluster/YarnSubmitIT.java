@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.apache.hadoop.yarn.conf.YarnConfiguration;
@@ -107,14 +106,11 @@ class YarnSubmitIT {
     @Test
     void clusterModeThroughTheSubmitScriptFinishesWithAValidCheckpointInHdfs() throws Exception {
         PretrainSubmission job = new PretrainSubmission(hdfs.getFileSystem(), "yarn-cluster");
-        Properties props = new Properties();
-        props.setProperty("spark.master", "yarn");
-        props.setProperty("spark.submit.deployMode", "cluster");
-        props.putAll(testSettings());
+        StringBuilder settings = new StringBuilder("# the IT cluster's settings in place of cluster-configs/yarn/spark-defaults.conf (no GPUs here)\n");
+        settings.append("spark.master yarn\nspark.submit.deployMode cluster\n");
+        testSettings().forEach((k, v) -> settings.append(k).append(' ').append(v).append('\n'));
         Path propsFile = WORK.resolve("yarn-it.conf");
-        try (OutputStream o = Files.newOutputStream(propsFile)) {
-            props.store(o, "the IT cluster's settings in place of cluster-configs/yarn/spark-defaults.conf (no GPUs here)");
-        }
+        Files.writeString(propsFile, settings);
         Path log = WORK.resolve("submit-cluster.log");
         int code = spark.run(List.of("bash", Path.of("../cluster-configs/yarn/submit.sh").toAbsolutePath().normalize().toString(), "pretrain",
                         job.configUri(), "--set", "train.lr=0.003"),
