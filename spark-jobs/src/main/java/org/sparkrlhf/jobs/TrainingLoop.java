@@ -89,8 +89,8 @@ public final class TrainingLoop {
         Gpt model;
         AdamW opt;
         long skipped = 0;
-        boolean resume = cfg.run().resume() || cfg.run().recurring();
-        Optional<CheckpointStore.Checkpoint> ckpt = resume ? store.latestValid() : Optional.empty();
+        Optional<CheckpointStore.Checkpoint> ckpt = cfg.run().recurring() ? round.resumeFrom()
+                : cfg.run().resume() ? store.latestValid() : Optional.empty();
         if (ckpt.isPresent()) {
             CheckpointStore.Checkpoint c = ckpt.get();
             Parameters p = c.read("weights.safetensors", (in, src) -> GptWeights.read(in, src, modelCfg, DType.FLOAT32));

@@ -26,9 +26,11 @@ import org.sparkrlhf.data.RecordFiles;
  * file present when the round began: an interrupted round is finished on its own files (so it ends
  * exactly as an uninterrupted one would), and a new round starts only when files arrived or changed
  * since the last one. A scheduler may call the job as often as it likes: each call finishes a
- * round, starts one on new data, or ends at once.
+ * round, starts one on new data, or ends at once. A recurring round carries the checkpoint it
+ * was planned from ({@code resumeFrom}), so the training loop does not verify it a second time.
  */
-public record TrainingRound(int index, long startStep, long endStep, List<DataFile> files, String reason) {
+public record TrainingRound(int index, long startStep, long endStep, List<DataFile> files, String reason,
+                            Optional<CheckpointStore.Checkpoint> resumeFrom) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Nothing arrived since the last round ended. */
@@ -44,26 +46,26 @@ public record TrainingRound(int index, long startStep, long endStep, List<DataFi
     public static TrainingRound plan(JobConfig cfg, Configuration hadoop) throws IOException {
         List<DataFile> now = RecordFiles.snapshot(hadoop, cfg.data().train());
         int steps = cfg.train().steps();
-        if (!cfg.run().recurring()) return new TrainingRound(0, 0, steps, now, "a plain run");
+        if (!cfg.run().recurring()) return new TrainingRound(0, 0, steps, now, "a plain run", Optional.empty());
         FileSystem fs = cfg.runFileSystem(hadoop);
         Optional<CheckpointStore.Checkpoint> last = new CheckpointStore(fs, new Path(cfg.run().dir()), cfg.train().keepLast(), true).latestValid();
-        if (last.isEmpty()) return new TrainingRound(0, 0, steps, now, "the first round");
+        if (last.isEmpty()) return new TrainingRound(0, 0, steps, now, "the first round", last);
         long step = last.get().step();
         JsonNode r = last.get().read("state.json", (in, src) -> JSON.readTree(in)).path("round");
         if (r.isMissingNode()) // the run so far was a plain one: everything counts as new
-            return new TrainingRound(1, step, step + steps, now, "a first recurring round after a plain run");
+            return new TrainingRound(1, step, step + steps, now, "a first recurring round after a plain run", last);
         int index = r.path("index").asInt();
         long start = r.path("startStep").asLong();
         List<DataFile> files = new ArrayList<>();
         for (JsonNode f : r.path("files")) files.add(new DataFile(f.path("path").asText(), f.path("length").asLong()));
         if (step < start + steps) {
             for (DataFile f : files) requireUnchanged(fs, f, index);
-            return new TrainingRound(index, start, start + steps, files, "finishing an interrupted round");
+            return new TrainingRound(index, start, start + steps, files, "finishing an interrupted round", last);
         }
         Set<DataFile> seen = new HashSet<>(files);
         long fresh = now.stream().filter(f -> !seen.contains(f)).count();
-        if (fresh == 0) return new TrainingRound(index, step, step, files, "no data files arrived or changed since round " + index);
-        return new TrainingRound(index + 1, step, step + steps, now, fresh + " data file(s) arrived or changed since round " + index);
+        if (fresh == 0) return new TrainingRound(index, step, step, files, "no data files arrived or changed since round " + index, last);
+        return new TrainingRound(index + 1, step, step + steps, now, fresh + " data file(s) arrived or changed since round " + index, last);
     }
 
     private static void requireUnchanged(FileSystem fs, DataFile f, int round) throws IOException {
