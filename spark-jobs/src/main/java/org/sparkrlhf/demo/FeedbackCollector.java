@@ -9,13 +9,12 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.sparkrlhf.data.ChatTemplate;
-import org.sparkrlhf.engine.GpuBinding;
 import org.sparkrlhf.engine.ModelBytes;
+import org.sparkrlhf.engine.TaskSetup;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.preference.AnnotatorPanel;
 import org.sparkrlhf.sampling.Sampler;
 import org.sparkrlhf.sampling.SamplingConfig;
-import org.sparkrlhf.tensor.Parallel;
 import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
 
@@ -47,8 +46,7 @@ public final class FeedbackCollector {
         Broadcast<ModelBytes> weights = jsc.broadcast(ModelBytes.of(policy));
         Broadcast<AnnotatorPanel> annotators = jsc.broadcast(panel);
         JavaRDD<String> records = prompts.zipWithIndex().mapPartitions(it -> {
-            Parallel.setThreads(1);
-            GpuBinding.bindTask();
+            TaskSetup.begin(1);
             Tokenizer tok = Tokenizers.create(tokenizerSpec);
             Sampler sampler = new Sampler(weights.value().model(), tok.padToken());
             List<String> out = new ArrayList<>();

@@ -5,14 +5,13 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.sparkrlhf.engine.GpuBinding;
 import org.sparkrlhf.engine.ModelBytes;
+import org.sparkrlhf.engine.TaskSetup;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.RewardFunction;
 import org.sparkrlhf.sampling.Sampler;
 import org.sparkrlhf.sampling.SamplingConfig;
-import org.sparkrlhf.tensor.Parallel;
 import scala.Tuple2;
 
 /**
@@ -38,8 +37,7 @@ final class PolicyEvaluation {
         for (int i = 0; i < prompts.size(); i++) indexed.add(new Tuple2<>(i, prompts.get(i)));
         try {
             List<Scored> out = new ArrayList<>(jsc.parallelize(indexed, partitions).mapPartitions(it -> {
-                Parallel.setThreads(1);
-                GpuBinding.bindTask();
+                TaskSetup.begin(1);
                 ModelBytes[] w = models.value();
                 Gpt p = w[0].model(), r = w[1] == null ? null : w[1].model();
                 RewardFunction proxy = RewardFunction.model(w[2].model(), 16);

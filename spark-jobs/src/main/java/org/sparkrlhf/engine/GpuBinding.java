@@ -21,8 +21,8 @@ public final class GpuBinding {
 
     private GpuBinding() {}
 
-    /** Call at the start of a task's work; returns the CUDA ordinal the task was given, if any. */
-    public static OptionalInt bindTask() {
+    /** Called at the start of a task's work ({@link TaskSetup#begin}); returns the CUDA ordinal the task was given, if any. */
+    static OptionalInt bindTask() {
         TaskContext task = TaskContext.get();
         if (task == null) return OptionalInt.empty();
         scala.Option<ResourceInformation> gpu = task.resources().get("gpu");

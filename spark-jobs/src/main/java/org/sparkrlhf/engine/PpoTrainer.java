@@ -4,7 +4,6 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
-
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -28,7 +27,6 @@ import org.sparkrlhf.rl.PpoUpdate;
 import org.sparkrlhf.rl.RewardFunction;
 import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tensor.DType;
-import org.sparkrlhf.tensor.Parallel;
 import org.sparkrlhf.training.LanguageModelObjective;
 import org.sparkrlhf.training.LmExample;
 import org.sparkrlhf.training.StepStats;
@@ -357,8 +355,7 @@ public final class PpoTrainer {
         }
 
         static Slot borrow(Static s, Live live) {
-            Parallel.setThreads(1);
-            GpuBinding.bindTask();
+            TaskSetup.begin(1);
             IDLE.keySet().removeIf(run -> !run.equals(s.runId()));
             Slot slot = IDLE.computeIfAbsent(s.runId(), k -> new ConcurrentLinkedQueue<>()).poll();
             if (slot == null) slot = new Slot(s);

@@ -6,7 +6,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.Parameters;
 import org.sparkrlhf.tensor.DType;
-import org.sparkrlhf.tensor.Parallel;
 
 /**
  * Models that stay alive in an executor JVM between steps, so a step costs a parameter copy
@@ -32,8 +31,7 @@ final class ResidentModels {
 
     /** A slot holding {@code snap}'s parameters; give it back with {@link #release}. */
     static Slot borrow(ParamSnapshot snap, int threads) {
-        Parallel.setThreads(threads);
-        GpuBinding.bindTask();
+        TaskSetup.begin(threads);
         IDLE.keySet().removeIf(run -> !run.equals(snap.runId())); // an executor serves one run at a time
         Slot s = IDLE.computeIfAbsent(snap.runId(), k -> new ConcurrentLinkedQueue<>()).poll();
         if (s == null || !s.model.config().equals(snap.config())) s = new Slot(Gpt.init(snap.config(), DType.FLOAT32, 0));
