@@ -27,6 +27,7 @@ import org.sparkrlhf.data.Quarantine;
 import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.engine.PpoTrainer;
 import org.sparkrlhf.engine.ShardedData;
+import org.sparkrlhf.engine.SparkDefaults;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.Head;
 import org.sparkrlhf.optim.AdamW;
@@ -40,7 +41,6 @@ import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
-import org.sparkrlhf.engine.SparkDefaults;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

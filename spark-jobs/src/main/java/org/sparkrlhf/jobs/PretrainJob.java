@@ -8,14 +8,14 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.config.JobConfig;
-import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.Quarantine;
+import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.TextRecords;
 import org.sparkrlhf.data.TokenBlocks;
+import org.sparkrlhf.engine.SparkDefaults;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.training.LanguageModelObjective;
 import org.sparkrlhf.training.LmExample;
-import org.sparkrlhf.engine.SparkDefaults;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

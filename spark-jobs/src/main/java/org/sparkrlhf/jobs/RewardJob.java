@@ -16,11 +16,12 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.sparkrlhf.checkpoint.CheckpointStore;
 import org.sparkrlhf.config.JobConfig;
-import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.Parsed;
 import org.sparkrlhf.data.PreferenceRecords;
 import org.sparkrlhf.data.Quarantine;
+import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.SourceLine;
+import org.sparkrlhf.engine.SparkDefaults;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.model.Head;
@@ -28,7 +29,6 @@ import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
 import org.sparkrlhf.training.PreferenceGroup;
 import org.sparkrlhf.training.RewardObjective;
-import org.sparkrlhf.engine.SparkDefaults;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -58,14 +58,14 @@ public final class RewardJob extends JobCommand {
         FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
         TrainingRound round = TrainingRound.plan(cfg, jsc.hadoopConfiguration());
         if (round.nothingToDo()) return TrainingLoop.idle(cfg, round, "reward");
-        JavaRDD<Parsed<PreferenceGroup>> parsed = parse(spark, cfg, round.paths(), cfg.data().train());
+        JavaRDD<Parsed<PreferenceGroup>> parsed = parse(cfg, RecordFiles.read(spark, round.paths(), cfg.data().train(), cfg.data().format()));
         JavaRDD<Parsed<PreferenceGroup>> trainPart = parsed, evalPart;
         if (cfg.data().eval().isEmpty()) {
             int perMille = (int) Math.round(cfg.data().evalFraction() * 1000);
             trainPart = parsed.filter(p -> !heldOut(p, perMille));
             evalPart = parsed.filter(p -> heldOut(p, perMille));
         } else {
-            evalPart = parse(spark, cfg, null, cfg.data().eval());
+            evalPart = parse(cfg, RecordFiles.read(spark, cfg.data().eval(), cfg.data().format()));
         }
         Quarantine.Result<PreferenceGroup> train = Quarantine.apply(trainPart, fs, runDir, "train", cfg.data().maxBadFraction());
         Quarantine.Result<PreferenceGroup> eval = Quarantine.apply(evalPart, fs, runDir, "eval", cfg.data().maxBadFraction());
@@ -106,11 +106,9 @@ public final class RewardJob extends JobCommand {
         return TrainingLoop.run(spark, cfg, round, modelCfg, new RewardObjective(), trainGroups, "reward", counts, listener, hooks);
     }
 
-    /** Preference records from {@code files} (null: every file at {@code location}). */
-    private static JavaRDD<Parsed<PreferenceGroup>> parse(SparkSession spark, JobConfig cfg, List<String> files, String location) {
+    private static JavaRDD<Parsed<PreferenceGroup>> parse(JobConfig cfg, JavaRDD<SourceLine> lines) {
         int maxChars = cfg.data().maxChars(), ctx = cfg.model().contextLength();
         String tokSpec = cfg.model().tokenizer();
-        var lines = files == null ? RecordFiles.read(spark, location, cfg.data().format()) : RecordFiles.read(spark, files, location, cfg.data().format());
         return lines.mapPartitions(it -> {
             Tokenizer tok = Tokenizers.create(tokSpec);
             List<Parsed<PreferenceGroup>> out = new ArrayList<>();

@@ -9,16 +9,16 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.config.JobConfig;
-import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.Parsed;
 import org.sparkrlhf.data.Quarantine;
+import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.SftRecords;
+import org.sparkrlhf.engine.SparkDefaults;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
 import org.sparkrlhf.training.LanguageModelObjective;
 import org.sparkrlhf.training.LmExample;
-import org.sparkrlhf.engine.SparkDefaults;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
