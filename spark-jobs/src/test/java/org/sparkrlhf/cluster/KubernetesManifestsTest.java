@@ -27,9 +27,6 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
-import org.sparkrlhf.config.ConfigLoader;
-import org.sparkrlhf.config.JobConfig;
-import picocli.CommandLine;
 
 /** cluster-configs/kubernetes read into the Kubernetes (fabric8) and Spark-operator models, and checked against the jobs and the image. */
 class KubernetesManifestsTest {
@@ -142,12 +139,7 @@ class KubernetesManifestsTest {
         assertEquals("local://" + dockerfileDestination("spark-jobs/target/spark-jobs-0.1.0-SNAPSHOT-app.jar"), spec.mainApplicationFile());
         assertEquals(dockerfileDestination("cluster-configs/gpu/discover-gpus.sh"), spec.sparkConf().get("spark.executor.resource.gpu.discoveryScript"));
 
-        Object job = Class.forName(spec.mainClass()).getDeclaredConstructor().newInstance();
-        CommandLine.ParseResult parsed = new CommandLine(job).parseArgs(spec.arguments().toArray(String[]::new)); // unknown options throw
-        assertTrue(parsed.hasMatchedOption("--config"), where + ": the job reads its config file");
-        List<String> sets = parsed.matchedOptionValue("--set", List.<String>of());
-        JobConfig cfg = ConfigLoader.load(JobConfig.class, "defaults.yaml", (String) null, sets); // unknown keys or bad values throw
-        assertNotNull(cfg);
+        assertNotNull(JobArguments.accepted(spec.mainClass(), spec.arguments(), where));
 
         assertEquals("false", spec.sparkConf().get("spark.dynamicAllocation.enabled"), "synchronous steps need a fixed set of executors");
         assertEquals("1", spec.sparkConf().get("spark.executor.resource.gpu.amount"));

@@ -15,9 +15,6 @@ import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sparkrlhf.config.ConfigLoader;
-import org.sparkrlhf.config.JobConfig;
-import picocli.CommandLine;
 
 /** cluster-configs/yarn (submit script, Spark settings) and the systemd schedule, checked against the jobs' real CLI. */
 class YarnConfigsTest {
@@ -153,9 +150,7 @@ class YarnConfigsTest {
         assertEquals("reward", exec.get(1));
         List<String> jobArgs = new ArrayList<>(List.of("--config", "hdfs:///rlhf/configs/reward.yaml"));
         jobArgs.addAll(exec.subList(3, exec.size()));
-        CommandLine.ParseResult parsed = new CommandLine(new org.sparkrlhf.jobs.RewardJob()).parseArgs(jobArgs.toArray(String[]::new));
-        JobConfig cfg = ConfigLoader.load(JobConfig.class, "defaults.yaml", (String) null, parsed.matchedOptionValue("--set", List.<String>of()));
-        assertTrue(cfg.run().recurring());
+        assertTrue(JobArguments.accepted("org.sparkrlhf.jobs.RewardJob", jobArgs, "rlhf-reward.service").run().recurring());
         for (String line : Files.readAllLines(CONFIGS.resolve("schedules/env.example")))
             if (!line.isBlank() && !line.startsWith("#")) assertTrue(line.matches("[A-Z_]+=\\S+"), "EnvironmentFile syntax: " + line);
     }
