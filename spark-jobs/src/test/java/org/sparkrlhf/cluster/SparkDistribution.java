@@ -71,38 +71,37 @@ final class SparkDistribution {
         cmd.add((confDir == null ? "" : confDir.toAbsolutePath() + File.pathSeparator) + home.resolve("jars") + "/*");
         cmd.add(main);
         cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        return launch(cmd, confDir, log, env);
+    }
+
+    /** Runs spark-submit (as its main class) to the end; returns its exit code. */
+    int submit(List<String> args, Path confDir, Path log, long timeoutSeconds) throws Exception {
+        return awaitExit(start("org.apache.spark.deploy.SparkSubmit", args, confDir, log, Map.of()), "spark-submit", log, timeoutSeconds);
+    }
+
+    /** Runs a command (a submit script, which calls this distribution's bin/spark-submit) to the end; returns its exit code. */
+    int run(List<String> command, Map<String, String> env, Path confDir, Path log, long timeoutSeconds) throws Exception {
+        Map<String, String> all = new java.util.HashMap<>(env);
+        all.putIfAbsent("SPARK_SUBMIT_OPTS", String.join(" ", jvmFlags()) + " -Xmx1g -Dlog4j.configurationFile=" + writeLog4j());
+        return awaitExit(launch(command, confDir, log, all), String.valueOf(command), log, timeoutSeconds);
+    }
+
+    /** Starts a child process in this distribution's environment (stopped by {@link #stopAll}). */
+    private Process launch(List<String> command, Path confDir, Path log, Map<String, String> env) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().putAll(Map.of("SPARK_HOME", home.toString(), "SPARK_SCALA_VERSION", "2.12", "SPARK_LOCAL_IP", "127.0.0.1",
                 "JAVA_HOME", javaHome()));
-        pb.environment().putAll(env);
         if (confDir != null) pb.environment().put("HADOOP_CONF_DIR", confDir.toAbsolutePath().toString());
+        pb.environment().putAll(env);
         Process p = pb.start();
         children.add(p);
         return p;
     }
 
-    /** Runs spark-submit (as its main class) to the end; returns its exit code. */
-    int submit(List<String> args, Path confDir, Path log, long timeoutSeconds) throws Exception {
-        Process p = start("org.apache.spark.deploy.SparkSubmit", args, confDir, log, Map.of());
+    private static int awaitExit(Process p, String what, Path log, long timeoutSeconds) throws InterruptedException {
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new AssertionError("spark-submit did not finish in " + timeoutSeconds + " s; see " + log);
-        }
-        return p.exitValue();
-    }
-
-    /** Runs a command (a submit script) with SPARK_HOME set to this distribution; returns its exit code. */
-    int run(List<String> command, Map<String, String> env, Path confDir, Path log, long timeoutSeconds) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().putAll(Map.of("SPARK_HOME", home.toString(), "SPARK_LOCAL_IP", "127.0.0.1", "JAVA_HOME", javaHome(),
-                "SPARK_SUBMIT_OPTS", String.join(" ", jvmFlags()) + " -Xmx1g -Dlog4j.configurationFile=" + writeLog4j()));
-        if (confDir != null) pb.environment().put("HADOOP_CONF_DIR", confDir.toAbsolutePath().toString());
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        children.add(p);
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError(command + " did not finish in " + timeoutSeconds + " s; see " + log);
+            throw new AssertionError(what + " did not finish in " + timeoutSeconds + " s; see " + log);
         }
         return p.exitValue();
     }
