@@ -31,7 +31,7 @@ import picocli.CommandLine.Option;
  * {@code small} and {@code medium} configs, against the measured GEMM rate. Each figure is the best
  * over the thread settings tried. Prints a table; with --json, one JSON object as the last line.
  */
-@Command(name = "bench model", mixinStandardHelpOptions = true,
+@Command(name = "bench model", mixinStandardHelpOptions = true, versionProvider = org.sparkrlhf.cli.Version.class,
         description = "Training and sampling throughput of the GPT model (small and medium configs).")
 public final class ModelBenchmark implements Callable<Integer> {
 

@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
  * {@code rlhf bench ppo}: PPO iterations of 64 prompts x 48 new tokens with the {@code small}
  * policy, critic, reference and reward model on Spark, and where each iteration's time goes.
  */
-@Command(name = "bench ppo", mixinStandardHelpOptions = true, description = "Time split of PPO iterations on Spark.")
+@Command(name = "bench ppo", mixinStandardHelpOptions = true, versionProvider = org.sparkrlhf.cli.Version.class, description = "Time split of PPO iterations on Spark.")
 public final class PpoBenchmark implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print one JSON object (the last line) after the table.")

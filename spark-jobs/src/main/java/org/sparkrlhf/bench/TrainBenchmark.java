@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
  * global batch of 64 sequences, reporting throughput and Spark's share of each step (step wall
  * time minus the slowest task's compute, over the wall time).
  */
-@Command(name = "bench train", mixinStandardHelpOptions = true, description = "Data-parallel training throughput and Spark overhead.")
+@Command(name = "bench train", mixinStandardHelpOptions = true, versionProvider = org.sparkrlhf.cli.Version.class, description = "Data-parallel training throughput and Spark overhead.")
 public final class TrainBenchmark implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print one JSON object (the last line) after the table.")

@@ -149,6 +149,25 @@ public final class CheckpointStore {
         return new Checkpoint(m.get("step").asLong(), dir, sums, metric, fs);
     }
 
+    /** The newest published checkpoint directory, verified or not. */
+    public Optional<Path> newestPublished() throws IOException {
+        List<Path> all = published();
+        return all.isEmpty() ? Optional.empty() : Optional.of(all.get(0));
+    }
+
+    /**
+     * Removes the temporary directories of checkpoint writes that never finished (a driver killed
+     * mid-write). Only the holder of the run directory's lock calls this: no other writer can be
+     * at work. Returns how many it removed.
+     */
+    public int removeUnfinished() throws IOException {
+        if (!fs.exists(root)) return 0;
+        int n = 0;
+        for (FileStatus s : fs.listStatus(root))
+            if (s.getPath().getName().startsWith(".tmp-") && fs.delete(s.getPath(), true)) n++;
+        return n;
+    }
+
     /** Published checkpoint directories, newest first. */
     List<Path> published() throws IOException {
         List<Path> out = new ArrayList<>();
@@ -159,7 +178,7 @@ public final class CheckpointStore {
         return out;
     }
 
-    /** Keeps the newest {@code keepLast} and the best by metric; removes the rest and stale temporaries. */
+    /** Keeps the newest {@code keepLast} and the best by metric; removes the rest. */
     private void prune() throws IOException {
         List<Path> all = published();
         Path best = null;
@@ -173,9 +192,6 @@ public final class CheckpointStore {
         }
         for (int i = keepLast; i < all.size(); i++)
             if (!all.get(i).equals(best)) fs.delete(all.get(i), true);
-        for (FileStatus s : fs.listStatus(root))
-            if (s.getPath().getName().startsWith(".tmp-") && s.getModificationTime() < System.currentTimeMillis() - 3_600_000L)
-                fs.delete(s.getPath(), true); // left by a crashed writer over an hour ago
     }
 
     private Double readMetric(Path dir) {

@@ -1,6 +1,8 @@
 package org.sparkrlhf.config;
 
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
@@ -25,7 +27,8 @@ public final class ConfigLoader {
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT); // train.steps=6.9 is a mistake, not 6
 
     public static JobConfig load(InputStream file, String fileName, List<String> overrides) {
         return load(JobConfig.class, "defaults.yaml", file, fileName, overrides).validate();
@@ -66,13 +69,40 @@ public final class ConfigLoader {
         } catch (UnrecognizedPropertyException e) {
             String key = path(e.getPath());
             throw new ConfigException("unknown config key '" + key + "'; known keys there: " + e.getKnownPropertyIds());
-        } catch (InvalidFormatException e) {
-            throw new ConfigException("config key '" + path(e.getPath()) + "' has value " + e.getValue() + ", expected " + e.getTargetType().getSimpleName());
-        } catch (MismatchedInputException e) {
-            throw new ConfigException("config key '" + path(e.getPath()) + "' has the wrong type: " + e.getOriginalMessage());
+        } catch (JsonMappingException e) {
+            String key = path(e.getPath());
+            Class<?> target = e instanceof MismatchedInputException m ? m.getTargetType() : null;
+            boolean whole = target == int.class || target == long.class || target == Integer.class || target == Long.class;
+            InputCoercionException c = null;
+            for (Throwable t = e.getCause(); t != null && c == null; t = t.getCause()) if (t instanceof InputCoercionException ice) c = ice;
+            if (c != null) // Jackson's own message carries parser internals
+                throw new ConfigException("config key '" + key + "' has value " + valueOf(tree, e.getPath()) + ", beyond the range of a whole number here ("
+                        + (c.getTargetType() == Integer.TYPE ? Integer.MAX_VALUE : Long.MAX_VALUE) + " at most)");
+            if (whole) throw new ConfigException("config key '" + key + "' must be a whole number, got " + valueOf(tree, e.getPath()));
+            if (e instanceof InvalidFormatException f)
+                throw new ConfigException("config key '" + key + "' has value " + f.getValue() + ", expected " + expected(f.getTargetType()));
+            throw new ConfigException("config key '" + key + "' has the wrong type: " + firstLine(e.getOriginalMessage()));
         } catch (IOException e) {
             throw new ConfigException("invalid config: " + e.getMessage());
         }
+    }
+
+    private static String expected(Class<?> type) {
+        if (type == double.class || type == Double.class || type == float.class) return "a number";
+        if (type == boolean.class || type == Boolean.class) return "true or false";
+        return type.getSimpleName();
+    }
+
+    /** The value the user gave at {@code refs}, as written. */
+    private static String valueOf(ObjectNode tree, List<JsonMappingException.Reference> refs) {
+        JsonNode n = tree;
+        for (var r : refs) n = r.getFieldName() != null ? n.path(r.getFieldName()) : n.path(r.getIndex());
+        return n.isMissingNode() ? "(missing)" : n.toString();
+    }
+
+    private static String firstLine(String s) {
+        int nl = s == null ? -1 : s.indexOf('\n');
+        return nl < 0 ? String.valueOf(s) : s.substring(0, nl);
     }
 
     private static ObjectNode defaults(String resource) {
@@ -118,7 +148,7 @@ public final class ConfigLoader {
         return "[" + String.join(", ", (Iterable<String>) n::fieldNames) + "]";
     }
 
-    private static String path(List<com.fasterxml.jackson.databind.JsonMappingException.Reference> refs) {
+    private static String path(List<JsonMappingException.Reference> refs) {
         return refs.stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]").collect(Collectors.joining("."));
     }
 }

@@ -11,7 +11,7 @@ import java.util.Set;
  */
 public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) implements Serializable {
 
-    public record Run(String dir, long seed, boolean resume, boolean recurring) implements Serializable {}
+    public record Run(String dir, long seed, boolean resume, boolean recurring, int leaseSeconds, int leaseWaitSeconds) implements Serializable {}
 
     public record Model(String tokenizer, int contextLength, int dModel, int nHeads, int nLayers, String init) implements Serializable {}
 
@@ -70,6 +70,8 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
     public JobConfig validate() {
         List<String> e = new ArrayList<>();
         if (run.dir() == null || run.dir().isBlank()) e.add("run.dir must name a directory");
+        positive(e, "run.leaseSeconds", run.leaseSeconds());
+        if (run.leaseWaitSeconds() < 0) e.add("run.leaseWaitSeconds must be >= 0, got " + run.leaseWaitSeconds());
         if (!(model.tokenizer().equals("bytes") || model.tokenizer().equals("gpt2") || model.tokenizer().startsWith("hf:") || model.tokenizer().startsWith("words:")))
             e.add("model.tokenizer must be bytes, gpt2, hf:/path/to/tokenizer.json or words:/path/to/vocab.txt, got '" + model.tokenizer() + "'");
         positive(e, "model.contextLength", model.contextLength());

@@ -62,6 +62,9 @@ public final class Quarantine {
         if (counts.badFraction() > maxBadFraction)
             throw new DataException(String.format("%d of %d %s records (%.1f%%) are malformed, above data.maxBadFraction = %s; "
                     + "see %s for each one's file, line and reason", bad.size(), total, name, 100 * counts.badFraction(), maxBadFraction, file));
+        if (!bad.isEmpty()) // under the limit, but the user should know (and where to look)
+            System.err.printf("%s data: %d of %d records (%.2f%%) are malformed and were set aside in %s with file, line and reason%n",
+                    name, bad.size(), total, 100 * counts.badFraction(), file);
         return new Result<>(parsed.filter(Parsed::isOk).map(Parsed::value), counts, bad.isEmpty() ? null : file);
     }
 }

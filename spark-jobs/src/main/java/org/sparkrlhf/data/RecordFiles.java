@@ -23,8 +23,9 @@ public final class RecordFiles {
      * Records from JSON lines or Parquet. A Parquet row becomes its JSON text, so one parser serves
      * both; its "line" is the row number within its file, in file order.
      */
-    public static JavaRDD<SourceLine> read(org.apache.spark.sql.SparkSession spark, String location, String format) {
-        return read(spark, list(JavaSparkContext.fromSparkContext(spark.sparkContext()), location), location, format);
+    public static JavaRDD<SourceLine> read(org.apache.spark.sql.SparkSession spark, String location, String format, String key) {
+        List<String> files = snapshot(spark.sparkContext().hadoopConfiguration(), location, key).stream().map(DataFile::path).toList();
+        return read(spark, files, location, format);
     }
 
     /** As above, from the given files (as {@link #snapshot} listed them); {@code location} names them in errors. */
@@ -41,10 +42,6 @@ public final class RecordFiles {
         return parts.size() == 1 ? parts.get(0) : jsc.union(parts.toArray(JavaRDD[]::new));
     }
 
-    public static JavaRDD<SourceLine> read(JavaSparkContext jsc, String location) {
-        return readLines(jsc, list(jsc, location));
-    }
-
     private static JavaRDD<SourceLine> readLines(JavaSparkContext jsc, List<String> files) {
         List<JavaRDD<SourceLine>> parts = new ArrayList<>();
         for (String f : files) {
@@ -55,16 +52,12 @@ public final class RecordFiles {
         return parts.size() == 1 ? parts.get(0) : jsc.union(parts.toArray(JavaRDD[]::new));
     }
 
-    static List<String> list(JavaSparkContext jsc, String location) {
-        return snapshot(jsc.hadoopConfiguration(), location).stream().map(DataFile::path).toList();
-    }
-
-    /** The data files at {@code location} now, in name order, with their lengths. */
-    public static List<DataFile> snapshot(org.apache.hadoop.conf.Configuration conf, String location) {
+    /** The data files at {@code location} (the value of config key {@code key}) now, in name order, with their lengths. */
+    public static List<DataFile> snapshot(org.apache.hadoop.conf.Configuration conf, String location, String key) {
         try {
             Path p = new Path(location);
             FileSystem fs = p.getFileSystem(conf);
-            if (!fs.exists(p)) throw new DataException("data not found: " + location + " (check data.train, and that the path is on the file system it names)");
+            if (!fs.exists(p)) throw new DataException("data not found: " + location + " (check " + key + ", and that the path is on the file system it names)");
             List<DataFile> out = new ArrayList<>();
             FileStatus st = fs.getFileStatus(p);
             if (st.isFile()) {
@@ -77,11 +70,11 @@ public final class RecordFiles {
                     if (!name.startsWith(".") && !name.startsWith("_") && f.getLen() > 0) out.add(new DataFile(f.getPath().toString(), f.getLen()));
                 }
             }
-            if (out.isEmpty()) throw new DataException("no data files under " + location);
+            if (out.isEmpty()) throw new DataException("no data files under " + location + " (" + key + "; hidden and empty files are skipped)");
             out.sort(java.util.Comparator.comparing(DataFile::path));
             return out;
         } catch (IOException e) {
-            throw new DataException("cannot list " + location + ": " + e.getMessage());
+            throw new DataException("cannot list " + location + " (" + key + "): " + e.getMessage());
         }
     }
 }

@@ -10,14 +10,14 @@ import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.config.ConfigException;
 import org.sparkrlhf.config.ConfigLoader;
 import org.sparkrlhf.config.DemoConfig;
-import org.sparkrlhf.data.DataException;
 import org.sparkrlhf.engine.SparkDefaults;
+import org.sparkrlhf.jobs.UserErrors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code bin/rlhf demo}: the whole pipeline on embedded defaults (local Spark, local files unless --out names another file system). */
-@Command(name = "demo", mixinStandardHelpOptions = true,
+@Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = org.sparkrlhf.cli.Version.class,
         description = "Pre-training, SFT, simulated human feedback, reward model, PPO and gold evaluation, end to end.")
 public final class DemoCommand implements Callable<Integer> {
 
@@ -33,8 +33,12 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--stage", description = "Override one stage's job setting, e.g. --stage ppo:ppo.iterations=30 (repeatable).")
     List<String> stageOverrides = new ArrayList<>();
 
-    @Option(names = "--master", description = "Spark master (default: local[*]).")
+    @Option(names = "--master", description = "Spark master, e.g. local[2] or local-cluster[2,1,1024]. Default: the one spark-submit or "
+            + "spark.master sets, else local[*] (every core of this machine).")
     String master;
+
+    @Option(names = "--verbose", description = "Print the stack trace with an error.")
+    boolean verbose;
 
     public static void main(String[] args) {
         SparkDefaults.exit(new CommandLine(new DemoCommand()).execute(args));
@@ -52,10 +56,9 @@ public final class DemoCommand implements Callable<Integer> {
             } finally {
                 spark.stop();
             }
-        } catch (ConfigException | DataException e) {
+        } catch (Exception e) {
             // before any work (config, data package, output directory) or in a stage (a quarantine limit): the message names the fix
-            System.err.println("error: " + e.getMessage());
-            return 2;
+            return UserErrors.report(e, verbose, System.err);
         }
     }
 

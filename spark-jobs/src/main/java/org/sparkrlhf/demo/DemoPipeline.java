@@ -27,6 +27,7 @@ import org.sparkrlhf.config.JobConfig;
 import org.sparkrlhf.data.ChatTemplate;
 import org.sparkrlhf.data.DataException;
 import org.sparkrlhf.data.DemoCorpus;
+import org.sparkrlhf.jobs.ModelFiles;
 import org.sparkrlhf.jobs.PpoJob;
 import org.sparkrlhf.jobs.PretrainJob;
 import org.sparkrlhf.jobs.RewardJob;
@@ -198,7 +199,7 @@ public final class DemoPipeline {
         DemoPrompts prompts = stage("data set-up (Brown Corpus" + (cfg.corpus().fortunes() ? ", fortunes" : "") + ")", () -> setUpData(fs));
         stage("pre-training", () -> PretrainJob.train(spark, jobs.get("pretrain"), null));
         stage("supervised fine-tuning", () -> SftJob.train(spark, jobs.get("sft"), null));
-        Gpt sft = PpoJob.loadWeights(fs, jobs.get("ppo").ppo().policyInit());
+        Gpt sft = ModelFiles.load(fs.getConf(), "ppo.policyInit", jobs.get("ppo").ppo().policyInit());
 
         SamplingConfig feedbackSampling = SamplingConfig.of(cfg.feedback().temperature(), jobs.get("ppo").ppo().maxNewTokens(), tok.eosToken());
         String tokSpec = jobs.get("ppo").model().tokenizer();
@@ -213,7 +214,7 @@ public final class DemoPipeline {
         RewardReport rm = RewardReport.of(fs, jobs.get("ppo").ppo().reward(), new Path(out, "feedback/eval"), panel);
         System.err.printf("  held-out accuracy %.1f%% (noise ceiling %.1f%%, annotator agreement %.1f%%)%n",
                 100 * rm.accuracy(), 100 * rm.noiseCeiling(), 100 * rm.agreement());
-        Gpt rewardModel = PpoJob.loadWeights(fs, jobs.get("ppo").ppo().reward() + "/weights.safetensors");
+        Gpt rewardModel = ModelFiles.load(fs.getConf(), "ppo.reward", jobs.get("ppo").ppo().reward() + "/weights.safetensors");
 
         JobConfig.Ppo ppo = jobs.get("ppo").ppo();
         SamplingConfig policySampling = new SamplingConfig(ppo.temperature(), ppo.topK(), ppo.topP(), ppo.maxNewTokens(), new int[]{tok.eosToken()}, false);
@@ -314,7 +315,7 @@ public final class DemoPipeline {
     private Gpt loadPolicy(FileSystem fs) throws IOException {
         CheckpointStore.Checkpoint c = new CheckpointStore(fs, new Path(out, "ppo"), 1, true).latestValid()
                 .orElseThrow(() -> new IOException("the PPO stage left no valid checkpoint under " + out + "/ppo"));
-        return PpoJob.loadWeights(fs, c.dir() + "/policy.safetensors");
+        return ModelFiles.load(fs.getConf(), "ppo policy", c.dir() + "/policy.safetensors");
     }
 
 }

@@ -1,5 +1,6 @@
 package org.sparkrlhf.engine;
 
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
@@ -30,11 +31,23 @@ public final class SparkDefaults {
         SparkConf conf = apply(new SparkConf());
         if (master != null) conf.setMaster(master);
         else conf.setIfMissing("spark.master", "local[*]");
+        if (conf.get("spark.master").startsWith("local-cluster")) SparkHome.prepareLocalCluster(conf);
         conf.setIfMissing("spark.app.name", appName);
         conf.setIfMissing("spark.ui.showConsoleProgress", "false");
         SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
         if (!conf.contains("spark.submit.deployMode")) spark.sparkContext().setLogLevel("WARN");
         return spark;
+    }
+
+    /**
+     * The Hadoop configuration a job's files are read with, before Spark starts: Hadoop's own
+     * (core-site.xml and so on from the classpath) plus the {@code spark.hadoop.*} settings that
+     * spark-submit or the command line passed, as Spark itself would apply them.
+     */
+    public static Configuration hadoopConfiguration() {
+        Configuration hadoop = new Configuration();
+        for (scala.Tuple2<String, String> kv : new SparkConf().getAllWithPrefix("spark.hadoop.")) hadoop.set(kv._1(), kv._2());
+        return hadoop;
     }
 
     /**

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
@@ -20,6 +21,7 @@ import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.checkpoint.CheckpointStore;
 import org.sparkrlhf.checkpoint.GptWeights;
 import org.sparkrlhf.checkpoint.OptimizerStateIO;
+import org.sparkrlhf.config.ConfigException;
 import org.sparkrlhf.config.JobConfig;
 import org.sparkrlhf.data.Parsed;
 import org.sparkrlhf.data.PromptRecords;
@@ -37,10 +39,12 @@ import org.sparkrlhf.rl.KlController;
 import org.sparkrlhf.rl.KlEstimator;
 import org.sparkrlhf.rl.PpoSettings;
 import org.sparkrlhf.rl.RewardFunction;
+import org.sparkrlhf.rundir.RunDirectory;
 import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
+import org.sparkrlhf.cli.Version;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -49,7 +53,7 @@ import picocli.CommandLine.Command;
  * policy. Writes per-iteration metrics, sampled responses with their scores, and checkpoints that
  * hold both models, both optimizers and the KL controller, so a resumed run continues exactly.
  */
-@Command(name = "ppo", mixinStandardHelpOptions = true, description = "Align a policy with PPO against a reward model.")
+@Command(name = "ppo", mixinStandardHelpOptions = true, versionProvider = Version.class, description = "Align a policy with PPO against a reward model.")
 public final class PpoJob extends JobCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Rollouts per iteration recorded in samples.jsonl. */
@@ -65,6 +69,15 @@ public final class PpoJob extends JobCommand {
     }
 
     @Override
+    protected void checkInputs(JobConfig cfg, Configuration hadoop) throws IOException {
+        JobConfig.Ppo p = cfg.ppo();
+        RecordFiles.snapshot(hadoop, p.prompts(), "ppo.prompts");
+        if (p.ptxCoef() > 0) RecordFiles.snapshot(hadoop, p.ptxData(), "ppo.ptxData");
+        ModelFiles.requireExists(hadoop, "ppo.policyInit", p.policyInit());
+        ModelFiles.requireExists(hadoop, "ppo.reward", p.reward());
+    }
+
+    @Override
     protected TrainingLoop.Outcome run(SparkSession spark, JobConfig cfg) throws Exception {
         return train(spark, cfg, null);
     }
@@ -76,14 +89,23 @@ public final class PpoJob extends JobCommand {
 
     public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, IterationListener listener) throws Exception {
         cfg.validatePpo();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        try (RunDirectory dir = RunDirectory.claim(cfg, "ppo", jsc.hadoopConfiguration())) {
+            return train(spark, cfg, dir, listener);
+        }
+    }
+
+    private static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, RunDirectory dir, IterationListener listener) throws Exception {
         JobConfig.Ppo p = cfg.ppo();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Configuration hadoop = jsc.hadoopConfiguration();
         Path runDir = new Path(cfg.run().dir());
-        FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
+        FileSystem fs = cfg.runFileSystem(hadoop);
         Tokenizer tok = Tokenizers.create(cfg.model().tokenizer());
 
         // models: the policy (and its frozen copy, the reference), the reward, the critic
-        Gpt policy = p.policyInit().isEmpty() ? Gpt.init(cfg.gptConfig(), DType.FLOAT32, cfg.run().seed()) : loadWeights(fs, p.policyInit());
+        Gpt policy = p.policyInit().isEmpty() ? Gpt.init(cfg.gptConfig(), DType.FLOAT32, cfg.run().seed())
+                : ModelFiles.load(hadoop, "ppo.policyInit", p.policyInit());
         Gpt reference = policy.frozenCopy();
         Gpt rewardModel = null;
         RewardFunction scripted = null;
@@ -91,24 +113,19 @@ public final class PpoJob extends JobCommand {
         if (p.reward().startsWith("token-frequency:")) {
             scripted = RewardFunction.tokenFrequency(Integer.parseInt(p.reward().substring("token-frequency:".length())));
         } else {
-            rewardModel = loadWeights(fs, p.reward() + "/weights.safetensors");
-            Path normFile = new Path(p.reward(), "reward_norm.json");
-            if (!fs.exists(normFile)) throw new IOException("ppo.reward: " + normFile + " is missing; point ppo.reward at a reward-job checkpoint directory");
-            JsonNode n;
-            try (InputStream in = fs.open(normFile)) {
-                n = JSON.readTree(in);
-            }
-            norm = new ExperienceMaker.ScoreNorm(n.get("mean").asDouble(), Math.max(1e-6, n.get("std").asDouble()));
+            rewardModel = ModelFiles.rewardModel(hadoop, p.reward());
+            norm = ModelFiles.rewardNorm(hadoop, p.reward());
         }
         Gpt critic = Gpt.init(policy.config().withHeads(Head.VALUE), DType.FLOAT32, cfg.run().seed() + 1);
         Gpt criticSource = p.criticInit().equals("reward") && rewardModel != null ? rewardModel : policy;
         if (critic.parameters().copySharedFrom(criticSource.parameters()) == 0)
-            throw new IOException("ppo.criticInit = " + p.criticInit() + ": that model shares no tensors with the policy's shape");
+            throw new ConfigException("ppo.criticInit = " + p.criticInit() + ": that model shares no tensors with the policy's shape; use ppo.criticInit=policy");
 
         int maxPrompt = policy.config().contextLength() - p.maxNewTokens(), maxChars = cfg.data().maxChars();
-        if (maxPrompt < 1) throw new IllegalArgumentException("ppo.maxNewTokens (" + p.maxNewTokens() + ") must be below the policy's context length");
+        if (maxPrompt < 1)
+            throw new ConfigException("ppo.maxNewTokens (" + p.maxNewTokens() + ") must be below the policy's context length (" + policy.config().contextLength() + ")");
         String tokSpec = cfg.model().tokenizer();
-        JavaRDD<Parsed<int[]>> parsed = RecordFiles.read(spark, p.prompts(), cfg.data().format()).mapPartitions(it -> {
+        JavaRDD<Parsed<int[]>> parsed = RecordFiles.read(spark, p.prompts(), cfg.data().format(), "ppo.prompts").mapPartitions(it -> {
             Tokenizer t = Tokenizers.create(tokSpec);
             List<Parsed<int[]>> out = new ArrayList<>();
             it.forEachRemaining(l -> out.add(PromptRecords.parse(l, maxChars, t, maxPrompt)));
@@ -127,7 +144,7 @@ public final class PpoJob extends JobCommand {
 
         CheckpointStore store = new CheckpointStore(fs, runDir, cfg.train().keepLast(), true);
         long startIteration = 0;
-        Optional<CheckpointStore.Checkpoint> ckpt = cfg.run().resume() ? store.latestValid() : Optional.empty();
+        Optional<CheckpointStore.Checkpoint> ckpt = dir.resumeFrom();
         if (ckpt.isPresent()) {
             CheckpointStore.Checkpoint c = ckpt.get();
             policy.parameters().flat().copyFrom(c.read("policy.safetensors", (in, src) -> GptWeights.read(in, src, policy.config(), DType.FLOAT32)).flat());
@@ -151,7 +168,7 @@ public final class PpoJob extends JobCommand {
         trainer.restore(startIteration);
         ShardedData<org.sparkrlhf.training.LmExample> ptxData = null;
         if (p.ptxCoef() > 0) {
-            Quarantine.Result<String> texts = Quarantine.apply(RecordFiles.read(spark, p.ptxData(), cfg.data().format())
+            Quarantine.Result<String> texts = Quarantine.apply(RecordFiles.read(spark, p.ptxData(), cfg.data().format(), "ppo.ptxData")
                     .map(l -> org.sparkrlhf.data.TextRecords.parse(l, maxChars)), fs, runDir, "ptx", cfg.data().maxBadFraction());
             ptxData = ShardedData.of(org.sparkrlhf.data.TokenBlocks.of(texts.good(), tokSpec, policy.config().contextLength() - 1),
                     cfg.train().partitions());
@@ -198,30 +215,22 @@ public final class PpoJob extends JobCommand {
                     System.err.println(progress.line("ppo", last.iteration(), "score", last.scoreMean(), last.tokens() / last.iterationSeconds())
                             + String.format("  KL %.2f  beta %.3f", last.klMean(), last.beta()));
                 if (last.iteration() % cfg.train().checkpointEvery() == 0 || last.iteration() == p.iterations()) {
+                    dir.checkHeld(); // another run took the directory over: write nothing more
                     metrics.flush();
                     samples.flush();
                     save(store, policy, critic, policyOpt, criticOpt, kl, norm, cfg, last.iteration(), last.scoreMean());
                 }
             }
         } finally {
-            metrics.flush();
-            samples.flush();
+            if (dir.holds()) {
+                metrics.flush();
+                samples.flush();
+            }
             data.release();
             if (ptxData != null) ptxData.release();
         }
         metrics.writeParquet(spark);
-        return new TrainingLoop.Outcome(trainer.iteration(), last == null ? Double.NaN : last.scoreMean(), 0, runDir);
-    }
-
-    /** A model from a safetensors file on any Hadoop FileSystem (its config read from the file). */
-    public static Gpt loadWeights(FileSystem fs, String location) throws IOException {
-        Path p = new Path(location);
-        FileSystem f = p.getFileSystem(fs.getConf());
-        if (!f.exists(p)) throw new IOException("no weights at " + location);
-        try (InputStream in = f.open(p)) {
-            GptWeights.Loaded l = GptWeights.read(in, location, 0, DType.FLOAT32);
-            return new Gpt(l.config(), l.parameters());
-        }
+        return new TrainingLoop.Outcome(trainer.iteration(), "score", last == null ? Double.NaN : last.scoreMean(), 0, runDir);
     }
 
     private static void save(CheckpointStore store, Gpt policy, Gpt critic, AdamW po, AdamW co, KlController kl,

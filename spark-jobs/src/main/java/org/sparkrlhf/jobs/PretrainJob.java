@@ -13,14 +13,16 @@ import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.TextRecords;
 import org.sparkrlhf.data.TokenBlocks;
 import org.sparkrlhf.engine.SparkDefaults;
+import org.sparkrlhf.rundir.RunDirectory;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.training.LanguageModelObjective;
 import org.sparkrlhf.training.LmExample;
+import org.sparkrlhf.cli.Version;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** Pre-training: next-token prediction on plain text records {@code {"text": ...}}. */
-@Command(name = "pretrain", mixinStandardHelpOptions = true,
+@Command(name = "pretrain", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Pre-train a GPT on JSON-lines text ({\"text\": ...}) with data-parallel Spark training.")
 public final class PretrainJob extends JobCommand {
 
@@ -36,10 +38,17 @@ public final class PretrainJob extends JobCommand {
     /** The job body, callable from tests (with a listener that may interrupt it). */
     public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, TrainingLoop.StepListener listener) throws Exception {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        try (RunDirectory dir = RunDirectory.claim(cfg, "pretrain", jsc.hadoopConfiguration())) {
+            return train(spark, cfg, dir, listener);
+        }
+    }
+
+    private static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, RunDirectory dir, TrainingLoop.StepListener listener) throws Exception {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Path runDir = new Path(cfg.run().dir());
         FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
         int maxChars = cfg.data().maxChars();
-        TrainingRound round = TrainingRound.plan(cfg, jsc.hadoopConfiguration());
+        TrainingRound round = TrainingRound.plan(cfg, jsc.hadoopConfiguration(), dir.resumeFrom());
         if (round.nothingToDo()) return TrainingLoop.idle(cfg, round, "pretrain");
         Quarantine.Result<String> texts = Quarantine.apply(RecordFiles.read(spark, round.paths(), cfg.data().train(), cfg.data().format())
                         .map(l -> TextRecords.parse(l, maxChars)),
@@ -48,6 +57,6 @@ public final class PretrainJob extends JobCommand {
         GptConfig modelCfg = cfg.gptConfig();
         Map<String, Object> counts = new LinkedHashMap<>();
         texts.counts().addTo(counts, "");
-        return TrainingLoop.run(spark, cfg, round, modelCfg, new LanguageModelObjective(), examples, "pretrain", counts, listener);
+        return TrainingLoop.run(spark, cfg, dir, round, modelCfg, new LanguageModelObjective(), examples, "pretrain", counts, listener);
     }
 }

@@ -22,6 +22,7 @@ import org.sparkrlhf.data.Quarantine;
 import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.SourceLine;
 import org.sparkrlhf.engine.SparkDefaults;
+import org.sparkrlhf.rundir.RunDirectory;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.model.Head;
@@ -29,6 +30,7 @@ import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
 import org.sparkrlhf.training.PreferenceGroup;
 import org.sparkrlhf.training.RewardObjective;
+import org.sparkrlhf.cli.Version;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -38,7 +40,7 @@ import picocli.CommandLine.Command;
  * checkpoint; the best checkpoint by held-out accuracy is kept. Each checkpoint carries
  * {@code reward_norm.json}: the score mean and standard deviation that PPO normalizes rewards with.
  */
-@Command(name = "reward", mixinStandardHelpOptions = true,
+@Command(name = "reward", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Train a reward model on preference records ({prompt, chosen, rejected} or {prompt, responses, ranking}).")
 public final class RewardJob extends JobCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -54,9 +56,16 @@ public final class RewardJob extends JobCommand {
 
     public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, TrainingLoop.StepListener listener) throws Exception {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        try (RunDirectory dir = RunDirectory.claim(cfg, "reward", jsc.hadoopConfiguration())) {
+            return train(spark, cfg, dir, listener);
+        }
+    }
+
+    private static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, RunDirectory dir, TrainingLoop.StepListener listener) throws Exception {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Path runDir = new Path(cfg.run().dir());
         FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
-        TrainingRound round = TrainingRound.plan(cfg, jsc.hadoopConfiguration());
+        TrainingRound round = TrainingRound.plan(cfg, jsc.hadoopConfiguration(), dir.resumeFrom());
         if (round.nothingToDo()) return TrainingLoop.idle(cfg, round, "reward");
         JavaRDD<Parsed<PreferenceGroup>> parsed = parse(cfg, RecordFiles.read(spark, round.paths(), cfg.data().train(), cfg.data().format()));
         JavaRDD<Parsed<PreferenceGroup>> trainPart = parsed, evalPart;
@@ -65,7 +74,7 @@ public final class RewardJob extends JobCommand {
             trainPart = parsed.filter(p -> !heldOut(p, perMille));
             evalPart = parsed.filter(p -> heldOut(p, perMille));
         } else {
-            evalPart = parse(cfg, RecordFiles.read(spark, cfg.data().eval(), cfg.data().format()));
+            evalPart = parse(cfg, RecordFiles.read(spark, cfg.data().eval(), cfg.data().format(), "data.eval"));
         }
         Quarantine.Result<PreferenceGroup> train = Quarantine.apply(trainPart, fs, runDir, "train", cfg.data().maxBadFraction());
         Quarantine.Result<PreferenceGroup> eval = Quarantine.apply(evalPart, fs, runDir, "eval", cfg.data().maxBadFraction());
@@ -103,7 +112,7 @@ public final class RewardJob extends JobCommand {
                         "eval.json", out -> out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(lastEval)));
             }
         };
-        return TrainingLoop.run(spark, cfg, round, modelCfg, new RewardObjective(), trainGroups, "reward", counts, listener, hooks);
+        return TrainingLoop.run(spark, cfg, dir, round, modelCfg, new RewardObjective(), trainGroups, "reward", counts, listener, hooks);
     }
 
     private static JavaRDD<Parsed<PreferenceGroup>> parse(JobConfig cfg, JavaRDD<SourceLine> lines) {

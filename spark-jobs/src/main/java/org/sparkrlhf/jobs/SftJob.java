@@ -14,16 +14,18 @@ import org.sparkrlhf.data.Quarantine;
 import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.SftRecords;
 import org.sparkrlhf.engine.SparkDefaults;
+import org.sparkrlhf.rundir.RunDirectory;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
 import org.sparkrlhf.training.LanguageModelObjective;
 import org.sparkrlhf.training.LmExample;
+import org.sparkrlhf.cli.Version;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** Supervised fine-tuning: the loss is on assistant tokens only; start from pre-trained weights with model.init. */
-@Command(name = "sft", mixinStandardHelpOptions = true,
+@Command(name = "sft", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Fine-tune on {prompt, response} or chat {messages} records (loss on responses only).")
 public final class SftJob extends JobCommand {
 
@@ -38,11 +40,18 @@ public final class SftJob extends JobCommand {
 
     public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, TrainingLoop.StepListener listener) throws Exception {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        try (RunDirectory dir = RunDirectory.claim(cfg, "sft", jsc.hadoopConfiguration())) {
+            return train(spark, cfg, dir, listener);
+        }
+    }
+
+    private static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, RunDirectory dir, TrainingLoop.StepListener listener) throws Exception {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Path runDir = new Path(cfg.run().dir());
         FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
         int maxChars = cfg.data().maxChars(), ctx = cfg.model().contextLength();
         String tokSpec = cfg.model().tokenizer();
-        TrainingRound round = TrainingRound.plan(cfg, jsc.hadoopConfiguration());
+        TrainingRound round = TrainingRound.plan(cfg, jsc.hadoopConfiguration(), dir.resumeFrom());
         if (round.nothingToDo()) return TrainingLoop.idle(cfg, round, "sft");
         var parsed = RecordFiles.read(spark, round.paths(), cfg.data().train(), cfg.data().format()).mapPartitions(it -> {
             Tokenizer tok = Tokenizers.create(tokSpec);
@@ -54,6 +63,6 @@ public final class SftJob extends JobCommand {
         GptConfig modelCfg = cfg.gptConfig();
         Map<String, Object> counts = new LinkedHashMap<>();
         good.counts().addTo(counts, "");
-        return TrainingLoop.run(spark, cfg, round, modelCfg, new LanguageModelObjective(), good.good(), "sft", counts, listener);
+        return TrainingLoop.run(spark, cfg, dir, round, modelCfg, new LanguageModelObjective(), good.good(), "sft", counts, listener);
     }
 }

@@ -11,8 +11,6 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.sparkrlhf.checkpoint.CheckpointStore;
 import org.sparkrlhf.checkpoint.GptWeights;
 import org.sparkrlhf.checkpoint.OptimizerStateIO;
@@ -25,6 +23,7 @@ import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.model.Parameters;
 import org.sparkrlhf.optim.AdamW;
 import org.sparkrlhf.optim.LrSchedule;
+import org.sparkrlhf.rundir.RunDirectory;
 import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.training.Objective;
 
@@ -34,7 +33,6 @@ import org.sparkrlhf.training.Objective;
  * of steps.
  */
 public final class TrainingLoop {
-    private static final Logger LOG = LoggerFactory.getLogger(TrainingLoop.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private TrainingLoop() {}
@@ -65,18 +63,22 @@ public final class TrainingLoop {
 
     static final Hooks NO_HOOKS = new Hooks() {};
 
-    /** Where a run ended. */
-    public record Outcome(long step, double lastLoss, long skippedSteps, Path runDir) {}
+    /**
+     * Where a run ended: its step, and the last value of what it reports ({@code quantity}: a loss,
+     * or PPO's score), NaN when this call trained nothing.
+     */
+    public record Outcome(long step, String quantity, double last, long skippedSteps, Path runDir) {}
 
-    public static <E> Outcome run(SparkSession spark, JobConfig cfg, TrainingRound round, GptConfig modelCfg, Objective<E> objective,
-                                  JavaRDD<E> examples, String stage, Map<String, Object> dataCounts, StepListener listener) throws IOException {
-        return run(spark, cfg, round, modelCfg, objective, examples, stage, dataCounts, listener, NO_HOOKS);
+    public static <E> Outcome run(SparkSession spark, JobConfig cfg, RunDirectory dir, TrainingRound round, GptConfig modelCfg,
+                                  Objective<E> objective, JavaRDD<E> examples, String stage, Map<String, Object> dataCounts,
+                                  StepListener listener) throws IOException {
+        return run(spark, cfg, dir, round, modelCfg, objective, examples, stage, dataCounts, listener, NO_HOOKS);
     }
 
-    /** Trains {@code round}'s steps (from a checkpoint when resuming or recurring). */
-    public static <E> Outcome run(SparkSession spark, JobConfig cfg, TrainingRound round, GptConfig modelCfg, Objective<E> objective,
-                                  JavaRDD<E> examples, String stage, Map<String, Object> dataCounts, StepListener listener, Hooks hooks)
-            throws IOException {
+    /** Trains {@code round}'s steps (from a checkpoint when resuming or recurring) in the claimed run directory {@code dir}. */
+    public static <E> Outcome run(SparkSession spark, JobConfig cfg, RunDirectory dir, TrainingRound round, GptConfig modelCfg,
+                                  Objective<E> objective, JavaRDD<E> examples, String stage, Map<String, Object> dataCounts,
+                                  StepListener listener, Hooks hooks) throws IOException {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Path runDir = new Path(cfg.run().dir());
         FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
@@ -89,8 +91,7 @@ public final class TrainingLoop {
         Gpt model;
         AdamW opt;
         long skipped = 0;
-        Optional<CheckpointStore.Checkpoint> ckpt = cfg.run().recurring() ? round.resumeFrom()
-                : cfg.run().resume() ? store.latestValid() : Optional.empty();
+        Optional<CheckpointStore.Checkpoint> ckpt = round.resumeFrom();
         if (ckpt.isPresent()) {
             CheckpointStore.Checkpoint c = ckpt.get();
             Parameters p = c.read("weights.safetensors", (in, src) -> GptWeights.read(in, src, modelCfg, DType.FLOAT32));
@@ -107,9 +108,8 @@ public final class TrainingLoop {
                 System.err.printf("%s: round %d, steps %d to %d on %d data file(s): %s%n", stage, round.index(), round.startStep(), round.endStep(),
                         round.files().size(), round.reason());
         } else {
-            if (cfg.run().resume()) LOG.warn("run.resume is set but {} holds no valid checkpoint: starting fresh", runDir);
             model = Gpt.init(modelCfg, DType.FLOAT32, cfg.run().seed());
-            if (!cfg.model().init().isEmpty()) loadInit(fs, cfg.model().init(), model.parameters(), stage);
+            if (!cfg.model().init().isEmpty()) ModelFiles.loadInit(fs.getConf(), cfg.model().init(), model.parameters(), stage);
             opt = new AdamW(optCfg, model.parameters().layout(), DType.FLOAT32);
         }
         writeConfig(fs, runDir, cfg, modelCfg);
@@ -136,39 +136,29 @@ public final class TrainingLoop {
                 row.put("skipped_total", trainer.skippedSteps());
                 row.put("step_seconds", last.wallNanos() / 1e9);
                 row.put("spark_overhead_fraction", last.sparkOverheadFraction());
-                if (last.step() == 1 && !last.skipped()) dataCounts.forEach((k, v) -> row.put("data_" + k, String.valueOf(v)));
+                if (last.step() == 1 && !last.skipped()) dataCounts.forEach((k, v) -> row.set("data_" + k, JSON.valueToTree(v)));
                 if (listener != null) listener.afterStep(last);
                 if (!last.skipped() && (last.step() % t.logEvery() == 0 || last.step() == round.endStep()))
                     System.err.println(progress.line(stage, last.step(), last.loss(), last.count() / (last.wallNanos() / 1e9)));
                 if (!last.skipped() && (last.step() % t.checkpointEvery() == 0 || last.step() == round.endStep())) {
+                    dir.checkHeld(); // another run took the directory over: write nothing more
                     Double metric = hooks.evaluate(model, last.step(), row);
                     metrics.flush();
                     save(store, model, opt, trainer, cfg, round, modelCfg, last.step(), metric, hooks.extraFiles(model));
                 }
             }
         } finally {
-            metrics.flush();
+            if (dir.holds()) metrics.flush();
             data.release();
         }
         metrics.writeParquet(spark);
-        return new Outcome(opt.stepCount(), last == null ? Double.NaN : last.loss(), trainer.skippedSteps(), runDir);
+        return new Outcome(opt.stepCount(), "loss", last == null ? Double.NaN : last.loss(), trainer.skippedSteps(), runDir);
     }
 
     /** A recurring run with nothing new to train on: says so and ends where the last round did. */
     public static Outcome idle(JobConfig cfg, TrainingRound round, String stage) {
         System.err.printf("%s: %s; nothing to train (run directory %s, step %d)%n", stage, round.reason(), cfg.run().dir(), round.startStep());
-        return new Outcome(round.startStep(), Double.NaN, 0, new Path(cfg.run().dir()));
-    }
-
-    /** Starts from given weights; heads the file lacks (a reward head on an SFT model) keep their fresh init. */
-    private static void loadInit(FileSystem fs, String location, Parameters target, String stage) throws IOException {
-        Path p = new Path(location);
-        FileSystem f = p.getFileSystem(fs.getConf());
-        if (!f.exists(p)) throw new IOException("model.init: no weights at " + location);
-        try (var in = f.open(p)) {
-            var fresh = GptWeights.readTrunk(in, location, target);
-            if (!fresh.isEmpty()) System.err.printf("%s: initialised from %s; new heads %s start from random init%n", stage, location, fresh);
-        }
+        return new Outcome(round.startStep(), "loss", Double.NaN, 0, new Path(cfg.run().dir()));
     }
 
     private static void writeConfig(FileSystem fs, Path runDir, JobConfig cfg, GptConfig modelCfg) throws IOException {

@@ -26,8 +26,8 @@ import org.sparkrlhf.data.RecordFiles;
  * file present when the round began: an interrupted round is finished on its own files (so it ends
  * exactly as an uninterrupted one would), and a new round starts only when files arrived or changed
  * since the last one. A scheduler may call the job as often as it likes: each call finishes a
- * round, starts one on new data, or ends at once. A recurring round carries the checkpoint it
- * was planned from ({@code resumeFrom}), so the training loop does not verify it a second time.
+ * round, starts one on new data, or ends at once. A round carries the checkpoint it continues
+ * from ({@code resumeFrom}), verified once when the run directory was claimed.
  */
 public record TrainingRound(int index, long startStep, long endStep, List<DataFile> files, String reason,
                             Optional<CheckpointStore.Checkpoint> resumeFrom) {
@@ -42,13 +42,15 @@ public record TrainingRound(int index, long startStep, long endStep, List<DataFi
         return files.stream().map(DataFile::path).toList();
     }
 
-    /** The round for this invocation of the job {@code cfg} describes. */
-    public static TrainingRound plan(JobConfig cfg, Configuration hadoop) throws IOException {
-        List<DataFile> now = RecordFiles.snapshot(hadoop, cfg.data().train());
+    /**
+     * The round for this invocation of the job {@code cfg} describes, given the checkpoint the run
+     * directory holds for it ({@link org.sparkrlhf.rundir.RunDirectory#resumeFrom}; empty for a fresh run).
+     */
+    public static TrainingRound plan(JobConfig cfg, Configuration hadoop, Optional<CheckpointStore.Checkpoint> last) throws IOException {
+        List<DataFile> now = RecordFiles.snapshot(hadoop, cfg.data().train(), "data.train");
         int steps = cfg.train().steps();
-        if (!cfg.run().recurring()) return new TrainingRound(0, 0, steps, now, "a plain run", Optional.empty());
+        if (!cfg.run().recurring()) return new TrainingRound(0, 0, steps, now, last.isEmpty() ? "a plain run" : "a resumed run", last);
         FileSystem fs = cfg.runFileSystem(hadoop);
-        Optional<CheckpointStore.Checkpoint> last = new CheckpointStore(fs, new Path(cfg.run().dir()), cfg.train().keepLast(), true).latestValid();
         if (last.isEmpty()) return new TrainingRound(0, 0, steps, now, "the first round", last);
         long step = last.get().step();
         JsonNode r = last.get().read("state.json", (in, src) -> JSON.readTree(in)).path("round");

@@ -38,11 +38,7 @@ final class SparkDistribution {
 
     /** A one-datanode HDFS (MiniDFSCluster) with its storage under {@code work}. */
     static org.apache.hadoop.hdfs.MiniDFSCluster startHdfs(Path work) throws IOException {
-        org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
-        conf.set(org.apache.hadoop.hdfs.MiniDFSCluster.HDFS_MINIDFS_BASEDIR, work.resolve("dfs-" + System.nanoTime()).toString());
-        org.apache.hadoop.hdfs.MiniDFSCluster hdfs = new org.apache.hadoop.hdfs.MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-        hdfs.waitActive();
-        return hdfs;
+        return org.sparkrlhf.engine.MiniHdfs.start(work);
     }
 
     /** Spark's JVM flags for Java 17 (the --add-opens list), as this test JVM received them. */

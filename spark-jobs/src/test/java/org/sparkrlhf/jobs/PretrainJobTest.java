@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
@@ -27,6 +26,7 @@ import org.sparkrlhf.config.JobConfig;
 import org.sparkrlhf.data.DataException;
 import org.sparkrlhf.engine.LocalSpark;
 import org.sparkrlhf.tensor.DType;
+import org.sparkrlhf.engine.MiniHdfs;
 
 class PretrainJobTest {
     static SparkSession spark;
@@ -36,10 +36,7 @@ class PretrainJobTest {
     @BeforeAll
     static void start(@TempDir java.nio.file.Path dir) throws IOException {
         spark = LocalSpark.start("local[2]");
-        Configuration conf = new Configuration();
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, "target/minidfs-" + System.nanoTime());
-        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-        hdfs.waitActive();
+        hdfs = MiniHdfs.start();
         // real text, plus three malformed records that must be quarantined, not dropped
         List<String> lines = new ArrayList<>();
         ObjectMapper json = new ObjectMapper();
@@ -104,14 +101,24 @@ class PretrainJobTest {
     @Test
     void badRecordsAreQuarantinedWithFileLineAndReason(@TempDir java.nio.file.Path dir) throws Exception {
         String run = dir.resolve("q").toUri().toString();
-        PretrainJob.train(spark, config(run, false, "train.steps=2", "train.warmupSteps=0", "train.schedule=constant"), null);
+        java.io.PrintStream oldErr = System.err;
+        java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(console, true));
+        try {
+            PretrainJob.train(spark, config(run, false, "train.steps=2", "train.warmupSteps=0", "train.schedule=constant"), null);
+        } finally {
+            System.setErr(oldErr);
+        }
+        // under the limit, but said on the console, with where to look
+        assertTrue(console.toString().contains("train data: 3 of ") && console.toString().contains("are malformed and were set aside in ")
+                && console.toString().contains("/q/quarantine/train.jsonl with file, line and reason"), console.toString());
         List<String> q = Files.readAllLines(dir.resolve("q/quarantine/train.jsonl"));
         assertEquals(3, q.size());
         assertTrue(q.get(0).contains("\"line\":6") && q.get(0).contains("missing field 'text'"), q.get(0));
         assertTrue(q.get(1).contains("\"line\":10") && q.get(1).contains("not valid JSON"), q.get(1));
         assertTrue(q.get(2).contains("\"line\":21") && q.get(2).contains("empty text"), q.get(2));
         String metrics = Files.readString(dir.resolve("q/metrics/pretrain.jsonl"));
-        assertTrue(metrics.contains("\"data_bad_records\":\"3\""), metrics);
+        assertTrue(metrics.contains("\"data_records\":199,\"data_bad_records\":3}"), "counts are numbers: " + metrics);
         assertTrue(Files.isDirectory(dir.resolve("q/metrics/pretrain.parquet")));
 
         DataException tooMany = assertThrows(DataException.class,

@@ -1,0 +1,105 @@
+package org.sparkrlhf.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.sparkrlhf.checkpoint.GptWeights;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.model.Parameters;
+import org.sparkrlhf.rl.ExperienceMaker;
+import org.sparkrlhf.tensor.DType;
+
+/**
+ * The model files a job's config names ({@code model.init}, {@code ppo.policyInit},
+ * {@code ppo.reward}), read from any Hadoop FileSystem. A missing, corrupt or misshapen file is a
+ * {@link ModelFileException} naming the key, the file, what is wrong and what to do.
+ */
+public final class ModelFiles {
+    private ModelFiles() {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String REWARD_NORM = "reward_norm.json";
+
+    /** Before Spark starts: each file the keys name exists. {@code ppo.reward} names a checkpoint directory. */
+    static void requireExists(Configuration hadoop, String key, String location) throws IOException {
+        if (location.isEmpty()) return;
+        if (key.equals("ppo.reward")) {
+            if (location.startsWith("token-frequency:")) return;
+            require(hadoop, key, location + "/weights.safetensors");
+            require(hadoop, key, location + "/" + REWARD_NORM);
+        } else {
+            require(hadoop, key, location);
+        }
+    }
+
+    /** A whole model (sizes read from the file). */
+    public static Gpt load(Configuration hadoop, String key, String location) throws IOException {
+        try (InputStream in = open(hadoop, key, location)) {
+            GptWeights.Loaded l = GptWeights.read(in, location, 0, DType.FLOAT32);
+            return new Gpt(l.config(), l.parameters());
+        } catch (IOException | IllegalArgumentException e) {
+            throw unusable(key, location, e, "point " + key + " at weights of the model the job expects");
+        }
+    }
+
+    /** {@code model.init}: the trunk into {@code target}; heads the file lacks (a reward head on an SFT model) keep their fresh init. */
+    static void loadInit(Configuration hadoop, String location, Parameters target, String stage) throws IOException {
+        List<String> fresh;
+        try (InputStream in = open(hadoop, "model.init", location)) {
+            fresh = GptWeights.readTrunk(in, location, target);
+        } catch (IOException | IllegalArgumentException e) {
+            throw unusable("model.init", location, e, "model.* sets the sizes; they must be the ones the file was trained with");
+        }
+        if (!fresh.isEmpty()) System.err.printf("%s: initialised from %s; new heads %s start from random init%n", stage, location, fresh);
+    }
+
+    /** The reward model of {@code ppo.reward} (a reward-job checkpoint directory) and the normalization its scores get. */
+    static Gpt rewardModel(Configuration hadoop, String checkpointDir) throws IOException {
+        return load(hadoop, "ppo.reward", checkpointDir + "/weights.safetensors");
+    }
+
+    static ExperienceMaker.ScoreNorm rewardNorm(Configuration hadoop, String checkpointDir) throws IOException {
+        String location = checkpointDir + "/" + REWARD_NORM;
+        try (InputStream in = open(hadoop, "ppo.reward", location)) {
+            JsonNode n = JSON.readTree(in);
+            if (!n.path("mean").isNumber() || !n.path("std").isNumber()) throw new IOException("needs numbers 'mean' and 'std'");
+            return new ExperienceMaker.ScoreNorm(n.get("mean").asDouble(), Math.max(1e-6, n.get("std").asDouble()));
+        } catch (IOException e) {
+            throw new ModelFileException("ppo.reward: " + location + " is unreadable (" + e.getMessage().replace('\n', ' ')
+                    + "); point ppo.reward at a checkpoint directory the reward job wrote");
+        }
+    }
+
+    private static InputStream open(Configuration hadoop, String key, String location) throws IOException {
+        require(hadoop, key, location);
+        Path p = new Path(location);
+        return p.getFileSystem(hadoop).open(p);
+    }
+
+    private static void require(Configuration hadoop, String key, String location) throws IOException {
+        Path p = new Path(location);
+        FileSystem fs = p.getFileSystem(hadoop);
+        if (!fs.exists(p))
+            throw new ModelFileException(key + ": " + location + " does not exist; " + (key.equals("ppo.reward")
+                    ? "point ppo.reward at a reward-job checkpoint directory (RUN/checkpoints/step-NNNNNNN, with weights.safetensors and " + REWARD_NORM + ")"
+                    : "point " + key + " at a weights file, e.g. RUN/checkpoints/step-NNNNNNN/" + (key.equals("model.init") ? "weights" : "policy")
+                    + ".safetensors or a weights.safetensors of an SFT run"));
+        if (fs.getFileStatus(p).isDirectory())
+            throw new ModelFileException(key + ": " + location + " is a directory; name the weights file in it (weights.safetensors)");
+    }
+
+    /** The file's own problem first; {@code shapeFix} only when it is a matter of sizes, not of a damaged file. */
+    private static ModelFileException unusable(String key, String location, Exception e, String shapeFix) {
+        String m = String.valueOf(e.getMessage());
+        boolean shape = m.contains("has shape") || m.contains("missing tensor");
+        String fix = shape ? shapeFix : "the file is not usable weights; point " + key + " at a weights file a run of this project wrote";
+        if (!m.startsWith(location)) m = location + ": " + m;
+        int nl = m.indexOf('\n');
+        return new ModelFileException(key + ": " + (nl < 0 ? m : m.substring(0, nl)) + "; " + fix);
+    }
+}

@@ -1,0 +1,71 @@
+package org.sparkrlhf.rundir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.sparkrlhf.config.JobConfig;
+
+/**
+ * Whether a run may resume with the config it is given. A resumed run continues exactly as the
+ * uninterrupted one would, so every setting that shapes the model, the data, the seeds or the maths
+ * of a step must be the one the run started with. Only settings that decide how far to go and
+ * what to keep may change (more steps, other checkpoint and log intervals).
+ */
+final class ResumeCompatibility {
+    private ResumeCompatibility() {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** May differ on resume: the extent of the run, bookkeeping, and settings only a fresh start reads. */
+    static final Set<String> MAY_CHANGE = Set.of("run.dir", "run.resume", "run.recurring", "run.leaseSeconds", "run.leaseWaitSeconds",
+            "model.init", "train.steps", "train.checkpointEvery", "train.keepLast", "train.logEvery", "train.maxBadSteps",
+            "data.maxBadFraction", "ppo.iterations");
+
+    /** The settings that must match but do not: key, the run's value, the given value. */
+    record Difference(String key, JsonNode was, JsonNode now) {}
+
+    static List<Difference> differences(JsonNode recorded, JobConfig given) {
+        Map<String, JsonNode> was = flatten(recorded), now = flatten(JSON.valueToTree(given));
+        List<Difference> out = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> e : now.entrySet()) {
+            JsonNode old = was.get(e.getKey());
+            if (old != null && !MAY_CHANGE.contains(e.getKey()) && !sameValue(old, e.getValue())) out.add(new Difference(e.getKey(), old, e.getValue()));
+        }
+        return out;
+    }
+
+    /** Changed settings that are allowed, for the run's log: key, the run's value, the given value. */
+    static List<Difference> allowedChanges(JsonNode recorded, JobConfig given) {
+        Map<String, JsonNode> was = flatten(recorded), now = flatten(JSON.valueToTree(given));
+        List<Difference> out = new ArrayList<>();
+        for (String key : MAY_CHANGE) {
+            JsonNode old = was.get(key), cur = now.get(key);
+            if (old != null && cur != null && !sameValue(old, cur) && !key.startsWith("run."))
+                out.add(new Difference(key, old, cur));
+        }
+        out.sort(java.util.Comparator.comparing(Difference::key));
+        return out;
+    }
+
+    private static boolean sameValue(JsonNode a, JsonNode b) {
+        if (a.isNumber() && b.isNumber()) return a.decimalValue().compareTo(b.decimalValue()) == 0;
+        return a.equals(b);
+    }
+
+    private static Map<String, JsonNode> flatten(JsonNode config) {
+        Map<String, JsonNode> out = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> s = config.fields(); s.hasNext(); ) {
+            Map.Entry<String, JsonNode> section = s.next();
+            for (Iterator<Map.Entry<String, JsonNode>> k = section.getValue().fields(); k.hasNext(); ) {
+                Map.Entry<String, JsonNode> key = k.next();
+                out.put(section.getKey() + "." + key.getKey(), key.getValue());
+            }
+        }
+        return out;
+    }
+}
