@@ -15,7 +15,7 @@ import org.sparkrlhf.tensor.Tensor;
 public final class AdamW {
 
     /** Hyper-parameters, validated. */
-    public record Config(LrSchedule schedule, double beta1, double beta2, double eps, double weightDecay, double maxGradNorm) {
+    public record Config(LrSchedule schedule, double beta1, double beta2, double eps, double weightDecay, double maxGradNorm) implements java.io.Serializable {
         public Config {
             if (schedule == null) throw new IllegalArgumentException("AdamW needs a learning-rate schedule");
             if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("AdamW beta1 must be in [0, 1), got " + beta1);

@@ -6,7 +6,7 @@ package org.sparkrlhf.optim;
  * Steps count from {@code startStep}, so a later round of training (which continues the optimizer's
  * step count) warms up and decays again over its own steps.
  */
-public record LrSchedule(Kind kind, double peak, double minLr, long warmupSteps, long totalSteps, long startStep) {
+public record LrSchedule(Kind kind, double peak, double minLr, long warmupSteps, long totalSteps, long startStep) implements java.io.Serializable {
 
     public enum Kind { CONSTANT, LINEAR, COSINE }
 

@@ -2,6 +2,7 @@ package org.sparkrlhf.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -9,7 +10,7 @@ import java.util.concurrent.Callable;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
-import org.sparkrlhf.engine.DataParallelTrainer;
+import org.sparkrlhf.engine.BarrierTrainer;
 import org.sparkrlhf.engine.ShardedData;
 import org.sparkrlhf.engine.SparkDefaults;
 import org.sparkrlhf.engine.SparkHome;
@@ -39,10 +40,10 @@ public final class TrainBenchmark implements Callable<Integer> {
     @Option(names = "--master", defaultValue = "local[2]", description = "Spark master (default: ${DEFAULT-VALUE}).")
     String master;
 
-    @Option(names = "--steps", defaultValue = "20", description = "Timed steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "50", description = "Timed steps, one training stage as with train.checkpointEvery = steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--partitions", defaultValue = "2", description = "Data partitions = tasks per step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--partitions", defaultValue = "2", description = "Ranks on --master (default: ${DEFAULT-VALUE}).")
     int partitions;
 
     @Option(names = "--no-scaling", negatable = true, defaultValue = "true",
@@ -58,8 +59,8 @@ public final class TrainBenchmark implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         GptConfig c = GptConfig.of(256, 64, 128, 4, 2);
-        System.out.printf("%-24s %6s %12s %16s %14s%n", "master", "tasks", "tokens/s", "step ms (mean)", "Spark overhead");
-        Result main = runOn(master, c, null);
+        System.out.printf("%-24s %6s %12s %16s %14s%n", "master", "ranks", "tokens/s", "step ms (mean)", "Spark overhead");
+        Result main = runOn(master, c, null, partitions);
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.put("master", master);
         o.put("tokens_per_s", Math.round(main.tokensPerSecond));
@@ -69,7 +70,8 @@ public final class TrainBenchmark implements Callable<Integer> {
             String home = System.getenv("SPARK_HOME");
             if (home == null) throw new CommandLine.ParameterException(new CommandLine(this), "scaling needs SPARK_HOME (bin/rlhf sets it) or --no-scaling");
             String classDirs = String.join(java.io.File.pathSeparator, SparkHome.layout(java.nio.file.Path.of(home), System.getProperty("java.class.path")));
-            Result one = runOn("local-cluster[1,1,1024]", c, classDirs), two = runOn("local-cluster[2,1,1024]", c, classDirs);
+            // one rank per single-core executor: the same global batch split over one or two ranks
+            Result one = runOn("local-cluster[1,1,1024]", c, classDirs, 1), two = runOn("local-cluster[2,1,1024]", c, classDirs, 2);
             double ratio = two.tokensPerSecond / one.tokensPerSecond;
             System.out.printf("scaling, 2 executors over 1: %.2fx%n", ratio);
             o.put("tokens_per_s_1_executor", Math.round(one.tokensPerSecond));
@@ -81,15 +83,15 @@ public final class TrainBenchmark implements Callable<Integer> {
         return 0;
     }
 
-    private Result runOn(String m, GptConfig c, String classDirs) {
+    private Result runOn(String m, GptConfig c, String classDirs, int ranks) {
         SparkConf conf = SparkDefaults.apply(new SparkConf()).setMaster(m).setAppName("bench-train")
                 .setIfMissing("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1");
         if (classDirs != null) conf.set("spark.executor.extraClassPath", classDirs);
         SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
         try {
-            Result r = run(JavaSparkContext.fromSparkContext(spark.sparkContext()), c, partitions, steps);
-            System.out.printf("%-24s %6d %12.0f %16.1f %13.1f%%%n", m, partitions, r.tokensPerSecond, r.meanStepMs, 100 * r.overhead);
+            Result r = run(JavaSparkContext.fromSparkContext(spark.sparkContext()), c, ranks, steps);
+            System.out.printf("%-24s %6d %12.0f %16.1f %13.1f%%%n", m, ranks, r.tokensPerSecond, r.meanStepMs, 100 * r.overhead);
             return r;
         } finally {
             spark.stop();
@@ -105,16 +107,18 @@ public final class TrainBenchmark implements Callable<Integer> {
         Gpt model = Gpt.init(c, DType.FLOAT32, 1);
         AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(3e-4)), model.parameters().layout(), DType.FLOAT32);
         ShardedData<LmExample> data = ShardedData.of(jsc.parallelize(examples, partitions), partitions);
-        DataParallelTrainer<LmExample> t = new DataParallelTrainer<>(jsc, model, opt, new LanguageModelObjective(), data,
-                new DataParallelTrainer.Settings(GLOBAL_BATCH, MICRO_BATCH, 7, 0, 1));
-        for (int i = 0; i < 15; i++) t.runStep(); // warm-up: JIT in every executor JVM, resident models
-        long wall = 0, overhead = 0, tokens = 0;
-        for (int i = 0; i < steps; i++) {
-            StepReport rep = t.runStep();
-            wall += rep.wallNanos();
-            overhead += rep.wallNanos() - rep.slowestTaskNanos();
+        BarrierTrainer<LmExample> t = new BarrierTrainer<>(jsc, model, opt, new LanguageModelObjective(), data,
+                new BarrierTrainer.Settings(GLOBAL_BATCH, MICRO_BATCH, 7, 0, 1, Duration.ofSeconds(60), 0, null));
+        t.runStage(15, rep -> {}); // warm-up: JIT in every executor JVM, resident replicas
+        // one stage of `steps` steps, as a run with that checkpoint interval has: wall time on the driver, stage start to results
+        long t0 = System.nanoTime();
+        List<StepReport> reps = t.runStage(15 + steps, rep -> {});
+        long wall = System.nanoTime() - t0, compute = 0, tokens = 0;
+        for (StepReport rep : reps) {
+            compute += rep.slowestTaskNanos();
             tokens += (long) rep.count();
         }
+        long overhead = wall - compute;
         data.release();
         return new Result(tokens / (wall / 1e9), (double) overhead / wall, wall / 1e6 / steps);
     }

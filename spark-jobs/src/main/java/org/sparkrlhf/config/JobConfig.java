@@ -18,7 +18,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
     public record Data(String train, String eval, double evalFraction, String format, double maxBadFraction, int maxChars) implements Serializable {}
 
     public record Train(int steps, int globalBatch, int microBatch, int partitions, double lr, double minLr, int warmupSteps,
-                        String schedule, double weightDecay, double maxGradNorm, int maxBadSteps, int reduceFanIn, int checkpointEvery,
+                        String schedule, double weightDecay, double maxGradNorm, int maxBadSteps, int collectiveTimeoutSeconds, int stageRetries, int checkpointEvery,
                         int keepLast, int logEvery) implements Serializable {}
 
     public record Ppo(String prompts, String policyInit, String reward, String criticInit, int iterations, int promptsPerIteration,
@@ -45,6 +45,8 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
         if (ppo.prompts().isBlank()) e.add("ppo.prompts must name the prompt records");
         if (run.recurring()) e.add("run.recurring trains rounds on new data.train files (pretrain, sft, reward); a PPO run continues with run.resume=true");
         if (ppo.reward().isBlank()) e.add("ppo.reward must name a reward-model checkpoint directory or token-frequency:ID");
+        if (ppo.reward().startsWith("token-frequency:") && !ppo.reward().substring("token-frequency:".length()).matches("\\d+"))
+            e.add("ppo.reward=token-frequency:ID needs a token id, got '" + ppo.reward().substring("token-frequency:".length()) + "'");
         if (!Set.of("reward", "policy").contains(ppo.criticInit())) e.add("ppo.criticInit must be reward or policy, got '" + ppo.criticInit() + "'");
         positive(e, "ppo.iterations", ppo.iterations());
         positive(e, "ppo.promptsPerIteration", ppo.promptsPerIteration());
@@ -103,7 +105,8 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
         if (!(train.weightDecay() >= 0)) e.add("train.weightDecay must be >= 0, got " + train.weightDecay());
         if (!(train.maxGradNorm() > 0)) e.add("train.maxGradNorm must be > 0, got " + train.maxGradNorm());
         if (train.maxBadSteps() < 0) e.add("train.maxBadSteps must be >= 0, got " + train.maxBadSteps());
-        if (train.reduceFanIn() < 0 || train.reduceFanIn() == 1) e.add("train.reduceFanIn must be 0 (driver sums) or >= 2, got " + train.reduceFanIn());
+        positive(e, "train.collectiveTimeoutSeconds", train.collectiveTimeoutSeconds());
+        if (train.stageRetries() < 0) e.add("train.stageRetries must be >= 0, got " + train.stageRetries());
         positive(e, "train.checkpointEvery", train.checkpointEvery());
         positive(e, "train.keepLast", train.keepLast());
         positive(e, "train.logEvery", train.logEvery());

@@ -13,19 +13,6 @@ import org.sparkrlhf.model.Parameters;
 final class GradientSum {
     private GradientSum() {}
 
-    /** The plain sum of the shards, in their order, as little-endian float bytes (a tree's inner node). */
-    static byte[] sumBytes(List<byte[]> shards) {
-        int n = shards.get(0).length / 4;
-        float[] sum = new float[n], g = new float[n];
-        for (byte[] s : shards) {
-            ByteBuffer.wrap(s).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(0, g);
-            for (int i = 0; i < n; i++) sum[i] += g[i];
-        }
-        ByteBuffer out = ByteBuffer.allocate(n * 4).order(ByteOrder.LITTLE_ENDIAN);
-        out.asFloatBuffer().put(sum);
-        return out.array();
-    }
-
     /** into = scale * sum(shards); returns whether every element is finite. */
     static boolean sum(List<byte[]> shards, float scale, Parameters into) {
         int n = into.flat().size();

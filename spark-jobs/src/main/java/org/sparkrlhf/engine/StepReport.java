@@ -13,7 +13,7 @@ package org.sparkrlhf.engine;
  * @param slowestTaskNanos the slowest shard's compute time
  */
 public record StepReport(long step, double loss, double count, double accuracy, double gradNorm, double lr, boolean skipped,
-                         long wallNanos, long slowestTaskNanos) {
+                         long wallNanos, long slowestTaskNanos) implements java.io.Serializable {
 
     /** Share of the step that was not the slowest shard's compute: scheduling, transfers, summing, the update. */
     public double sparkOverheadFraction() {

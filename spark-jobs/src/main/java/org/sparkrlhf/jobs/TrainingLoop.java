@@ -3,7 +3,9 @@ package org.sparkrlhf.jobs;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.fs.FileSystem;
@@ -15,7 +17,7 @@ import org.sparkrlhf.checkpoint.CheckpointStore;
 import org.sparkrlhf.checkpoint.GptWeights;
 import org.sparkrlhf.checkpoint.OptimizerStateIO;
 import org.sparkrlhf.config.JobConfig;
-import org.sparkrlhf.engine.DataParallelTrainer;
+import org.sparkrlhf.engine.BarrierTrainer;
 import org.sparkrlhf.engine.ShardedData;
 import org.sparkrlhf.engine.StepReport;
 import org.sparkrlhf.model.Gpt;
@@ -115,37 +117,44 @@ public final class TrainingLoop {
         writeConfig(fs, runDir, cfg, modelCfg);
 
         ShardedData<E> data = ShardedData.of(examples, t.partitions());
-        DataParallelTrainer<E> trainer = new DataParallelTrainer<>(jsc, model, opt, objective, data,
-                new DataParallelTrainer.Settings(t.globalBatch(), t.microBatch(), cfg.run().seed(), t.maxBadSteps(),
-                        Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")), t.reduceFanIn()));
+        BarrierTrainer<E> trainer = new BarrierTrainer<>(jsc, model, opt, objective, data, new BarrierTrainer.Settings(t.globalBatch(),
+                t.microBatch(), cfg.run().seed(), t.maxBadSteps(), Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")),
+                Duration.ofSeconds(t.collectiveTimeoutSeconds()), t.stageRetries(), null));
         trainer.restoreCounters(skipped);
         MetricsLog metrics = new MetricsLog(fs, runDir, stage, opt.stepCount());
         Progress progress = new Progress(opt.stepCount(), round.endStep());
         StepReport last = null;
         try {
             while (opt.stepCount() < round.endStep()) {
-                last = trainer.runStep();
-                ObjectNode row = metrics.newRow();
-                row.put("step", last.step());
-                row.put("loss", last.loss());
-                if (!Double.isNaN(last.accuracy())) row.put("accuracy", last.accuracy());
-                row.put("count", last.count());
-                row.put("grad_norm", last.gradNorm());
-                row.put("lr", last.lr());
-                row.put("skipped", last.skipped());
-                row.put("skipped_total", trainer.skippedSteps());
-                row.put("step_seconds", last.wallNanos() / 1e9);
-                row.put("spark_overhead_fraction", last.sparkOverheadFraction());
-                if (last.step() == 1 && !last.skipped()) dataCounts.forEach((k, v) -> row.set("data_" + k, JSON.valueToTree(v)));
-                if (listener != null) listener.afterStep(last);
-                if (!last.skipped() && (last.step() % t.logEvery() == 0 || last.step() == round.endStep()))
-                    System.err.println(progress.line(stage, last.step(), last.loss(), last.count() / (last.wallNanos() / 1e9)));
-                if (!last.skipped() && (last.step() % t.checkpointEvery() == 0 || last.step() == round.endStep())) {
-                    dir.checkHeld(); // another run took the directory over: write nothing more
-                    Double metric = hooks.evaluate(model, last.step(), row);
-                    metrics.flush();
-                    save(store, model, opt, trainer, cfg, round, modelCfg, last.step(), metric, hooks.extraFiles(model));
+                // one barrier stage per checkpoint interval; the progress line follows rank 0's steps as they happen
+                long stageEnd = Math.min(round.endStep(), (opt.stepCount() / t.checkpointEvery() + 1) * t.checkpointEvery());
+                List<StepReport> steps = trainer.runStage(stageEnd, r -> {
+                    if (!r.skipped() && (r.step() % t.logEvery() == 0 || r.step() == round.endStep()))
+                        System.err.println(progress.line(stage, r.step(), r.loss(), r.count() / (r.wallNanos() / 1e9)));
+                });
+                ObjectNode row = null;
+                long skippedSoFar = trainer.skippedSteps() - steps.stream().filter(StepReport::skipped).count();
+                for (StepReport r : steps) {
+                    last = r;
+                    if (r.skipped()) skippedSoFar++;
+                    row = metrics.newRow();
+                    row.put("step", r.step());
+                    row.put("loss", r.loss());
+                    if (!Double.isNaN(r.accuracy())) row.put("accuracy", r.accuracy());
+                    row.put("count", r.count());
+                    row.put("grad_norm", r.gradNorm());
+                    row.put("lr", r.lr());
+                    row.put("skipped", r.skipped());
+                    row.put("skipped_total", skippedSoFar);
+                    row.put("step_seconds", r.wallNanos() / 1e9);
+                    row.put("spark_overhead_fraction", r.sparkOverheadFraction());
+                    if (r.step() == 1 && !r.skipped()) for (Map.Entry<String, Object> c : dataCounts.entrySet()) row.set("data_" + c.getKey(), JSON.valueToTree(c.getValue()));
+                    if (listener != null) listener.afterStep(r);
                 }
+                dir.checkHeld(); // another run took the directory over: write nothing more
+                Double metric = hooks.evaluate(model, opt.stepCount(), row);
+                metrics.flush();
+                save(store, model, opt, trainer, cfg, round, modelCfg, opt.stepCount(), metric, hooks.extraFiles(model));
             }
         } finally {
             if (dir.holds()) metrics.flush();
@@ -170,7 +179,7 @@ public final class TrainingLoop {
         }
     }
 
-    private static void save(CheckpointStore store, Gpt model, AdamW opt, DataParallelTrainer<?> trainer, JobConfig cfg,
+    private static void save(CheckpointStore store, Gpt model, AdamW opt, BarrierTrainer<?> trainer, JobConfig cfg,
                              TrainingRound round, GptConfig modelCfg, long step, Double metric, Map<String, CheckpointStore.FileWriter> extra) throws IOException {
         Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>(extra);
         files.put("weights.safetensors", out -> GptWeights.write(out, modelCfg, model.parameters()));

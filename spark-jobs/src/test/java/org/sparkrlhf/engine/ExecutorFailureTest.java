@@ -1,12 +1,12 @@
 package org.sparkrlhf.engine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
@@ -42,42 +42,36 @@ class ExecutorFailureTest {
         if (spark != null) spark.stop();
     }
 
-    static float[] train(JavaSparkContext jsc, int steps) {
-        GptConfig c = GptConfig.of(256, 64, 64, 4, 2);
-        Gpt model = Gpt.init(c, DType.FLOAT32, 3);
+    static BarrierTrainer<LmExample> trainer(JavaSparkContext jsc, Gpt model, BarrierTrainer.RankHook hook) {
         AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(1e-3)), model.parameters().layout(), DType.FLOAT32);
         java.util.SplittableRandom r = new java.util.SplittableRandom(2);
         List<LmExample> ex = new java.util.ArrayList<>();
         for (int i = 0; i < 128; i++) ex.add(LmExample.plain(r.ints(65, 0, 256).toArray()));
         ShardedData<LmExample> data = ShardedData.of(jsc.parallelize(ex, 2), 2);
-        DataParallelTrainer<LmExample> t = new DataParallelTrainer<>(jsc, model, opt, new LanguageModelObjective(), data,
-                new DataParallelTrainer.Settings(32, 8, 5, 0, 1));
-        for (int i = 0; i < steps; i++) t.runStep();
-        data.release();
-        return model.parameters().flat().toFloatArray();
+        return new BarrierTrainer<>(jsc, model, opt, new LanguageModelObjective(), data,
+                new BarrierTrainer.Settings(32, 8, 5, 0, 1, java.time.Duration.ofSeconds(60), 2, hook));
     }
 
     @Test
-    void aStepWhoseExecutorDiesIsRetriedAndTrainingEndsExactlyAsUndisturbed() {
+    void aStageWhoseExecutorDiesRunsAgainAndTrainingEndsExactlyAsUndisturbed() {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        float[] undisturbed = train(jsc, 4);
+        GptConfig c = GptConfig.of(256, 64, 64, 4, 2);
+        Gpt undisturbed = Gpt.init(c, DType.FLOAT32, 3), disturbed = Gpt.init(c, DType.FLOAT32, 3);
+        BarrierTrainer<LmExample> calm = trainer(jsc, undisturbed, null);
+        calm.runStage(3, r -> {});
+        calm.runStage(6, r -> {});
+        assertEquals(List.of(), calm.retried());
 
-        AtomicInteger tasksStarted = new AtomicInteger();
-        AtomicBoolean killed = new AtomicBoolean();
-        spark.sparkContext().addSparkListener(new SparkListener() {
-            @Override
-            public void onTaskStart(SparkListenerTaskStart e) {
-                // the third step's gradient tasks (ShardedData.of ran 2 jobs of 2 tasks each before step 1)
-                if (tasksStarted.incrementAndGet() == 2 * 2 + 2 * 2 + 1 && killed.compareAndSet(false, true)) {
-                    ProcessHandle.current().descendants()
-                            .filter(p -> p.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend"))
-                            .findFirst().ifPresent(ProcessHandle::destroyForcibly);
-                }
-            }
+        // rank 1's executor JVM halts right after step 5, on the stage's first attempt only
+        BarrierTrainer<LmExample> t = trainer(jsc, disturbed, (rank, step, attempt) -> {
+            if (rank == 1 && step == 5 && attempt == 0) Runtime.getRuntime().halt(137);
         });
-        float[] disturbed = train(jsc, 4);
-        assertTrue(killed.get(), "an executor was killed during training");
-        assertArrayEquals(undisturbed, disturbed);
+        t.runStage(3, r -> {});
+        List<StepReport> second = t.runStage(6, r -> {});
+        assertEquals(1, t.retried().size(), "the driver saw one failed stage and ran it again: " + t.retried());
+        assertTrue(t.retried().get(0).contains("ExecutorLostFailure"), "the failure was the executor's loss: " + t.retried().get(0));
+        assertEquals(List.of(4L, 5L, 6L), second.stream().map(StepReport::step).toList(), "the stage ran again from its start");
+        assertArrayEquals(undisturbed.parameters().flat().toFloatArray(), disturbed.parameters().flat().toFloatArray());
     }
 
     static float[] ppo(JavaSparkContext jsc, int iterations) {

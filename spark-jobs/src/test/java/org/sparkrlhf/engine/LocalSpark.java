@@ -8,8 +8,15 @@ import org.apache.spark.sql.SparkSession;
 public final class LocalSpark {
     private LocalSpark() {}
 
-    public static SparkSession start(String master) {
-        SparkConf conf = SparkDefaults.apply(new SparkConf())
+    /** As {@link #start(String)}, with more settings as key, value pairs. */
+    public static SparkSession start(String master, String... settings) {
+        SparkConf conf = conf(master);
+        for (int i = 0; i + 1 < settings.length; i += 2) conf.set(settings[i], settings[i + 1]);
+        return SparkSession.builder().config(conf).getOrCreate();
+    }
+
+    private static SparkConf conf(String master) {
+        return SparkDefaults.apply(new SparkConf())
                 .setMaster(master)
                 .setAppName("spark-rlhf-test")
                 .set("spark.ui.enabled", "false")
@@ -17,7 +24,6 @@ public final class LocalSpark {
                 .set("spark.driver.bindAddress", "127.0.0.1")
                 .set("spark.local.dir", "target/spark-local")
                 .set("spark.sql.shuffle.partitions", "2");
-        return SparkSession.builder().config(conf).getOrCreate();
     }
 
     public static JavaSparkContext jsc(SparkSession s) {

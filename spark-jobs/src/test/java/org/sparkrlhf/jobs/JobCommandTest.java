@@ -110,6 +110,19 @@ class JobCommandTest {
     }
 
     @Test
+    void tooMuchMalformedDataIsOneLineNamingTheQuarantineFile() throws Exception {
+        List<String> lines = new ArrayList<>(Files.readAllLines(text).subList(0, 20));
+        for (int i = 0; i < 10; i++) lines.add("{\"txt\": \"misspelled\"}");
+        Path bad = Files.write(dir.resolve("bad.jsonl"), lines);
+        String line = run(new PretrainJob(), pretrain(newRun("bad-data"), "data.train=" + bad.toUri())).errorLine();
+        assertTrue(line.startsWith("error: 10 of 30 train records (33.3%) are malformed, above data.maxBadFraction = 0.01; see ")
+                && line.endsWith("bad-data/quarantine/train.jsonl for each one's file, line and reason"), line);
+        String reward = run(new PpoJob(), pretrain(newRun("bad-reward"), "ppo.prompts=" + prompts.toUri(), "ppo.reward=token-frequency:many",
+                "ppo.promptsPerIteration=4", "ppo.minibatches=1")).errorLine();
+        assertTrue(reward.contains("ppo.reward=token-frequency:ID needs a token id, got 'many'"), reward);
+    }
+
+    @Test
     void anUnwritableRunDirectoryIsOneLineBeforeSparkStarts() throws Exception {
         Path file = Files.writeString(dir.resolve("not-a-dir"), "x");
         String line = run(new PretrainJob(), pretrain(file.toUri() + "/run")).errorLine();

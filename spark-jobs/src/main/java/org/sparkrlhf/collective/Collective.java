@@ -1,0 +1,31 @@
+package org.sparkrlhf.collective;
+
+/**
+ * Collective operations among the ranks of one training stage. Every rank calls the same
+ * operations in the same order; each returns the same bits on every rank, run after run, whatever
+ * the timing (the order of additions is fixed by the algorithm and the number of ranks alone).
+ * The CPU build implements it with a TCP ring ({@link TcpRing}); a GPU build can put NCCL here.
+ */
+public interface Collective extends AutoCloseable {
+    int rank();
+
+    int size();
+
+    /** Element-wise sum over all ranks, in place (bandwidth-optimal: reduce-scatter, then all-gather). */
+    void allReduceSum(float[] data);
+
+    /** Every rank's {@code mine}, indexed by rank: for small values (loss sums, counts, flags, timings). */
+    double[][] allGather(double[] mine);
+
+    /** The element-wise sum of small values, added in rank order. */
+    default double[] allReduceSum(double[] mine) {
+        double[][] all = allGather(mine);
+        double[] sum = new double[mine.length];
+        for (double[] r : all) for (int i = 0; i < sum.length; i++) sum[i] += r[i];
+        return sum;
+    }
+
+    /** Releases the connections; idempotent. */
+    @Override
+    void close();
+}
