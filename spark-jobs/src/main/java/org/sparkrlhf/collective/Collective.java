@@ -14,6 +14,15 @@ public interface Collective extends AutoCloseable {
     /** Element-wise sum over all ranks, in place (bandwidth-optimal: reduce-scatter, then all-gather). */
     void allReduceSum(float[] data);
 
+    /**
+     * Sums {@code data} in place and gathers every rank's {@code small} values (indexed by rank) in
+     * one operation: a training step's gradient and its statistics travel together.
+     */
+    default double[][] allReduceSum(float[] data, double[] small) {
+        allReduceSum(data);
+        return allGather(small);
+    }
+
     /** Every rank's {@code mine}, indexed by rank: for small values (loss sums, counts, flags, timings). */
     double[][] allGather(double[] mine);
 

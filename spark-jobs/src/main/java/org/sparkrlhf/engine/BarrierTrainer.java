@@ -188,8 +188,7 @@ public final class BarrierTrainer<E> {
         StepStats local = obj.accumulate(r.model, mine, s.microBatch(), r.grads);
         int n = r.buffer.length;
         r.grads.flat().read(0, r.buffer, 0, n);
-        ring.allReduceSum(r.buffer);
-        double[][] all = ring.allGather(new double[]{local.lossSum(), local.count(), local.correct(), local.computeNanos()});
+        double[][] all = ring.allReduceSum(r.buffer, new double[]{local.lossSum(), local.count(), local.correct(), local.computeNanos()});
         double lossSum = 0, count = 0, correct = 0, slowest = 0;
         for (double[] v : all) { // rank order: the same sums on every rank
             lossSum += v[0];

@@ -108,6 +108,21 @@ class TcpRingTest {
     }
 
     @Test
+    void smallValuesRideAlongWithTheAllReduce() throws Exception {
+        for (int ranks : new int[]{1, 2, 4}) {
+            float[] want = expected(ranks, 100_003);
+            List<double[][]> got = onRanks(ranks, Duration.ofSeconds(20), c -> {
+                float[] v = values(c.rank(), 100_003);
+                double[][] small = c.allReduceSum(v, new double[]{c.rank(), -c.rank()});
+                assertArrayEquals(want, v);
+                return small;
+            });
+            for (double[][] all : got)
+                for (int r = 0; r < ranks; r++) assertArrayEquals(new double[]{r, -r}, all[r], ranks + " ranks");
+        }
+    }
+
+    @Test
     void smallValuesAreGatheredByRankAndSummedInRankOrder() throws Exception {
         List<double[][]> got = onRanks(3, Duration.ofSeconds(20), c -> {
             double[] sum = c.allReduceSum(new double[]{c.rank() + 0.1, 1});
