@@ -175,6 +175,7 @@ public final class PpoJob extends JobCommand {
             trainer.withPretrainingMix(ptxData, p.ptxCoef(), p.ptxPerMinibatch());
         }
 
+        TrainingLoop.writeConfig(fs, runDir, cfg, policy.config());
         MetricsLog metrics = new MetricsLog(fs, runDir, "ppo", startIteration);
         SamplesLog samples = new SamplesLog(fs, runDir, startIteration);
         Progress progress = new Progress(startIteration, p.iterations());

@@ -170,7 +170,8 @@ public final class TrainingLoop {
         return new Outcome(round.startStep(), "loss", Double.NaN, 0, new Path(cfg.run().dir()));
     }
 
-    private static void writeConfig(FileSystem fs, Path runDir, JobConfig cfg, GptConfig modelCfg) throws IOException {
+    /** {@code RUN/config.json}: the job's settings and the model's shape, as this call of the job ran. */
+    static void writeConfig(FileSystem fs, Path runDir, JobConfig cfg, GptConfig modelCfg) throws IOException {
         ObjectNode o = JSON.createObjectNode();
         o.set("job", JSON.valueToTree(cfg));
         o.set("model", JSON.valueToTree(modelCfg));

@@ -76,6 +76,9 @@ class CheckpointStoreTest {
         fs.mkdirs(new Path(run, "checkpoints/step-0000009"));
         fs.create(new Path(run, "checkpoints/step-0000009/weights.bin")).close();
         assertEquals(3, store.latestValid().orElseThrow().step());
-        assertFalse(fs.exists(new Path(run, "checkpoints/.tmp-step-0000004")));
+        // every write published its temporary directory (named .tmp-step-NNNNNNN-<uuid>): none is left behind
+        for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(new Path(run, "checkpoints")))
+            assertFalse(st.getPath().getName().startsWith(".tmp-"), "left behind: " + st.getPath());
+        assertEquals(4, fs.listStatus(new Path(run, "checkpoints")).length, "steps 4, 3, 2 and the unpublished 9");
     }
 }

@@ -76,8 +76,10 @@ class YarnSubmitIT {
         Map<String, String> c = new LinkedHashMap<>();
         c.put("spark.ui.enabled", "false");
         c.put("spark.driver.host", "127.0.0.1");
-        c.put("spark.driver.memory", "1g");
-        c.put("spark.executor.memory", "1g");
+        // the MiniYARNCluster offers 4 GB: in cluster mode the driver's container and both executors' must fit at once,
+        // since training runs as barrier stages that need a task slot per rank (train.partitions = 2)
+        c.put("spark.driver.memory", "768m");
+        c.put("spark.executor.memory", "768m");
         c.put("spark.executor.instances", "2");
         c.put("spark.executor.cores", "1");
         c.put("spark.driver.extraJavaOptions", flags);

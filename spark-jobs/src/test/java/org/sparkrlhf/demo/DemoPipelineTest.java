@@ -79,7 +79,20 @@ class DemoPipelineTest extends LocalSparkTest {
         // best-of-1 is just the SFT samples' first draw per prompt: its proxy score can only grow with n
         assertTrue(bon.get(2).get("proxy_mean").asDouble() >= bon.get(0).get("proxy_mean").asDouble());
         assertEquals(4, written.get("ppo_curve").size());
-        assertTrue(written.get("targets").has("kl_le_6"));
+        // each target's verdict follows from the figures beside it
+        JsonNode t = written.get("targets");
+        assertEquals(written.get("minutes").asDouble() <= 15, t.get("minutes_le_15").asBoolean());
+        assertEquals(written.get("rm_accuracy").asDouble() >= written.get("rm_noise_ceiling").asDouble() - 0.05,
+                t.get("rm_within_5_points_of_ceiling").asBoolean());
+        assertEquals(written.has("gold_gain_sd") && written.get("gold_gain_sd").asDouble() >= 1.0, t.get("gold_gain_ge_1_sd").asBoolean());
+        assertEquals(written.get("kl_ppo").asDouble() <= 6 && !(written.path("kl_ppo_max_during_training").asDouble() > 6), t.get("kl_le_6").asBoolean());
+        java.util.Set<String> missed = new java.util.HashSet<>();
+        written.get("targets_missed").forEach(m -> missed.add(m.asText()));
+        java.util.Set<String> failed = new java.util.HashSet<>();
+        t.fields().forEachRemaining(e -> {
+            if (!e.getValue().asBoolean()) failed.add(e.getKey());
+        });
+        assertEquals(failed, missed, "targets_missed lists exactly the targets not met");
 
         Set<String> stages = new HashSet<>();
         List<String> lines = Files.readAllLines(out.resolve("samples.jsonl"));

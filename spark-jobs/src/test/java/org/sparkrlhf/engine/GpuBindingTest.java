@@ -39,7 +39,9 @@ class GpuBindingTest {
         assertTrue(smi.toFile().setExecutable(true) && script.toFile().setExecutable(true));
 
         List<String> classDirs = SparkHome.layout(Path.of(System.getenv("SPARK_HOME")), System.getProperty("java.class.path"));
-        SparkConf conf = SparkDefaults.apply(new SparkConf()).setMaster("local-cluster[2,1,1024]").setAppName("gpu-binding")
+        // one worker with two GPUs and two single-core executors: Spark must hand them different GPUs
+        SparkConf conf = SparkDefaults.apply(new SparkConf()).setMaster("local-cluster[1,2,2048]").setAppName("gpu-binding")
+                .set("spark.executor.cores", "1").set("spark.executor.memory", "768m")
                 .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
                 .set("spark.executor.extraClassPath", String.join(java.io.File.pathSeparator, classDirs))
                 .set("spark.local.dir", "target/spark-local")
@@ -53,6 +55,7 @@ class GpuBindingTest {
             }).collect();
             assertEquals(4, seen.size());
             for (String s : seen) assertTrue(Set.of("0->0", "1->1").contains(s), "one GPU per task, bound to its ordinal: " + seen);
+            assertEquals(Set.of("0->0", "1->1"), Set.copyOf(seen), "both GPUs were handed out, each to its own executor: " + seen);
         } finally {
             spark.stop();
         }

@@ -79,7 +79,7 @@ class LauncherIT {
     void benchHelpVersionAndAUserErrorSayWhatTheyShould() throws Exception {
         Result help = rlhf("bench-help", "bench", "--help");
         assertEquals(0, help.code(), help.err());
-        assertTrue(help.out().startsWith("usage: bin/rlhf bench <model|train|ppo|allreduce>"), help.out());
+        assertTrue(help.out().startsWith("usage: bin/rlhf bench <model|train|ppo|allreduce|project>"), help.out());
         Result unknown = rlhf("bench-unknown", "bench", "nonsense");
         assertEquals(2, unknown.code());
         assertTrue(unknown.err().startsWith("rlhf bench: unknown benchmark 'nonsense'"), unknown.err());

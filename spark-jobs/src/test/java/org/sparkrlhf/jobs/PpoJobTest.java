@@ -91,5 +91,8 @@ class PpoJobTest {
         List<String> samples = Files.readAllLines(dir.resolve("run/samples.jsonl"));
         assertTrue(samples.size() >= 4 && samples.get(0).contains("\"proxy\"") && samples.get(0).contains("<|user|>"), samples.get(0));
         assertEquals(1, Files.readAllLines(dir.resolve("run/quarantine/prompts.jsonl")).size());
+        com.fasterxml.jackson.databind.JsonNode config = new ObjectMapper().readTree(dir.resolve("run/config.json").toFile());
+        assertEquals("token-frequency:101", config.path("job").path("ppo").path("reward").asText(), "the run records its settings");
+        assertEquals(32, config.path("model").path("dModel").asInt(), "and the policy's shape");
     }
 }

@@ -114,6 +114,8 @@ class PretrainJobTest {
                 && console.toString().contains("/q/quarantine/train.jsonl with file, line and reason"), console.toString());
         List<String> q = Files.readAllLines(dir.resolve("q/quarantine/train.jsonl"));
         assertEquals(3, q.size());
+        for (String record : q) // each names the file it came from, as the reader saw it
+            assertEquals(data.toUri().toString().replaceFirst("^file:///", "file:/"), new ObjectMapper().readTree(record).path("file").asText(), record);
         assertTrue(q.get(0).contains("\"line\":6") && q.get(0).contains("missing field 'text'"), q.get(0));
         assertTrue(q.get(1).contains("\"line\":10") && q.get(1).contains("not valid JSON"), q.get(1));
         assertTrue(q.get(2).contains("\"line\":21") && q.get(2).contains("empty text"), q.get(2));
