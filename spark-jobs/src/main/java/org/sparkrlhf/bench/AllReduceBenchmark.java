@@ -14,6 +14,7 @@ import java.util.concurrent.Future;
 import java.util.function.Function;
 import org.sparkrlhf.collective.Collective;
 import org.sparkrlhf.collective.TcpRing;
+import org.sparkrlhf.collective.ThreadRendezvous;
 import org.sparkrlhf.engine.SparkDefaults;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -83,22 +84,14 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     /** Seconds per all-reduce of {@code floats} values over {@code n} ranks: the median of several after a warm-up. */
     static double time(int n, int floats) throws Exception {
         int reps = floats >= (32 << 20) / 4 ? 3 : floats >= (4 << 20) / 4 ? 5 : 20;
-        String[] slots = new String[n];
-        CyclicBarrier exchange = new CyclicBarrier(n), start = new CyclicBarrier(n);
+        ThreadRendezvous rendezvous = new ThreadRendezvous(n);
+        CyclicBarrier start = new CyclicBarrier(n);
         ExecutorService pool = Executors.newFixedThreadPool(n);
         try {
             List<Future<double[]>> fs = new ArrayList<>();
             for (int r = 0; r < n; r++) {
                 int rank = r;
-                Function<String, String[]> allGather = msg -> {
-                    try {
-                        slots[rank] = msg;
-                        exchange.await();
-                        return slots.clone();
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                };
+                Function<String, String[]> allGather = rendezvous.forRank(rank);
                 fs.add(pool.submit(() -> {
                     float[] data = new float[floats];
                     java.util.Arrays.fill(data, rank + 1);

@@ -102,7 +102,10 @@ public final class ScalingProjection implements Callable<Integer> {
                     System.out.println();
                 }
         }
-        if (out != null) Files.writeString(out, o.toString());
+        if (out != null) {
+            Files.createDirectories(out.toAbsolutePath().getParent());
+            Files.writeString(out, o.toString());
+        }
         if (json) System.out.println(o);
         return 0;
     }

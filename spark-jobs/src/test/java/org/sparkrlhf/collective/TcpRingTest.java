@@ -8,46 +8,21 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /** The TCP ring with threads as ranks over loopback: exact sums in the documented order, the same bits everywhere, clear failures. */
 class TcpRingTest {
-
-    /** What {@code BarrierTaskContext.allGather} does for tasks, for threads. */
-    static final class Exchange {
-        final String[] slots;
-        final CyclicBarrier barrier;
-
-        Exchange(int n) {
-            slots = new String[n];
-            barrier = new CyclicBarrier(n);
-        }
-
-        Function<String, String[]> forRank(int r) {
-            return msg -> {
-                try {
-                    slots[r] = msg;
-                    barrier.await();
-                    return slots.clone();
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            };
-        }
-    }
 
     interface RankBody<T> {
         T run(Collective c) throws Exception;
     }
 
     static <T> List<T> onRanks(int n, Duration timeout, RankBody<T> body) throws Exception {
-        Exchange ex = new Exchange(n);
+        ThreadRendezvous ex = new ThreadRendezvous(n);
         ExecutorService pool = Executors.newFixedThreadPool(n);
         try {
             List<Future<T>> fs = new ArrayList<>();
