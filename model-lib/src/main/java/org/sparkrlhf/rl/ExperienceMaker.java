@@ -26,16 +26,24 @@ public final class ExperienceMaker {
     /** Where the time went: sampling, and scoring (policy, reference, critic, reward, GAE). */
     public record Timing(long samplingNanos, long scoringNanos) implements java.io.Serializable {}
 
-    public static List<Experience> make(List<int[]> prompts, long[] seeds, Gpt policy, Gpt reference, Gpt critic, RewardFunction reward,
-                                        SamplingConfig sampling, int padToken, int eosToken, double beta, ScoreNorm norm,
-                                        PpoSettings ppo, int microBatch) {
-        return make(prompts, seeds, policy, reference, critic, reward, sampling, padToken, eosToken, beta, norm, ppo, microBatch, new Timing[1]);
-    }
+    /** The models experience comes from: the policy that samples, its frozen reference, the critic, and the reward. */
+    public record Models(Gpt policy, Gpt reference, Gpt critic, RewardFunction reward) {}
 
-    /** As above; {@code timing[0]} receives where the time went. */
-    public static List<Experience> make(List<int[]> prompts, long[] seeds, Gpt policy, Gpt reference, Gpt critic, RewardFunction reward,
-                                        SamplingConfig sampling, int padToken, int eosToken, double beta, ScoreNorm norm,
-                                        PpoSettings ppo, int microBatch, Timing[] timing) {
+    /** How experience is made: sampling, the special tokens, score normalization, PPO's reward shaping and GAE, the micro-batch. */
+    public record Settings(SamplingConfig sampling, int padToken, int eosToken, ScoreNorm norm, PpoSettings ppo, int microBatch)
+            implements java.io.Serializable {}
+
+    /** A batch of experience and what making it cost. */
+    public record Made(List<Experience> experiences, Timing timing) {}
+
+    /** Experience for {@code prompts}, one sequence seed each, at KL coefficient {@code beta}. */
+    public static Made make(List<int[]> prompts, long[] seeds, Models models, Settings settings, double beta) {
+        Gpt policy = models.policy(), reference = models.reference(), critic = models.critic();
+        RewardFunction reward = models.reward();
+        int padToken = settings.padToken(), eosToken = settings.eosToken(), microBatch = settings.microBatch();
+        ScoreNorm norm = settings.norm();
+        PpoSettings ppo = settings.ppo();
+        SamplingConfig sampling = settings.sampling();
         long t0 = System.nanoTime();
         Samples samples = new Sampler(policy, padToken).sample(prompts.toArray(int[][]::new), seeds, sampling);
         long t1 = System.nanoTime();
@@ -56,8 +64,7 @@ public final class ExperienceMaker {
                 out.add(new Experience(p.get(i), r.get(i), logp[i], ref[i], val[i], scores[k], eos, rewards, g.advantages(), g.returns()));
             }
         }
-        timing[0] = new Timing(t1 - t0, System.nanoTime() - t1);
-        return out;
+        return new Made(out, new Timing(t1 - t0, System.nanoTime() - t1));
     }
 
     /** The right-padded batch of prompt+response sequences minus their last token (the model's inputs). */

@@ -36,8 +36,8 @@ class PpoLearnsTest {
         for (int it = 0; it < 25; it++) {
             long[] seeds = new long[prompts.size()];
             for (int i = 0; i < seeds.length; i++) seeds[i] = it * 1000L + i;
-            List<Experience> exp = ExperienceMaker.make(prompts, seeds, policy, reference, critic, reward, SamplingConfig.of(1.0, 16),
-                    0, 31, kl.beta(), new ExperienceMaker.ScoreNorm(0, 0.25), s, 16);
+            List<Experience> exp = ExperienceMaker.make(prompts, seeds, new ExperienceMaker.Models(policy, reference, critic, reward),
+                    new ExperienceMaker.Settings(SamplingConfig.of(1.0, 16), 0, 31, new ExperienceMaker.ScoreNorm(0, 0.25), s, 16), kl.beta()).experiences();
             Moments adv = Moments.EMPTY;
             double score = 0, meanKl = 0;
             for (Experience e : exp) {

@@ -61,11 +61,12 @@ public final class PpoBenchmark implements Callable<Integer> {
             List<int[]> prompts = new ArrayList<>();
             for (int i = 0; i < 256; i++) prompts.add(r.ints(16, 0, 255).toArray());
             ShardedData<int[]> data = ShardedData.of(jsc.parallelize(prompts, 2), 2);
-            PpoTrainer t = new PpoTrainer(jsc, policy, critic, reference, reward, null, new ExperienceMaker.ScoreNorm(0, 1),
-                    new AdamW(AdamW.Config.defaults(LrSchedule.constant(1e-4)), policy.parameters().layout(), DType.FLOAT32),
-                    new AdamW(AdamW.Config.defaults(LrSchedule.constant(1e-4)), critic.parameters().layout(), DType.FLOAT32),
-                    KlController.adaptive(0.1, 6, 10000), PpoSettings.defaults(),
-                    new SamplingConfig(0.7, 0, 1.0, 48, new int[0], false), 0, 255, data, 64, 4, 2, 5, 16);
+            PpoTrainer t = new PpoTrainer(jsc, new PpoTrainer.Models(policy, critic, reference, reward, null),
+                    new PpoTrainer.Optimizers(new AdamW(AdamW.Config.defaults(LrSchedule.constant(1e-4)), policy.parameters().layout(), DType.FLOAT32),
+                            new AdamW(AdamW.Config.defaults(LrSchedule.constant(1e-4)), critic.parameters().layout(), DType.FLOAT32),
+                            KlController.adaptive(0.1, 6, 10000)),
+                    new PpoTrainer.Settings(new ExperienceMaker.Settings(new SamplingConfig(0.7, 0, 1.0, 48, new int[0], false), 0, 255,
+                            new ExperienceMaker.ScoreNorm(0, 1), PpoSettings.defaults(), 16), 64, 4, 2, 5), data);
             t.runIteration(); // warm-up
             double iter = 0, samp = 0, score = 0, train = 0, over = 0, sampled = 0;
             for (int i = 0; i < iterations; i++) {

@@ -25,7 +25,6 @@ import org.sparkrlhf.rl.Moments;
 import org.sparkrlhf.rl.PpoSettings;
 import org.sparkrlhf.rl.PpoUpdate;
 import org.sparkrlhf.rl.RewardFunction;
-import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.training.LanguageModelObjective;
 import org.sparkrlhf.training.LmExample;
@@ -48,10 +47,26 @@ import org.sparkrlhf.training.StepStats;
  */
 public final class PpoTrainer {
 
+    /** The models of a run: policy and critic (trained), the frozen reference, and the reward (a model, or else a scripted function). */
+    public record Models(Gpt policy, Gpt critic, Gpt reference, Gpt rewardModel, RewardFunction scripted) {}
+
+    /** The driver's optimizers for policy and critic, and the KL controller. */
+    public record Optimizers(AdamW policy, AdamW critic, KlController kl) {}
+
+    /** An iteration's shape: how experience is made, prompts per iteration, epochs x minibatches of updates, the seed. */
+    public record Settings(ExperienceMaker.Settings experience, int promptsPerIteration, int epochs, int minibatches, long seed) {}
+
     /** What executors need once per run: frozen models, settings, and the reward. */
     record Static(String runId, GptConfig policyCfg, GptConfig criticCfg, GptConfig rewardCfg, byte[] reference, byte[] rewardModel,
-                  RewardFunction scripted, ExperienceMaker.ScoreNorm norm, PpoSettings settings, SamplingConfig sampling,
-                  int padToken, int eosToken, long seed, int microBatch) implements Serializable {}
+                  RewardFunction scripted, ExperienceMaker.Settings experience, long seed) implements Serializable {
+        PpoSettings settings() {
+            return experience.ppo();
+        }
+
+        int microBatch() {
+            return experience.microBatch();
+        }
+    }
 
     /** The trainable models at one version. */
     record Live(long version, byte[] policy, byte[] critic) implements Serializable {}
@@ -91,29 +106,27 @@ public final class PpoTrainer {
     private int ptxPerMinibatch;
     private long iteration;
 
-    public PpoTrainer(JavaSparkContext jsc, Gpt policy, Gpt critic, Gpt reference, Gpt rewardModel, RewardFunction scripted,
-                      ExperienceMaker.ScoreNorm norm, AdamW policyOpt, AdamW criticOpt, KlController kl, PpoSettings settings,
-                      SamplingConfig sampling, int padToken, int eosToken, ShardedData<int[]> prompts, int promptsPerIteration,
-                      int epochs, int minibatches, long seed, int microBatch) {
-        if (promptsPerIteration % (prompts.partitions() * minibatches) != 0)
+    public PpoTrainer(JavaSparkContext jsc, Models models, Optimizers optimizers, Settings settings, ShardedData<int[]> prompts) {
+        if (settings.promptsPerIteration() % (prompts.partitions() * settings.minibatches()) != 0)
             throw new IllegalArgumentException("promptsPerIteration must be a multiple of partitions x minibatches");
         this.jsc = jsc;
-        this.policy = policy;
-        this.critic = critic;
-        this.policyOpt = policyOpt;
-        this.criticOpt = criticOpt;
-        this.kl = kl;
+        this.policy = models.policy();
+        this.critic = models.critic();
+        this.policyOpt = optimizers.policy();
+        this.criticOpt = optimizers.critic();
+        this.kl = optimizers.kl();
         this.prompts = prompts;
-        this.promptsPerIteration = promptsPerIteration;
-        this.epochs = epochs;
-        this.minibatches = minibatches;
+        this.promptsPerIteration = settings.promptsPerIteration();
+        this.epochs = settings.epochs();
+        this.minibatches = settings.minibatches();
         this.policyGrads = policy.newGradients();
         this.criticGrads = critic.newGradients();
         this.ptxGrads = policy.newGradients();
+        Gpt rewardModel = models.rewardModel();
         this.statics = jsc.broadcast(new Static(UUID.randomUUID().toString(), policy.config(), critic.config(),
-                rewardModel == null ? null : rewardModel.config(), reference.parameters().flat().toFloatBytes(),
-                rewardModel == null ? null : rewardModel.parameters().flat().toFloatBytes(), scripted, norm, settings, sampling,
-                padToken, eosToken, seed, microBatch));
+                rewardModel == null ? null : rewardModel.config(), models.reference().parameters().flat().toFloatBytes(),
+                rewardModel == null ? null : rewardModel.parameters().flat().toFloatBytes(), models.scripted(), settings.experience(),
+                settings.seed()));
     }
 
     /**
@@ -176,10 +189,9 @@ public final class PpoTrainer {
                 long[] seeds = new long[mine.size()];
                 for (int i = 0; i < seeds.length; i++) seeds[i] = mix(s.seed(), it, block.partition, i);
                 RewardFunction reward = s.scripted() != null ? s.scripted() : RewardFunction.model(slot.rewardModel, s.microBatch());
-                ExperienceMaker.Timing[] timing = new ExperienceMaker.Timing[1];
-                List<Experience> exp = ExperienceMaker.make(mine, seeds, slot.policy, slot.reference, slot.critic, reward, s.sampling(),
-                        s.padToken(), s.eosToken(), beta, s.norm(), s.settings(), s.microBatch(), timing);
-                return new ExperienceShard(block.partition, exp, timing[0]);
+                ExperienceMaker.Made made = ExperienceMaker.make(mine, seeds, new ExperienceMaker.Models(slot.policy, slot.reference, slot.critic, reward),
+                        s.experience(), beta);
+                return new ExperienceShard(block.partition, made.experiences(), made.timing());
             } finally {
                 Slot.release(s.runId(), slot);
             }

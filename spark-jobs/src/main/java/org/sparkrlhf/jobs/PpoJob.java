@@ -162,9 +162,10 @@ public final class PpoJob extends JobCommand {
             startIteration = state.get("iteration").asLong();
             System.err.printf("ppo: resuming from %s (iteration %d)%n", c.dir(), startIteration);
         }
-        PpoTrainer trainer = new PpoTrainer(jsc, policy, critic, reference, rewardModel, scripted, norm, policyOpt, criticOpt, kl, settings,
-                sampling, tok.padToken(), tok.eosToken(), data, p.promptsPerIteration(), p.epochs(), p.minibatches(), cfg.run().seed(),
-                cfg.train().microBatch());
+        PpoTrainer trainer = new PpoTrainer(jsc, new PpoTrainer.Models(policy, critic, reference, rewardModel, scripted),
+                new PpoTrainer.Optimizers(policyOpt, criticOpt, kl),
+                new PpoTrainer.Settings(new ExperienceMaker.Settings(sampling, tok.padToken(), tok.eosToken(), norm, settings, cfg.train().microBatch()),
+                        p.promptsPerIteration(), p.epochs(), p.minibatches(), cfg.run().seed()), data);
         trainer.restore(startIteration);
         ShardedData<org.sparkrlhf.training.LmExample> ptxData = null;
         if (p.ptxCoef() > 0) {

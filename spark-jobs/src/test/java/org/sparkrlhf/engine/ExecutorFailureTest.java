@@ -82,12 +82,12 @@ class ExecutorFailureTest {
         List<int[]> prompts = new java.util.ArrayList<>();
         for (int i = 0; i < 32; i++) prompts.add(r.ints(6, 0, 32).toArray());
         ShardedData<int[]> data = ShardedData.of(jsc.parallelize(prompts, 2), 2);
-        PpoTrainer t = new PpoTrainer(jsc, policy, critic, reference, null, org.sparkrlhf.rl.RewardFunction.tokenFrequency(7),
-                new org.sparkrlhf.rl.ExperienceMaker.ScoreNorm(0, 0.25),
-                new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), policy.parameters().layout(), DType.FLOAT32),
-                new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), critic.parameters().layout(), DType.FLOAT32),
-                org.sparkrlhf.rl.KlController.adaptive(0.1, 6.0, 100), org.sparkrlhf.rl.PpoSettings.defaults(),
-                org.sparkrlhf.sampling.SamplingConfig.of(1.0, 24), 0, 31, data, 16, 2, 2, 11, 8);
+        PpoTrainer t = new PpoTrainer(jsc, new PpoTrainer.Models(policy, critic, reference, null, org.sparkrlhf.rl.RewardFunction.tokenFrequency(7)),
+                new PpoTrainer.Optimizers(new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), policy.parameters().layout(), DType.FLOAT32),
+                        new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), critic.parameters().layout(), DType.FLOAT32),
+                        org.sparkrlhf.rl.KlController.adaptive(0.1, 6.0, 100)),
+                new PpoTrainer.Settings(new org.sparkrlhf.rl.ExperienceMaker.Settings(org.sparkrlhf.sampling.SamplingConfig.of(1.0, 24), 0, 31,
+                        new org.sparkrlhf.rl.ExperienceMaker.ScoreNorm(0, 0.25), org.sparkrlhf.rl.PpoSettings.defaults(), 8), 16, 2, 2, 11), data);
         for (int i = 0; i < iterations; i++) t.runIteration();
         data.release();
         return policy.parameters().flat().toFloatArray();

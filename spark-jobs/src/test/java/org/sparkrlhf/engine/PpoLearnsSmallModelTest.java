@@ -42,11 +42,11 @@ class PpoLearnsSmallModelTest {
             for (int i = 0; i < 128; i++) prompts.add(r.ints(8, 0, 256).toArray());
             ShardedData<int[]> data = ShardedData.of(jsc.parallelize(prompts, 2), 2);
             KlController kl = KlController.adaptive(PPO_BETA, KL_TARGET, 50);
-            PpoTrainer t = new PpoTrainer(jsc, policy, critic, reference, null, RewardFunction.tokenFrequency(42),
-                    new ExperienceMaker.ScoreNorm(0, 0.25),
-                    new AdamW(AdamW.Config.defaults(LrSchedule.constant(LR)), policy.parameters().layout(), DType.FLOAT32),
-                    new AdamW(AdamW.Config.defaults(LrSchedule.constant(LR)), critic.parameters().layout(), DType.FLOAT32),
-                    kl, PpoSettings.defaults(), SamplingConfig.of(1.0, 16), 0, 255, data, 32, 4, 2, 5, 16);
+            PpoTrainer t = new PpoTrainer(jsc, new PpoTrainer.Models(policy, critic, reference, null, RewardFunction.tokenFrequency(42)),
+                    new PpoTrainer.Optimizers(new AdamW(AdamW.Config.defaults(LrSchedule.constant(LR)), policy.parameters().layout(), DType.FLOAT32),
+                            new AdamW(AdamW.Config.defaults(LrSchedule.constant(LR)), critic.parameters().layout(), DType.FLOAT32), kl),
+                    new PpoTrainer.Settings(new ExperienceMaker.Settings(SamplingConfig.of(1.0, 16), 0, 255, new ExperienceMaker.ScoreNorm(0, 0.25),
+                            PpoSettings.defaults(), 16), 32, 4, 2, 5), data);
             List<Double> scores = new ArrayList<>(), kls = new ArrayList<>(), betas = new ArrayList<>();
             for (int i = 0; i < ITERATIONS; i++) {
                 PpoTrainer.Report rep = t.runIteration();

@@ -37,11 +37,12 @@ class PpoTrainerTest extends LocalSparkTest {
         List<int[]> prompts = new ArrayList<>();
         for (int i = 0; i < 64; i++) prompts.add(r.ints(6, 0, 32).toArray());
         ShardedData<int[]> data = ShardedData.of(jsc.parallelize(prompts, 2), 2);
-        PpoTrainer t = new PpoTrainer(jsc, policy, critic, reference, null, RewardFunction.tokenFrequency(7),
-                new ExperienceMaker.ScoreNorm(0, 0.25),
-                new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), policy.parameters().layout(), DType.FLOAT32),
-                new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), critic.parameters().layout(), DType.FLOAT32),
-                KlController.adaptive(0.1, 6.0, 100), PpoSettings.defaults(), SamplingConfig.of(1.0, 16), 0, 31, data, 32, 4, 2, 11, 16);
+        PpoTrainer t = new PpoTrainer(jsc, new PpoTrainer.Models(policy, critic, reference, null, RewardFunction.tokenFrequency(7)),
+                new PpoTrainer.Optimizers(new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), policy.parameters().layout(), DType.FLOAT32),
+                        new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), critic.parameters().layout(), DType.FLOAT32),
+                        KlController.adaptive(0.1, 6.0, 100)),
+                new PpoTrainer.Settings(new ExperienceMaker.Settings(SamplingConfig.of(1.0, 16), 0, 31, new ExperienceMaker.ScoreNorm(0, 0.25),
+                        PpoSettings.defaults(), 16), 32, 4, 2, 11), data);
         ShardedData<org.sparkrlhf.training.LmExample> ptx = null;
         if (ptxCoef > 0) {
             List<org.sparkrlhf.training.LmExample> lm = new ArrayList<>();
