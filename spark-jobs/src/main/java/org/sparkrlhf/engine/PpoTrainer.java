@@ -53,8 +53,11 @@ public final class PpoTrainer {
     /** The driver's optimizers for policy and critic, and the KL controller. */
     public record Optimizers(AdamW policy, AdamW critic, KlController kl) {}
 
-    /** An iteration's shape: how experience is made, prompts per iteration, epochs x minibatches of updates, the seed. */
-    public record Settings(ExperienceMaker.Settings experience, int promptsPerIteration, int epochs, int minibatches, long seed) {}
+    /**
+     * An iteration's shape: how experience is made, prompts per iteration, epochs x minibatches of
+     * updates, the seed, and how many non-finite updates in a row are skipped before the run stops.
+     */
+    public record Settings(ExperienceMaker.Settings experience, int promptsPerIteration, int epochs, int minibatches, long seed, int maxBadSteps) {}
 
     /** What executors need once per run: frozen models, settings, and the reward. */
     record Static(String runId, GptConfig policyCfg, GptConfig criticCfg, GptConfig rewardCfg, byte[] reference, byte[] rewardModel,
@@ -90,7 +93,7 @@ public final class PpoTrainer {
                          double policyLoss, double valueLoss, double entropy, double approxKl, double clipFraction, double ratioMean,
                          double ratioMax, double valueExplainedVariance, double samplingSeconds, double scoringSeconds,
                          double trainingSeconds, double overheadSeconds, double iterationSeconds, double tokens,
-                         double ptxLoss, List<Sample> samples) {}
+                         double ptxLoss, int skippedUpdates, List<Sample> samples) {}
 
     private final JavaSparkContext jsc;
     private final Gpt policy, critic;
@@ -105,6 +108,8 @@ public final class PpoTrainer {
     private double ptxCoef;
     private int ptxPerMinibatch;
     private long iteration;
+    private final int maxBadSteps;
+    private long badInARow, skippedUpdates;
 
     public PpoTrainer(JavaSparkContext jsc, Models models, Optimizers optimizers, Settings settings, ShardedData<int[]> prompts) {
         if (settings.promptsPerIteration() % (prompts.partitions() * settings.minibatches()) != 0)
@@ -119,6 +124,7 @@ public final class PpoTrainer {
         this.promptsPerIteration = settings.promptsPerIteration();
         this.epochs = settings.epochs();
         this.minibatches = settings.minibatches();
+        this.maxBadSteps = settings.maxBadSteps();
         this.policyGrads = policy.newGradients();
         this.criticGrads = critic.newGradients();
         this.ptxGrads = policy.newGradients();
@@ -148,8 +154,21 @@ public final class PpoTrainer {
         return iteration;
     }
 
-    public void restore(long completedIterations) {
+    /** Restores the counters a checkpoint keeps: iterations done, updates skipped in all, and skipped in a row at its end. */
+    public void restore(long completedIterations, long skippedUpdates, long badInARow) {
         this.iteration = completedIterations;
+        this.skippedUpdates = skippedUpdates;
+        this.badInARow = badInARow;
+    }
+
+    /** Updates skipped because they were not finite, over the whole run. */
+    public long skippedUpdates() {
+        return skippedUpdates;
+    }
+
+    /** Non-finite updates in a row at the end of the last iteration (a checkpoint keeps it, so a resumed run stops where this one would). */
+    public long badInARow() {
+        return badInARow;
     }
 
     /** One PPO iteration: make experience, then learn from it, then adapt the KL coefficient. */
@@ -251,11 +270,15 @@ public final class PpoTrainer {
         PpoUpdate.Stats total = PpoUpdate.Stats.ZERO;
         long trainingNanos;
         double ptxLossSum;
-        int ptxUpdates;
+        int ptxUpdates, skipped;
 
         void add(Update u) {
-            total = total.plus(u.stats());
             trainingNanos += u.stats().computeNanos();
+            if (u.skipped()) { // its statistics are not finite: they stay out of the iteration's means
+                skipped++;
+                return;
+            }
+            total = total.plus(u.stats());
             if (u.ptxStats() != null) {
                 ptxLossSum += u.ptxStats().meanLoss();
                 ptxUpdates++;
@@ -263,8 +286,8 @@ public final class PpoTrainer {
         }
     }
 
-    /** One synchronous update's statistics (ptxStats null without PPO-ptx). */
-    private record Update(PpoUpdate.Stats stats, StepStats ptxStats) {}
+    /** One synchronous update's statistics (ptxStats null without PPO-ptx); {@code skipped} when it was not finite and not applied. */
+    private record Update(PpoUpdate.Stats stats, StepStats ptxStats, boolean skipped) {}
 
     /**
      * Step 4, one minibatch: every partition computes the policy and critic gradients of its share
@@ -321,10 +344,20 @@ public final class PpoTrainer {
             finite &= GradientSum.sum(grads.stream().map(Grad::ptx).toList(), (float) (ptxCoef / ptxStats.count()), ptxGrads);
             policyGrads.flat().addScaled(ptxGrads.flat(), 1.0);
         }
-        if (!finite) throw new TrainingDiverged("non-finite PPO gradient at iteration " + it + "; lower ppo.policyLr / ppo.criticLr");
+        finite &= Double.isFinite(stats.policyLoss()) && Double.isFinite(stats.valueLoss());
+        if (!finite) { // skipped by both optimizers, counted; too many in a row stop the run
+            badInARow++;
+            skippedUpdates++;
+            if (badInARow > maxBadSteps)
+                throw new TrainingDiverged("non-finite PPO loss or gradient in " + badInARow + " updates in a row (last at iteration " + (it + 1)
+                        + ", epoch " + (epoch + 1) + ", minibatch " + (minibatch + 1) + "); the limit is train.maxBadSteps = " + maxBadSteps
+                        + ". Lower ppo.policyLr / ppo.criticLr or check the reward");
+            return new Update(stats, ptxStats, true);
+        }
+        badInARow = 0;
         policyOpt.step(policy.parameters(), policyGrads);
         criticOpt.step(critic.parameters(), criticGrads);
-        return new Update(stats, ptxStats);
+        return new Update(stats, ptxStats, false);
     }
 
     private Report report(BatchStats b, Learning l, double beta, double seconds) {
@@ -334,7 +367,7 @@ public final class PpoTrainer {
                 l.total.policyLoss() / tok, l.total.valueLoss() / tok, l.total.entropy() / tok, l.total.approxKl() / tok,
                 l.total.clipped() / tok, l.total.ratio() / tok, l.total.ratioMax(), varY > 0 ? 1 - varR / varY : Double.NaN,
                 sampling, scoring, training, Math.max(0, seconds - sampling - scoring - training), seconds, tok / Math.max(1, epochs),
-                l.ptxUpdates > 0 ? l.ptxLossSum / l.ptxUpdates : Double.NaN, b.samples());
+                l.ptxUpdates > 0 ? l.ptxLossSum / l.ptxUpdates : Double.NaN, l.skipped, b.samples());
     }
 
     /** A well-mixed seed from (run seed, iteration, partition, index). */

@@ -143,7 +143,7 @@ public final class PpoJob extends JobCommand {
         SamplingConfig sampling = new SamplingConfig(p.temperature(), p.topK(), p.topP(), p.maxNewTokens(), new int[]{tok.eosToken()}, false);
 
         CheckpointStore store = new CheckpointStore(fs, runDir, cfg.train().keepLast(), true);
-        long startIteration = 0;
+        long startIteration = 0, skippedUpdates = 0, badInARow = 0;
         Optional<CheckpointStore.Checkpoint> ckpt = dir.resumeFrom();
         if (ckpt.isPresent()) {
             CheckpointStore.Checkpoint c = ckpt.get();
@@ -160,13 +160,15 @@ public final class PpoJob extends JobCommand {
             JsonNode state = c.read("state.json", (in, src) -> JSON.readTree(in));
             kl.restore(state.get("beta").asDouble());
             startIteration = state.get("iteration").asLong();
+            skippedUpdates = state.path("skippedUpdates").asLong();
+            badInARow = state.path("badInARow").asLong();
             System.err.printf("ppo: resuming from %s (iteration %d)%n", c.dir(), startIteration);
         }
         PpoTrainer trainer = new PpoTrainer(jsc, new PpoTrainer.Models(policy, critic, reference, rewardModel, scripted),
                 new PpoTrainer.Optimizers(policyOpt, criticOpt, kl),
                 new PpoTrainer.Settings(new ExperienceMaker.Settings(sampling, tok.padToken(), tok.eosToken(), norm, settings, cfg.train().microBatch()),
-                        p.promptsPerIteration(), p.epochs(), p.minibatches(), cfg.run().seed()), data);
-        trainer.restore(startIteration);
+                        p.promptsPerIteration(), p.epochs(), p.minibatches(), cfg.run().seed(), cfg.train().maxBadSteps()), data);
+        trainer.restore(startIteration, skippedUpdates, badInARow);
         ShardedData<org.sparkrlhf.training.LmExample> ptxData = null;
         if (p.ptxCoef() > 0) {
             Quarantine.Result<String> texts = Quarantine.apply(RecordFiles.read(spark, p.ptxData(), cfg.data().format(), "ppo.ptxData")
@@ -205,6 +207,8 @@ public final class PpoJob extends JobCommand {
                 row.put("training_seconds", last.trainingSeconds());
                 row.put("overhead_seconds", last.overheadSeconds());
                 row.put("iteration_seconds", last.iterationSeconds());
+                row.put("skipped_updates", last.skippedUpdates());
+                row.put("skipped_updates_total", trainer.skippedUpdates());
                 if (!Double.isNaN(last.ptxLoss())) row.put("ptx_loss", last.ptxLoss());
                 if (last.iteration() == 1) {
                     row.put("data_prompts", prompts.counts().total());
@@ -220,7 +224,7 @@ public final class PpoJob extends JobCommand {
                     dir.checkHeld(); // another run took the directory over: write nothing more
                     metrics.flush();
                     samples.flush();
-                    save(store, policy, critic, policyOpt, criticOpt, kl, norm, cfg, last.iteration(), last.scoreMean());
+                    save(store, policy, critic, policyOpt, criticOpt, kl, trainer, norm, cfg, last.iteration(), last.scoreMean());
                 }
             }
         } finally {
@@ -235,7 +239,7 @@ public final class PpoJob extends JobCommand {
         return new TrainingLoop.Outcome(trainer.iteration(), "score", last == null ? Double.NaN : last.scoreMean(), 0, runDir);
     }
 
-    private static void save(CheckpointStore store, Gpt policy, Gpt critic, AdamW po, AdamW co, KlController kl,
+    private static void save(CheckpointStore store, Gpt policy, Gpt critic, AdamW po, AdamW co, KlController kl, PpoTrainer trainer,
                              ExperienceMaker.ScoreNorm norm, JobConfig cfg,
                              long iteration, double score) throws IOException {
         Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>();
@@ -246,6 +250,8 @@ public final class PpoJob extends JobCommand {
         ObjectNode state = JSON.createObjectNode();
         state.put("iteration", iteration);
         state.put("beta", kl.beta());
+        state.put("skippedUpdates", trainer.skippedUpdates());
+        state.put("badInARow", trainer.badInARow());
         state.put("seed", cfg.run().seed());
         state.put("promptCursor", iteration); // prompts of iteration i are fixed by (seed, i)
         state.put("rngStreams", "sequence seeds derive from (seed, iteration, partition, index); minibatch order from (seed, iteration, epoch, partition)");

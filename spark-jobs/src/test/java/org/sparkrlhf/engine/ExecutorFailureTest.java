@@ -87,7 +87,7 @@ class ExecutorFailureTest {
                         new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), critic.parameters().layout(), DType.FLOAT32),
                         org.sparkrlhf.rl.KlController.adaptive(0.1, 6.0, 100)),
                 new PpoTrainer.Settings(new org.sparkrlhf.rl.ExperienceMaker.Settings(org.sparkrlhf.sampling.SamplingConfig.of(1.0, 24), 0, 31,
-                        new org.sparkrlhf.rl.ExperienceMaker.ScoreNorm(0, 0.25), org.sparkrlhf.rl.PpoSettings.defaults(), 8), 16, 2, 2, 11), data);
+                        new org.sparkrlhf.rl.ExperienceMaker.ScoreNorm(0, 0.25), org.sparkrlhf.rl.PpoSettings.defaults(), 8), 16, 2, 2, 11, 0), data);
         for (int i = 0; i < iterations; i++) t.runIteration();
         data.release();
         return policy.parameters().flat().toFloatArray();

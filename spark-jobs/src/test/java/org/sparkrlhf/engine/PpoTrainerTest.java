@@ -1,6 +1,8 @@
 package org.sparkrlhf.engine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -28,6 +30,10 @@ class PpoTrainerTest extends LocalSparkTest {
     }
 
     static Run run(int iterations, double ptxCoef) {
+        return run(iterations, ptxCoef, RewardFunction.tokenFrequency(7), 0);
+    }
+
+    static Run run(int iterations, double ptxCoef, RewardFunction reward, int maxBadSteps) {
         JavaSparkContext jsc = LocalSpark.jsc(spark);
         GptConfig pc = GptConfig.of(32, 40, 64, 4, 2);
         Gpt policy = Gpt.init(pc, DType.FLOAT32, 1), reference = policy.frozenCopy();
@@ -37,12 +43,12 @@ class PpoTrainerTest extends LocalSparkTest {
         List<int[]> prompts = new ArrayList<>();
         for (int i = 0; i < 64; i++) prompts.add(r.ints(6, 0, 32).toArray());
         ShardedData<int[]> data = ShardedData.of(jsc.parallelize(prompts, 2), 2);
-        PpoTrainer t = new PpoTrainer(jsc, new PpoTrainer.Models(policy, critic, reference, null, RewardFunction.tokenFrequency(7)),
+        PpoTrainer t = new PpoTrainer(jsc, new PpoTrainer.Models(policy, critic, reference, null, reward),
                 new PpoTrainer.Optimizers(new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), policy.parameters().layout(), DType.FLOAT32),
                         new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), critic.parameters().layout(), DType.FLOAT32),
                         KlController.adaptive(0.1, 6.0, 100)),
                 new PpoTrainer.Settings(new ExperienceMaker.Settings(SamplingConfig.of(1.0, 16), 0, 31, new ExperienceMaker.ScoreNorm(0, 0.25),
-                        PpoSettings.defaults(), 16), 32, 4, 2, 11), data);
+                        PpoSettings.defaults(), 16), 32, 4, 2, 11, maxBadSteps), data);
         ShardedData<org.sparkrlhf.training.LmExample> ptx = null;
         if (ptxCoef > 0) {
             List<org.sparkrlhf.training.LmExample> lm = new ArrayList<>();
@@ -68,6 +74,31 @@ class PpoTrainerTest extends LocalSparkTest {
         assertTrue(Math.abs(first.ratioMean() - 1) < 0.05 && first.samplingSeconds() > 0 && first.trainingSeconds() > 0, first.toString());
         Run b = run(3), c = run(3);
         assertArrayEquals(b.policy(), c.policy(), "same seeds, same result");
+    }
+
+    /** The token-frequency reward, but NaN for every response of the second iteration (its two experience tasks are calls 2 and 3 in this JVM). */
+    static final class NaNInSecondIteration implements RewardFunction {
+        static final java.util.concurrent.atomic.AtomicInteger CALLS = new java.util.concurrent.atomic.AtomicInteger();
+        final RewardFunction real = RewardFunction.tokenFrequency(7);
+
+        @Override
+        public double[] score(List<int[]> prompts, List<int[]> responses) {
+            double[] s = real.score(prompts, responses);
+            int call = CALLS.getAndIncrement();
+            if (call == 2 || call == 3) java.util.Arrays.fill(s, Double.NaN);
+            return s;
+        }
+    }
+
+    @Test
+    void nonFiniteUpdatesAreSkippedCountedAndStopTheRunWhenTheyPersist() {
+        NaNInSecondIteration.CALLS.set(0);
+        Run tolerant = run(3, 0, new NaNInSecondIteration(), 8); // the second iteration's 4 epochs x 2 minibatches all go bad
+        assertEquals(List.of(0, 8, 0), tolerant.reports().stream().map(PpoTrainer.Report::skippedUpdates).toList());
+        assertTrue(Double.isFinite(tolerant.reports().get(2).policyLoss()), "training goes on after the bad iteration");
+        NaNInSecondIteration.CALLS.set(0);
+        TrainingDiverged e = assertThrows(TrainingDiverged.class, () -> run(3, 0, new NaNInSecondIteration(), 7));
+        assertTrue(e.getMessage().contains("8 updates in a row") && e.getMessage().contains("train.maxBadSteps = 7"), e.getMessage());
     }
 
     @Test
