@@ -1,6 +1,5 @@
 package org.sparkrlhf.engine;
 
-import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -112,7 +111,7 @@ public final class BarrierTrainer<E> {
      * finishes it (on another thread); the returned reports are the record.
      */
     public List<StepReport> runStage(long endStep, Consumer<StepReport> live) {
-        StageStart start = snapshot();
+        StageStart start = StageStart.of(runId, model, optimizer, skippedTotal, badInARow);
         for (int attempt = 0; ; attempt++) {
             if (attempt > 0) BarrierStage.requireSlots(jsc.sc(), data.partitions(), 120_000); // a lost executor's replacement registers first
             try (StageTracker tracker = new StageTracker(jsc.getConf().get("spark.driver.host"), data.partitions(), live)) {
@@ -129,11 +128,6 @@ public final class BarrierTrainer<E> {
                         start.optimizerStep() + 1, endStep, attempt + 1, settings.stageRetries() + 1, reason, start.optimizerStep());
             }
         }
-    }
-
-    private StageStart snapshot() {
-        return new StageStart(runId, optimizer.stepCount() + skippedTotal, model.config(), optimizer.config(), model.parameters().flat().toFloatBytes(),
-                optimizer.firstMoment().toFloatBytes(), optimizer.secondMoment().toFloatBytes(), optimizer.stepCount(), skippedTotal, badInARow);
     }
 
     private List<RankResult> submit(StageStart start, long endStep, int attempt, String trackerAddress) {
@@ -223,12 +217,7 @@ public final class BarrierTrainer<E> {
                         + ", rank 0 with " + first.parameterDigest());
         if (first.diverged() != null) throw new TrainingDiverged(first.diverged());
         StageStart end = first.end();
-        model.parameters().flat().copyFromFloatBytes(end.parameters());
-        Tensor m = Tensor.zeros(org.sparkrlhf.tensor.DType.FLOAT32, end.firstMoment().length / 4), v = Tensor.zeros(org.sparkrlhf.tensor.DType.FLOAT32,
-                end.secondMoment().length / 4);
-        m.copyFromFloatBytes(end.firstMoment());
-        v.copyFromFloatBytes(end.secondMoment());
-        optimizer.restore(end.optimizerStep(), m, v);
+        end.loadInto(model, optimizer);
         skippedTotal = end.skippedTotal();
         badInARow = end.badInARow();
         return first.steps();

@@ -7,7 +7,6 @@ import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.Parameters;
 import org.sparkrlhf.optim.AdamW;
 import org.sparkrlhf.tensor.DType;
-import org.sparkrlhf.tensor.Tensor;
 
 /**
  * Each rank's model and optimizer replica, kept in its executor JVM between stages: a stage that
@@ -35,8 +34,7 @@ final class ResidentReplicas {
         }
 
         void load(StageStart s) {
-            model.parameters().flat().copyFromFloatBytes(s.parameters());
-            optimizer.restore(s.optimizerStep(), tensor(s.firstMoment()), tensor(s.secondMoment()));
+            s.loadInto(model, optimizer);
             skippedTotal = s.skippedTotal();
             badInARow = s.badInARow();
         }
@@ -47,14 +45,7 @@ final class ResidentReplicas {
         }
 
         StageStart snapshot(String runId) {
-            return new StageStart(runId, position(), model.config(), optimizer.config(), model.parameters().flat().toFloatBytes(),
-                    optimizer.firstMoment().toFloatBytes(), optimizer.secondMoment().toFloatBytes(), optimizer.stepCount(), skippedTotal, badInARow);
-        }
-
-        private static Tensor tensor(byte[] floats) {
-            Tensor t = Tensor.zeros(DType.FLOAT32, floats.length / 4);
-            t.copyFromFloatBytes(floats);
-            return t;
+            return StageStart.of(runId, model, optimizer, skippedTotal, badInARow);
         }
     }
 
