@@ -195,18 +195,7 @@ public final class TcpRing implements Collective {
 
     @Override
     public double[][] allGather(double[] mine) {
-        double[][] all = new double[size][];
-        all[rank] = mine.clone();
-        if (size == 1) return all;
-        exchangeHeader(0, mine.length);
-        queueDoubles(mine);
-        for (int s = 0; s < size - 1; s++) {
-            int from = Math.floorMod(rank - s - 1, size);
-            all[from] = receiveDoubles(mine.length);
-            if (s < size - 2) queueDoubles(all[from]);
-        }
-        drain();
-        return all;
+        return allReduceSum(new float[0], mine); // the small values' hops, with no segments to reduce
     }
 
     /** Where segment {@code segment} of an {@code n}-value buffer begins (segment {@code size} is the end). */
