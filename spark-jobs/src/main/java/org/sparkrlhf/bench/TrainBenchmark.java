@@ -60,18 +60,17 @@ public final class TrainBenchmark implements Callable<Integer> {
     public Integer call() throws Exception {
         GptConfig c = GptConfig.of(256, 64, 128, 4, 2);
         System.out.printf("%-24s %6s %12s %16s %14s%n", "master", "ranks", "tokens/s", "step ms (mean)", "Spark overhead");
-        Result main = runOn(master, c, null, partitions);
+        Result main = runOn(master, c, partitions);
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.put("master", master);
         o.put("tokens_per_s", Math.round(main.tokensPerSecond));
         o.put("spark_overhead_fraction", Math.round(main.overhead * 1000) / 1000.0);
         o.put("mean_step_ms", Math.round(main.meanStepMs * 10) / 10.0);
         if (scaling) {
-            String home = System.getenv("SPARK_HOME");
-            if (home == null) throw new CommandLine.ParameterException(new CommandLine(this), "scaling needs SPARK_HOME (bin/rlhf sets it) or --no-scaling");
-            String classDirs = String.join(java.io.File.pathSeparator, SparkHome.layout(java.nio.file.Path.of(home), System.getProperty("java.class.path")));
+            if (System.getenv("SPARK_HOME") == null)
+                throw new CommandLine.ParameterException(new CommandLine(this), "scaling needs SPARK_HOME (bin/rlhf sets it) or --no-scaling");
             // one rank per single-core executor: the same global batch split over one or two ranks
-            Result one = runOn("local-cluster[1,1,1024]", c, classDirs, 1), two = runOn("local-cluster[2,1,1024]", c, classDirs, 2);
+            Result one = runOn("local-cluster[1,1,1024]", c, 1), two = runOn("local-cluster[2,1,1024]", c, 2);
             double ratio = two.tokensPerSecond / one.tokensPerSecond;
             System.out.printf("scaling, 2 executors over 1: %.2fx%n", ratio);
             o.put("tokens_per_s_1_executor", Math.round(one.tokensPerSecond));
@@ -83,10 +82,10 @@ public final class TrainBenchmark implements Callable<Integer> {
         return 0;
     }
 
-    private Result runOn(String m, GptConfig c, String classDirs, int ranks) {
+    private Result runOn(String m, GptConfig c, int ranks) {
         SparkConf conf = SparkDefaults.apply(new SparkConf()).setMaster(m).setAppName("bench-train")
                 .setIfMissing("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1");
-        if (classDirs != null) conf.set("spark.executor.extraClassPath", classDirs);
+        if (m.startsWith("local-cluster")) SparkHome.prepareLocalCluster(conf);
         SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
         spark.sparkContext().setLogLevel("WARN");
         try {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.spark.SparkConf;
@@ -29,11 +28,10 @@ class ExecutorFailureTest {
 
     @BeforeAll
     static void start() throws Exception {
-        List<String> classDirs = SparkHome.layout(Path.of(System.getenv("SPARK_HOME")), System.getProperty("java.class.path"));
         SparkConf conf = SparkDefaults.apply(new SparkConf()).setMaster("local-cluster[2,1,1024]").setAppName("executor-failure")
                 .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
-                .set("spark.executor.extraClassPath", String.join(java.io.File.pathSeparator, classDirs))
                 .set("spark.local.dir", "target/spark-local").set("spark.task.maxFailures", "4");
+        SparkHome.prepareLocalCluster(conf);
         spark = SparkSession.builder().config(conf).getOrCreate();
     }
 

@@ -38,15 +38,14 @@ class GpuBindingTest {
                 + Path.of("../cluster-configs/gpu/discover-gpus.sh").toAbsolutePath().normalize() + "\n");
         assertTrue(smi.toFile().setExecutable(true) && script.toFile().setExecutable(true));
 
-        List<String> classDirs = SparkHome.layout(Path.of(System.getenv("SPARK_HOME")), System.getProperty("java.class.path"));
         // one worker with two GPUs and two single-core executors: Spark must hand them different GPUs
         SparkConf conf = SparkDefaults.apply(new SparkConf()).setMaster("local-cluster[1,2,2048]").setAppName("gpu-binding")
                 .set("spark.executor.cores", "1").set("spark.executor.memory", "768m")
                 .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
-                .set("spark.executor.extraClassPath", String.join(java.io.File.pathSeparator, classDirs))
                 .set("spark.local.dir", "target/spark-local")
                 .set("spark.worker.resource.gpu.amount", "2").set("spark.worker.resource.gpu.discoveryScript", script.toString())
                 .set("spark.executor.resource.gpu.amount", "1").set("spark.task.resource.gpu.amount", "1");
+        SparkHome.prepareLocalCluster(conf);
         SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
         try {
             List<String> seen = JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(List.of(1, 2, 3, 4), 4).map(i -> {
