@@ -122,22 +122,23 @@ final class Lease implements AutoCloseable {
         }
     }
 
-    /** Throws if this run no longer holds the lease; called before the run writes. */
-    void checkHeld() {
+    /** Why this run no longer holds the lease, or null while it does. */
+    private String lostReason() {
         if (lost == null && System.currentTimeMillis() - lastRenewed > me.ttlMillis())
             lost = "it has not renewed its lease for " + (System.currentTimeMillis() - lastRenewed) / 1000 + " s";
-        if (lost != null)
-            throw new RunDirectoryException(where + ": this run lost its lock because " + lost + "; it stops before writing again so that two runs' "
+        return lost;
+    }
+
+    /** Throws if this run no longer holds the lease; called before the run writes. */
+    void checkHeld() {
+        String why = lostReason();
+        if (why != null)
+            throw new RunDirectoryException(where + ": this run lost its lock because " + why + "; it stops before writing again so that two runs' "
                     + "files do not mix. Resume with run.resume=true once no other run uses the directory");
     }
 
     boolean held() {
-        try {
-            checkHeld();
-            return true;
-        } catch (RunDirectoryException e) {
-            return false;
-        }
+        return lostReason() == null;
     }
 
     Holder holder() {

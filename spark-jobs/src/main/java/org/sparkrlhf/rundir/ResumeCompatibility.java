@@ -26,30 +26,28 @@ final class ResumeCompatibility {
             "model.init", "train.steps", "train.checkpointEvery", "train.keepLast", "train.logEvery", "train.maxBadSteps",
             "data.maxBadFraction", "ppo.iterations");
 
-    /** The settings that must match but do not: key, the run's value, the given value. */
+    /** A setting whose value changed: key, the run's value, the given value. */
     record Difference(String key, JsonNode was, JsonNode now) {}
 
-    static List<Difference> differences(JsonNode recorded, JobConfig given) {
+    /**
+     * The settings that differ between the run's recorded config and the given one: those that must
+     * match (the resume is refused; in the config's order), and those that may change (said in the
+     * run's log, sorted by key; the {@code run.*} bookkeeping left out).
+     */
+    record Comparison(List<Difference> refused, List<Difference> allowed) {}
+
+    static Comparison compare(JsonNode recorded, JobConfig given) {
         Map<String, JsonNode> was = flatten(recorded), now = flatten(JSON.valueToTree(given));
-        List<Difference> out = new ArrayList<>();
+        List<Difference> refused = new ArrayList<>(), allowed = new ArrayList<>();
         for (Map.Entry<String, JsonNode> e : now.entrySet()) {
             JsonNode old = was.get(e.getKey());
-            if (old != null && !MAY_CHANGE.contains(e.getKey()) && !sameValue(old, e.getValue())) out.add(new Difference(e.getKey(), old, e.getValue()));
+            if (old == null || sameValue(old, e.getValue())) continue;
+            Difference d = new Difference(e.getKey(), old, e.getValue());
+            if (!MAY_CHANGE.contains(e.getKey())) refused.add(d);
+            else if (!e.getKey().startsWith("run.")) allowed.add(d);
         }
-        return out;
-    }
-
-    /** Changed settings that are allowed, for the run's log: key, the run's value, the given value. */
-    static List<Difference> allowedChanges(JsonNode recorded, JobConfig given) {
-        Map<String, JsonNode> was = flatten(recorded), now = flatten(JSON.valueToTree(given));
-        List<Difference> out = new ArrayList<>();
-        for (String key : MAY_CHANGE) {
-            JsonNode old = was.get(key), cur = now.get(key);
-            if (old != null && cur != null && !sameValue(old, cur) && !key.startsWith("run."))
-                out.add(new Difference(key, old, cur));
-        }
-        out.sort(java.util.Comparator.comparing(Difference::key));
-        return out;
+        allowed.sort(java.util.Comparator.comparing(Difference::key));
+        return new Comparison(refused, allowed);
     }
 
     private static boolean sameValue(JsonNode a, JsonNode b) {

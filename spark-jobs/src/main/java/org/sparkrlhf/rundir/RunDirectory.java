@@ -85,7 +85,7 @@ public final class RunDirectory implements AutoCloseable {
         String where = "run.dir " + cfg.run().dir();
         Path dir = new Path(cfg.run().dir());
         FileSystem fs = dir.getFileSystem(hadoop);
-        boolean resuming = cfg.run().resume() || cfg.run().recurring();
+        boolean resuming = resuming(cfg);
         JsonNode runFile = readJson(fs, new Path(dir, RUN_FILE));
         String runId = resuming && runFile != null ? runFile.path("id").asText() : UUID.randomUUID().toString();
         Lease lease = takeLease(fs, dir, where, new Lease.Holder(runId, job, UUID.randomUUID().toString(), hostName(),
@@ -126,7 +126,7 @@ public final class RunDirectory implements AutoCloseable {
             String n = s.getPath().getName();
             if (!n.startsWith(Lease.FILE) && !n.startsWith("." + Lease.FILE)) names.add(n);
         }
-        boolean resuming = cfg.run().resume() || cfg.run().recurring();
+        boolean resuming = resuming(cfg);
         if (names.isEmpty()) {
             if (claim && resuming) System.err.printf("%s holds no run yet: starting a fresh one%n", where);
             return Optional.empty();
@@ -157,17 +157,23 @@ public final class RunDirectory implements AutoCloseable {
             return from;
         }
         Path ckpt = claim ? from.get().dir() : newest.get();
-        List<ResumeCompatibility.Difference> bad = ResumeCompatibility.differences(recorded, cfg);
+        ResumeCompatibility.Comparison comparison = ResumeCompatibility.compare(recorded, cfg);
+        List<ResumeCompatibility.Difference> bad = comparison.refused();
         if (!bad.isEmpty())
             throw new RunDirectoryException(where + " holds " + run + ", which a resumed run must continue with the settings it started with: "
                     + bad.stream().map(d -> d.key() + " is " + d.now() + " here but " + d.was() + " in the run").collect(Collectors.joining("; "))
                     + ". Drop the change, or train on in a new run.dir (" + startFrom(job, ckpt) + ")");
         if (claim) {
-            List<ResumeCompatibility.Difference> changed = ResumeCompatibility.allowedChanges(recorded, cfg);
+            List<ResumeCompatibility.Difference> changed = comparison.allowed();
             if (!changed.isEmpty()) System.err.printf("%s: resuming with %s%n", where,
                     changed.stream().map(d -> d.key() + " " + d.was() + " -> " + d.now()).collect(Collectors.joining(", ")));
         }
         return from;
+    }
+
+    /** A resumed run, or a recurring one (each round continues the run). */
+    private static boolean resuming(JobConfig cfg) {
+        return cfg.run().resume() || cfg.run().recurring();
     }
 
     private static String startFrom(String job, Path checkpoint) {
