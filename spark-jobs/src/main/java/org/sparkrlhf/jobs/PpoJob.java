@@ -21,6 +21,7 @@ import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.checkpoint.CheckpointStore;
 import org.sparkrlhf.checkpoint.GptWeights;
 import org.sparkrlhf.checkpoint.OptimizerStateIO;
+import org.sparkrlhf.cli.Version;
 import org.sparkrlhf.config.ConfigException;
 import org.sparkrlhf.config.JobConfig;
 import org.sparkrlhf.data.Parsed;
@@ -44,7 +45,6 @@ import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
-import org.sparkrlhf.cli.Version;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
