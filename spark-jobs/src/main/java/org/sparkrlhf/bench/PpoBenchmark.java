@@ -2,6 +2,7 @@ package org.sparkrlhf.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -12,6 +13,7 @@ import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.engine.PpoTrainer;
 import org.sparkrlhf.engine.ShardedData;
 import org.sparkrlhf.engine.SparkDefaults;
+import org.sparkrlhf.engine.StageSettings;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.model.Head;
@@ -66,7 +68,8 @@ public final class PpoBenchmark implements Callable<Integer> {
                             new AdamW(AdamW.Config.defaults(LrSchedule.constant(1e-4)), critic.parameters().layout(), DType.FLOAT32),
                             KlController.adaptive(0.1, 6, 10000)),
                     new PpoTrainer.Settings(new ExperienceMaker.Settings(new SamplingConfig(0.7, 0, 1.0, 48, new int[0], false), 0, 255,
-                            new ExperienceMaker.ScoreNorm(0, 1), PpoSettings.defaults(), 16), 64, 4, 2, 5, 0), data);
+                            new ExperienceMaker.ScoreNorm(0, 1), PpoSettings.defaults(), 16), 64, 4, 2, 5, 0,
+                            new StageSettings(1, Duration.ofSeconds(60), 0, null)), data);
             t.runIteration(); // warm-up
             double iter = 0, samp = 0, score = 0, train = 0, over = 0, sampled = 0;
             for (int i = 0; i < iterations; i++) {

@@ -14,6 +14,7 @@ import org.sparkrlhf.engine.BarrierTrainer;
 import org.sparkrlhf.engine.ShardedData;
 import org.sparkrlhf.engine.SparkDefaults;
 import org.sparkrlhf.engine.SparkHome;
+import org.sparkrlhf.engine.StageSettings;
 import org.sparkrlhf.engine.StepReport;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
@@ -107,7 +108,7 @@ public final class TrainBenchmark implements Callable<Integer> {
         AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(3e-4)), model.parameters().layout(), DType.FLOAT32);
         ShardedData<LmExample> data = ShardedData.of(jsc.parallelize(examples, partitions), partitions);
         BarrierTrainer<LmExample> t = new BarrierTrainer<>(jsc, model, opt, new LanguageModelObjective(), data,
-                new BarrierTrainer.Settings(GLOBAL_BATCH, MICRO_BATCH, 7, 0, 1, Duration.ofSeconds(60), 0, null));
+                new BarrierTrainer.Settings(GLOBAL_BATCH, MICRO_BATCH, 7, 0, new StageSettings(1, Duration.ofSeconds(60), 0, null)));
         t.runStage(15, rep -> {}); // warm-up: JIT in every executor JVM, resident replicas
         // one stage of `steps` steps, as a run with that checkpoint interval has: wall time on the driver, stage start to results
         long t0 = System.nanoTime();

@@ -2,18 +2,12 @@ package org.sparkrlhf.engine;
 
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.FlatMapFunction2;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.storage.StorageLevel;
+import org.sparkrlhf.collective.Collective;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.model.Parameters;
@@ -22,7 +16,6 @@ import org.sparkrlhf.rl.Experience;
 import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.KlController;
 import org.sparkrlhf.rl.Moments;
-import org.sparkrlhf.rl.PpoSettings;
 import org.sparkrlhf.rl.PpoUpdate;
 import org.sparkrlhf.rl.RewardFunction;
 import org.sparkrlhf.tensor.DType;
@@ -31,62 +24,40 @@ import org.sparkrlhf.training.LmExample;
 import org.sparkrlhf.training.StepStats;
 
 /**
- * PPO on Spark, one iteration at a time, as the algorithm reads:
+ * PPO on Spark, one barrier stage per iteration. Each task is a rank that keeps its share of the
+ * prompts, replicas of the policy and critic with their AdamW optimizers, and the frozen reference
+ * and reward models. In one stage every rank, as the algorithm reads:
  * <ol>
- *   <li>the driver broadcasts the policy and critic; each partition takes its share of the
- *       iteration's prompts (fixed by seed and iteration) and makes experience on executors:
- *       samples, scores, shaped rewards, GAE. The experience stays cached there;</li>
- *   <li>only statistics come back: the advantage moments for global whitening, scores, KL;</li>
- *   <li>epochs x minibatches of synchronous updates: each partition returns the policy and
- *       critic gradients of its minibatch share, the driver sums them in partition order and
- *       steps both AdamW optimizers;</li>
- *   <li>the KL controller adapts beta to the iteration's KL.</li>
+ *   <li>makes experience from its share of the iteration's prompts (fixed by seed and iteration):
+ *       samples, scores, KL-shaped rewards, GAE;</li>
+ *   <li>exchanges with the other ranks the advantage moments (whitening uses the whole batch's)
+ *       and the token counts of every coming update;</li>
+ *   <li>runs epochs x minibatches of updates: the gradients of its minibatch share, summed by the
+ *       collective, applied by every rank to its replicas, which so stay identical bit for bit; a
+ *       non-finite update is skipped by all;</li>
+ *   <li>returns its rollouts and experience statistics, and rank 0 the models' new state.</li>
  * </ol>
- * Sequence seeds are derived from (seed, iteration, partition, index), so a retried task
- * regenerates the same rollouts and a run is reproducible bit for bit.
+ * The driver adapts the KL coefficient between iterations. Sequence seeds derive from (seed,
+ * iteration, rank, index), so a stage run again regenerates the same rollouts.
  */
 public final class PpoTrainer {
 
     /** The models of a run: policy and critic (trained), the frozen reference, and the reward (a model, or else a scripted function). */
     public record Models(Gpt policy, Gpt critic, Gpt reference, Gpt rewardModel, RewardFunction scripted) {}
 
-    /** The driver's optimizers for policy and critic, and the KL controller. */
+    /** The optimizers for policy and critic (their replicas live on the ranks), and the driver's KL controller. */
     public record Optimizers(AdamW policy, AdamW critic, KlController kl) {}
 
     /**
      * An iteration's shape: how experience is made, prompts per iteration, epochs x minibatches of
-     * updates, the seed, and how many non-finite updates in a row are skipped before the run stops.
+     * updates, the seed, how many non-finite updates in a row are skipped before the run stops, and
+     * how stages run.
      */
-    public record Settings(ExperienceMaker.Settings experience, int promptsPerIteration, int epochs, int minibatches, long seed, int maxBadSteps) {}
-
-    /** What executors need once per run: frozen models, settings, and the reward. */
-    record Static(String runId, GptConfig policyCfg, GptConfig criticCfg, GptConfig rewardCfg, byte[] reference, byte[] rewardModel,
-                  RewardFunction scripted, ExperienceMaker.Settings experience, long seed) implements Serializable {
-        PpoSettings settings() {
-            return experience.ppo();
-        }
-
-        int microBatch() {
-            return experience.microBatch();
-        }
-    }
-
-    /** The trainable models at one version. */
-    record Live(long version, byte[] policy, byte[] critic) implements Serializable {}
-
-    /** One partition's experience, cached on its executor, and what making it cost. */
-    record ExperienceShard(int partition, List<Experience> experiences, ExperienceMaker.Timing timing) implements Serializable {}
+    public record Settings(ExperienceMaker.Settings experience, int promptsPerIteration, int epochs, int minibatches, long seed, int maxBadSteps,
+                           StageSettings stages) implements Serializable {}
 
     /** A sampled response and its score, for the run's record. */
     public record Sample(int[] prompt, int[] response, double score) implements Serializable {}
-
-    /** One partition's experience statistics. */
-    record ExperienceStats(int partition, Moments advantages, Moments returns, Moments residuals, double scoreSum, double klSum,
-                           double lengthSum, double eosCount, double count, long samplingNanos, long scoringNanos, List<Sample> samples)
-            implements Serializable {}
-
-    /** One partition's minibatch gradients; {@code ptx} is the pre-training-mix gradient (null without PPO-ptx). */
-    record Grad(int partition, byte[] policy, byte[] critic, PpoUpdate.Stats stats, byte[] ptx, StepStats ptxStats) implements Serializable {}
 
     /** Everything an iteration measured. */
     public record Report(long iteration, double scoreMean, double klMean, double beta, double responseLength, double eosRate,
@@ -95,44 +66,53 @@ public final class PpoTrainer {
                          double trainingSeconds, double overheadSeconds, double iterationSeconds, double tokens,
                          double ptxLoss, int skippedUpdates, List<Sample> samples) {}
 
+    /** What ranks need once per run: the frozen models, the settings, the pre-training mix. */
+    record Static(String runId, GptConfig rewardCfg, byte[] reference, byte[] rewardModel, RewardFunction scripted, Settings settings,
+                  int promptsPerRank, long promptEpochSteps, double ptxCoef, int ptxPerRank, long ptxEpochSteps) implements Serializable {}
+
+    /** The trained models and counters at an iteration's start (and, from rank 0, at its end). */
+    record Start(long iteration, ReplicaState policy, ReplicaState critic, long skippedUpdates, long badInARow) implements Serializable {}
+
+    /** A rank's data: its prompts, and its pre-training sequences (null without PPO-ptx). */
+    record Shard(ExampleBlock<int[]> prompts, ExampleBlock<LmExample> ptx) implements Serializable {}
+
+    /** One rank's experience statistics and rollouts. */
+    record ExperienceStats(Moments advantages, Moments returns, Moments residuals, double scoreSum, double klSum, double lengthSum,
+                           double eosCount, double count, long samplingNanos, long scoringNanos, List<Sample> samples) implements Serializable {}
+
+    /** What an iteration's updates measured, summed over ranks (every rank holds the same sums; rank 0 returns them). */
+    record Learning(PpoUpdate.Stats total, long trainingNanos, double ptxLossSum, int ptxUpdates, int skipped) implements Serializable {}
+
+    /** A rank's result: its digest, its experience; from rank 0 the end state and the learning (null elsewhere, or when the run diverged). */
+    record Result(int rank, String parameterDigest, ExperienceStats experience, Start end, Learning learning, String diverged) implements RankResult {}
+
     private final JavaSparkContext jsc;
     private final Gpt policy, critic;
     private final AdamW policyOpt, criticOpt;
     private final KlController kl;
     private final ShardedData<int[]> prompts;
-    private final int promptsPerIteration, epochs, minibatches;
-    private final Broadcast<Static> statics;
-    /** The driver's summed gradients, reused by every update (each sum overwrites them whole). */
-    private final Parameters policyGrads, criticGrads, ptxGrads;
+    private final Settings settings;
+    private final StageRunner runner;
+    private final Models models;
     private ShardedData<LmExample> ptx;
     private double ptxCoef;
     private int ptxPerMinibatch;
-    private long iteration;
-    private final int maxBadSteps;
-    private long badInARow, skippedUpdates;
+    private Broadcast<Static> statics;
+    private long iteration, skippedUpdates, badInARow;
 
     public PpoTrainer(JavaSparkContext jsc, Models models, Optimizers optimizers, Settings settings, ShardedData<int[]> prompts) {
         if (settings.promptsPerIteration() % (prompts.partitions() * settings.minibatches()) != 0)
             throw new IllegalArgumentException("promptsPerIteration must be a multiple of partitions x minibatches");
+        this.runner = new StageRunner(jsc, prompts.partitions(), settings.stages());
         this.jsc = jsc;
+        this.models = models;
         this.policy = models.policy();
         this.critic = models.critic();
         this.policyOpt = optimizers.policy();
         this.criticOpt = optimizers.critic();
         this.kl = optimizers.kl();
         this.prompts = prompts;
-        this.promptsPerIteration = settings.promptsPerIteration();
-        this.epochs = settings.epochs();
-        this.minibatches = settings.minibatches();
-        this.maxBadSteps = settings.maxBadSteps();
-        this.policyGrads = policy.newGradients();
-        this.criticGrads = critic.newGradients();
-        this.ptxGrads = policy.newGradients();
-        Gpt rewardModel = models.rewardModel();
-        this.statics = jsc.broadcast(new Static(UUID.randomUUID().toString(), policy.config(), critic.config(),
-                rewardModel == null ? null : rewardModel.config(), models.reference().parameters().flat().toFloatBytes(),
-                rewardModel == null ? null : rewardModel.parameters().flat().toFloatBytes(), models.scripted(), settings.experience(),
-                settings.seed()));
+        this.settings = settings;
     }
 
     /**
@@ -171,64 +151,278 @@ public final class PpoTrainer {
         return badInARow;
     }
 
-    /** One PPO iteration: make experience, then learn from it, then adapt the KL coefficient. */
+    /** The failures that made an iteration's stage run again, in order: what the driver saw. */
+    public List<String> retried() {
+        return runner.retried();
+    }
+
+    /** One PPO iteration: a barrier stage makes experience and learns from it; then the KL coefficient adapts. */
     public Report runIteration() {
         long t0 = System.nanoTime();
         double beta = kl.beta();
-        Broadcast<Live> live = broadcastModels();
-        JavaRDD<ExperienceShard> experience = makeExperience(live, beta).persist(StorageLevel.MEMORY_AND_DISK());
-        BatchStats batch = summarize(experience);
-        live.unpersist(false);
-
-        Learning learning = new Learning();
-        for (int epoch = 0; epoch < epochs; epoch++)
-            for (int mb = 0; mb < minibatches; mb++) learning.add(update(experience, batch.advantages(), epoch, mb));
-        experience.unpersist(false);
-
+        Start start = new Start(iteration, ReplicaState.of(policy, policyOpt), ReplicaState.of(critic, criticOpt), skippedUpdates, badInARow);
+        List<Result> results = runner.run("the PPO stage of iteration " + (iteration + 1), "the iteration's start", r -> {},
+                (attempt, tracker) -> submit(start, beta, attempt, tracker));
+        Result first = RankResult.checkIdentical(results);
+        if (first.diverged() != null) throw new TrainingDiverged(first.diverged());
+        first.end().policy().loadInto(policy, policyOpt);
+        first.end().critic().loadInto(critic, criticOpt);
+        skippedUpdates = first.end().skippedUpdates();
+        badInARow = first.end().badInARow();
+        ExperienceStats batch = merge(results);
         kl.update(batch.klSum() / batch.count(), (long) batch.count());
         iteration++;
-        return report(batch, learning, beta, (System.nanoTime() - t0) / 1e9);
+        return report(batch, first.learning(), beta, (System.nanoTime() - t0) / 1e9);
     }
 
-    private Broadcast<Live> broadcastModels() {
-        return jsc.broadcast(new Live(policyOpt.stepCount(), policy.parameters().flat().toFloatBytes(), critic.parameters().flat().toFloatBytes()));
+    private Broadcast<Static> statics() {
+        if (statics == null) {
+            int per = settings.promptsPerIteration() / prompts.partitions(), ptxPer = ptx == null ? 0 : ptxPerMinibatch / ptx.partitions();
+            Gpt reward = models.rewardModel();
+            statics = jsc.broadcast(new Static(UUID.randomUUID().toString(), reward == null ? null : reward.config(),
+                    models.reference().parameters().flat().toFloatBytes(), reward == null ? null : reward.parameters().flat().toFloatBytes(),
+                    models.scripted(), settings, per, Math.max(1, prompts.minBlockSize / per), ptxCoef, ptxPer,
+                    ptx == null ? 1 : Math.max(1, ptx.minBlockSize / Math.max(1, ptxPer))));
+        }
+        return statics;
     }
 
-    /** Steps 1-3 on the executors: each partition samples and scores its share of this iteration's prompts. */
-    private JavaRDD<ExperienceShard> makeExperience(Broadcast<Live> live, double beta) {
-        Broadcast<Static> st = statics;
-        long it = iteration;
-        int per = promptsPerIteration / prompts.partitions();
-        long epochSteps = Math.max(1, prompts.minBlockSize / per);
-        return prompts.blocks.map(block -> {
-            Static s = st.value();
-            Slot slot = Slot.borrow(s, live.value());
-            try {
-                List<int[]> mine = block.slice(s.seed(), it, per, epochSteps);
-                long[] seeds = new long[mine.size()];
-                for (int i = 0; i < seeds.length; i++) seeds[i] = mix(s.seed(), it, block.partition, i);
-                RewardFunction reward = s.scripted() != null ? s.scripted() : RewardFunction.model(slot.rewardModel, s.microBatch());
-                ExperienceMaker.Made made = ExperienceMaker.make(mine, seeds, new ExperienceMaker.Models(slot.policy, slot.reference, slot.critic, reward),
-                        s.experience(), beta);
-                return new ExperienceShard(block.partition, made.experiences(), made.timing());
-            } finally {
-                Slot.release(s.runId(), slot);
+    private JavaRDD<Shard> shards() {
+        return ptx == null ? prompts.blocks.map(b -> new Shard(b, null))
+                : prompts.blocks.zipPartitions(ptx.blocks, (a, b) -> List.of(new Shard(a.next(), b.next())).iterator());
+    }
+
+    private List<Result> submit(Start start, double beta, int attempt, String trackerAddress) {
+        Broadcast<Static> st = statics();
+        Broadcast<Start> state = jsc.broadcast(start);
+        try {
+            long it = start.iteration();
+            return BarrierStage.mapPartitions(shards(), (shards, ctx) -> {
+                Static s = st.value();
+                Shard shard = shards.next();
+                TaskSetup.begin(s.settings().stages().threadsPerTask());
+                RankState rs = ResidentReplicas.borrow(s.runId(), ctx.partitionId(), it, () -> new RankState(s, state.value()), r -> r.load(state.value()));
+                try (StageRunner.Rank links = StageRunner.Rank.join(ctx, trackerAddress, s.settings().stages().collectiveTimeout())) {
+                    Result r = iterate(rs, s, shard, links, beta, attempt);
+                    if (r.diverged() == null) ResidentReplicas.release(s.runId(), links.rank(), rs);
+                    return List.of(r).iterator();
+                }
+            }).collect();
+        } finally {
+            state.unpersist(false);
+        }
+    }
+
+    /** A rank's state between iterations: the trained replicas, the frozen models, the gradient buffers, the counters. */
+    static final class RankState implements ResidentReplicas.Resident {
+        final Replica policy, critic;
+        final Gpt reference, rewardModel;
+        final Parameters ptxGrads;
+        final float[] buffer; // the policy's gradient, then the critic's, as the collective sums them
+        long iteration, skippedUpdates, badInARow;
+
+        RankState(Static s, Start start) {
+            policy = new Replica(start.policy());
+            critic = new Replica(start.critic());
+            reference = Gpt.init(start.policy().config(), DType.FLOAT32, 0);
+            reference.parameters().flat().copyFromFloatBytes(s.reference());
+            rewardModel = s.rewardCfg() == null ? null : Gpt.init(s.rewardCfg(), DType.FLOAT32, 0);
+            if (rewardModel != null) rewardModel.parameters().flat().copyFromFloatBytes(s.rewardModel());
+            ptxGrads = s.ptxCoef() > 0 ? policy.model.newGradients() : null;
+            buffer = new float[policy.size() + critic.size()];
+            setCounters(start);
+        }
+
+        void load(Start start) {
+            start.policy().loadInto(policy.model, policy.optimizer);
+            start.critic().loadInto(critic.model, critic.optimizer);
+            setCounters(start);
+        }
+
+        private void setCounters(Start start) {
+            iteration = start.iteration();
+            skippedUpdates = start.skippedUpdates();
+            badInARow = start.badInARow();
+        }
+
+        @Override
+        public long position() {
+            return iteration;
+        }
+
+        Start snapshot() {
+            return new Start(iteration, policy.state(), critic.state(), skippedUpdates, badInARow);
+        }
+    }
+
+    /** One rank's iteration: steps 1 to 4 of the class comment. */
+    private static Result iterate(RankState rs, Static s, Shard shard, StageRunner.Rank links, double beta, int attempt) {
+        Settings set = s.settings();
+        long seed = set.seed(), it = rs.iteration;
+        int rank = links.rank();
+        Collective ring = links.ring();
+
+        // 1. experience from this rank's prompts
+        List<int[]> mine = shard.prompts().slice(seed, it, s.promptsPerRank(), s.promptEpochSteps());
+        long[] seeds = new long[mine.size()];
+        for (int i = 0; i < seeds.length; i++) seeds[i] = mix(seed, it, shard.prompts().partition, i);
+        RewardFunction reward = s.scripted() != null ? s.scripted() : RewardFunction.model(rs.rewardModel, set.experience().microBatch());
+        ExperienceMaker.Made made = ExperienceMaker.make(mine, seeds, new ExperienceMaker.Models(rs.policy.model, rs.reference, rs.critic.model, reward),
+                set.experience(), beta);
+        ExperienceStats stats = statsOf(made);
+
+        // 2. the minibatches of every update, and what the ranks must agree on before the first
+        int updates = set.epochs() * set.minibatches();
+        List<List<Experience>> batches = new ArrayList<>(updates);
+        List<List<LmExample>> ptxBatches = new ArrayList<>(updates);
+        double[] agree = new double[3 + 2 * updates];
+        agree[0] = stats.advantages().count();
+        agree[1] = stats.advantages().mean();
+        agree[2] = stats.advantages().m2();
+        for (int epoch = 0; epoch < set.epochs(); epoch++) {
+            List<Experience> exp = made.experiences();
+            int[] order = ExampleBlock.permutation(exp.size(), mix(seed, it * 1000 + epoch, shard.prompts().partition, 7));
+            int size = exp.size() / set.minibatches();
+            for (int mb = 0; mb < set.minibatches(); mb++) {
+                int u = epoch * set.minibatches() + mb;
+                List<Experience> batch = new ArrayList<>(size);
+                for (int i = mb * size; i < (mb + 1) * size; i++) batch.add(exp.get(order[i]));
+                batches.add(batch);
+                for (Experience e : batch) agree[3 + 2 * u] += e.response().length;
+                if (shard.ptx() != null) {
+                    List<LmExample> lm = shard.ptx().slice(seed, it * updates + u, s.ptxPerRank(), s.ptxEpochSteps());
+                    ptxBatches.add(lm);
+                    for (LmExample e : lm) agree[4 + 2 * u] += e.targetCount();
+                }
             }
-        });
+        }
+        double[][] all = ring.allGather(agree);
+        Moments advantages = Moments.EMPTY;
+        double[] tokens = new double[updates], ptxTargets = new double[updates];
+        for (double[] a : all) { // rank order: the same merge on every rank
+            advantages = advantages.merge(new Moments((long) a[0], a[1], a[2]));
+            for (int u = 0; u < updates; u++) {
+                tokens[u] += a[3 + 2 * u];
+                ptxTargets[u] += a[4 + 2 * u];
+            }
+        }
+
+        // 3. the updates
+        PpoUpdate.Stats total = PpoUpdate.Stats.ZERO;
+        long trainingNanos = 0;
+        double ptxLossSum = 0;
+        int ptxUpdates = 0, skipped = 0;
+        String diverged = null;
+        for (int u = 0; u < updates && diverged == null; u++) {
+            Update up = update(rs, s, batches.get(u), shard.ptx() == null ? null : ptxBatches.get(u), advantages, tokens[u], ptxTargets[u], ring);
+            trainingNanos += up.slowestNanos();
+            if (up.skipped()) {
+                skipped++;
+                if (rs.badInARow > set.maxBadSteps())
+                    diverged = "non-finite PPO loss or gradient in " + rs.badInARow + " updates in a row (last at iteration " + (it + 1) + ", epoch "
+                            + (u / set.minibatches() + 1) + ", minibatch " + (u % set.minibatches() + 1) + "); the limit is train.maxBadSteps = "
+                            + set.maxBadSteps() + ". Lower ppo.policyLr / ppo.criticLr or check the reward";
+            } else {
+                total = total.plus(up.stats());
+                if (up.ptxLoss() != null) {
+                    ptxLossSum += up.ptxLoss();
+                    ptxUpdates++;
+                }
+            }
+            if (set.stages().hook() != null) set.stages().hook().afterUpdate(rank, it * updates + u + 1, attempt);
+        }
+        rs.iteration++;
+
+        // 4. what returns to the driver
+        String digest = BarrierTrainer.digest(rs.policy.model.parameters().flat()) + "+" + BarrierTrainer.digest(rs.critic.model.parameters().flat());
+        boolean zero = rank == 0 && diverged == null;
+        return new Result(rank, digest, stats, zero ? rs.snapshot() : null, zero ? new Learning(total, trainingNanos, ptxLossSum, ptxUpdates, skipped) : null,
+                diverged);
     }
 
-    /** The whole batch's statistics, merged in partition order (the experience itself stays on the executors). */
-    record BatchStats(Moments advantages, Moments returns, Moments residuals, double scoreSum, double klSum, double lengthSum,
-                      double eosCount, double count, long samplingNanos, long scoringNanos, List<Sample> samples) {}
+    /** One update's statistics summed over ranks, its mean pre-training loss (null without PPO-ptx), the slowest rank's compute time. */
+    private record Update(PpoUpdate.Stats stats, Double ptxLoss, long slowestNanos, boolean skipped) {}
 
-    private BatchStats summarize(JavaRDD<ExperienceShard> experience) {
-        List<ExperienceStats> stats = new ArrayList<>(experience.map(PpoTrainer::statsOf).collect());
-        stats.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
+    /**
+     * One synchronous update on a rank: the gradients of its minibatch share (scaled by the global
+     * token counts, so the ranks' shares add up to the mean), summed with the other ranks' by the
+     * collective together with the statistics, then applied to both replicas, or skipped by every
+     * rank when anything is not finite.
+     */
+    private static Update update(RankState rs, Static s, List<Experience> batch, List<LmExample> ptxBatch, Moments advantages, double tokens,
+                                 double ptxTargets, Collective ring) {
+        long t0 = System.nanoTime();
+        Parameters pg = rs.policy.grads, cg = rs.critic.grads;
+        pg.flat().zero();
+        cg.flat().zero();
+        PpoUpdate.Stats ps = PpoUpdate.accumulate(rs.policy.model, rs.critic.model, batch, advantages, s.settings().experience().ppo(), pg, cg);
+        pg.flat().scale(1.0 / tokens);
+        cg.flat().scale(1.0 / tokens);
+        StepStats lm = StepStats.ZERO;
+        if (ptxBatch != null) {
+            rs.ptxGrads.flat().zero();
+            lm = new LanguageModelObjective().accumulate(rs.policy.model, ptxBatch, s.settings().experience().microBatch(), rs.ptxGrads);
+            pg.flat().addScaled(rs.ptxGrads.flat(), s.ptxCoef() / ptxTargets);
+        }
+        int np = rs.policy.size(), nc = rs.critic.size();
+        pg.flat().read(0, rs.buffer, 0, np);
+        cg.flat().read(0, rs.buffer, np, nc);
+        double[][] all = ring.allReduceSum(rs.buffer, new double[]{ps.policyLoss(), ps.valueLoss(), ps.entropy(), ps.approxKl(), ps.clipped(),
+                ps.ratio(), ps.ratioMax(), ps.tokens(), System.nanoTime() - t0, lm.lossSum()});
+        PpoUpdate.Stats sum = PpoUpdate.Stats.ZERO;
+        double lmLoss = 0;
+        long slowest = 0;
+        for (double[] v : all) { // rank order: the same sums on every rank
+            sum = sum.plus(new PpoUpdate.Stats(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], 0));
+            slowest = Math.max(slowest, (long) v[8]);
+            lmLoss += v[9];
+        }
+        boolean finite = Double.isFinite(sum.policyLoss()) && Double.isFinite(sum.valueLoss()) && Double.isFinite(lmLoss);
+        for (float g : rs.buffer) finite &= Float.isFinite(g);
+        Double ptxLoss = ptxBatch == null ? null : lmLoss / ptxTargets;
+        if (!finite) { // skipped by both optimizers, counted; too many in a row stop the run
+            rs.badInARow++;
+            rs.skippedUpdates++;
+            return new Update(sum, ptxLoss, slowest, true);
+        }
+        rs.badInARow = 0;
+        pg.flat().write(0, rs.buffer, 0, np);
+        cg.flat().write(0, rs.buffer, np, nc);
+        rs.policy.optimizer.step(rs.policy.model.parameters(), pg);
+        rs.critic.optimizer.step(rs.critic.model.parameters(), cg);
+        return new Update(sum, ptxLoss, slowest, false);
+    }
+
+    private static ExperienceStats statsOf(ExperienceMaker.Made made) {
+        Moments m = Moments.EMPTY, ret = Moments.EMPTY, res = Moments.EMPTY;
+        double score = 0, klSum = 0, len = 0, eos = 0;
+        List<Sample> samples = new ArrayList<>();
+        for (Experience e : made.experiences()) {
+            m = m.merge(Moments.of(e.advantages()));
+            for (int t = 0; t < e.returns().length; t++) {
+                ret = ret.add(e.returns()[t]);
+                res = res.add(e.returns()[t] - e.oldValues()[t]); // explained variance: 1 - Var[R - V] / Var[R]
+            }
+            score += e.score();
+            klSum += e.klSum();
+            len += e.response().length;
+            eos += e.endedWithEos() ? 1 : 0;
+            samples.add(new Sample(e.prompt(), e.response(), e.score())); // every rollout returns: the driver may score them (gold evaluation)
+        }
+        return new ExperienceStats(m, ret, res, score, klSum, len, eos, made.experiences().size(), made.timing().samplingNanos(),
+                made.timing().scoringNanos(), samples);
+    }
+
+    /** The whole batch's statistics, merged in rank order; times are the slowest rank's. */
+    private static ExperienceStats merge(List<Result> results) {
+        List<Result> byRank = new ArrayList<>(results);
+        byRank.sort((a, b) -> Integer.compare(a.rank(), b.rank()));
         Moments adv = Moments.EMPTY, returns = Moments.EMPTY, residuals = Moments.EMPTY;
         double score = 0, klSum = 0, len = 0, eos = 0, n = 0;
         long sampling = 0, scoring = 0;
         List<Sample> samples = new ArrayList<>();
-        for (ExperienceStats s : stats) {
+        for (Result r : byRank) {
+            ExperienceStats s = r.experience();
             adv = adv.merge(s.advantages());
             returns = returns.merge(s.returns());
             residuals = residuals.merge(s.residuals());
@@ -241,136 +435,20 @@ public final class PpoTrainer {
             scoring = Math.max(scoring, s.scoringNanos());
             samples.addAll(s.samples());
         }
-        return new BatchStats(adv, returns, residuals, score, klSum, len, eos, n, sampling, scoring, samples);
+        return new ExperienceStats(adv, returns, residuals, score, klSum, len, eos, n, sampling, scoring, samples);
     }
 
-    private static ExperienceStats statsOf(ExperienceShard shard) {
-        Moments m = Moments.EMPTY, ret = Moments.EMPTY, res = Moments.EMPTY;
-        double score = 0, klSum = 0, len = 0, eos = 0;
-        List<Sample> samples = new ArrayList<>();
-        for (Experience e : shard.experiences()) {
-            m = m.merge(Moments.of(e.advantages()));
-            for (int t = 0; t < e.returns().length; t++) {
-                ret = ret.add(e.returns()[t]);
-                res = res.add(e.returns()[t] - e.oldValues()[t]); // explained variance: 1 - Var[R - V] / Var[R]
-            }
-            score += e.score();
-            klSum += e.klSum();
-            len += e.response().length;
-            eos += e.endedWithEos() ? 1 : 0;
-            samples.add(new Sample(e.prompt(), e.response(), e.score())); // all rollouts: the driver may score them (gold evaluation)
-        }
-        ExperienceMaker.Timing tm = shard.timing();
-        return new ExperienceStats(shard.partition(), m, ret, res, score, klSum, len, eos, shard.experiences().size(),
-                tm.samplingNanos(), tm.scoringNanos(), samples);
-    }
-
-    /** What the updates of an iteration measured, summed. */
-    private static final class Learning {
-        PpoUpdate.Stats total = PpoUpdate.Stats.ZERO;
-        long trainingNanos;
-        double ptxLossSum;
-        int ptxUpdates, skipped;
-
-        void add(Update u) {
-            trainingNanos += u.stats().computeNanos();
-            if (u.skipped()) { // its statistics are not finite: they stay out of the iteration's means
-                skipped++;
-                return;
-            }
-            total = total.plus(u.stats());
-            if (u.ptxStats() != null) {
-                ptxLossSum += u.ptxStats().meanLoss();
-                ptxUpdates++;
-            }
-        }
-    }
-
-    /** One synchronous update's statistics (ptxStats null without PPO-ptx); {@code skipped} when it was not finite and not applied. */
-    private record Update(PpoUpdate.Stats stats, StepStats ptxStats, boolean skipped) {}
-
-    /**
-     * Step 4, one minibatch: every partition computes the policy and critic gradients of its share
-     * (and the pre-training mix's), the driver sums them in partition order and steps both optimizers.
-     */
-    private Update update(JavaRDD<ExperienceShard> experience, Moments advantages, int epoch, int minibatch) {
-        Broadcast<Static> st = statics;
-        Broadcast<Live> params = broadcastModels();
-        long it = iteration;
-        int parts = minibatches;
-        int ptxPer = ptx == null ? 0 : ptxPerMinibatch / ptx.partitions();
-        long ptxStep = (it * epochs + epoch) * minibatches + minibatch, ptxEpoch = ptx == null ? 1 : Math.max(1, ptx.minBlockSize / Math.max(1, ptxPer));
-        FlatMapFunction2<Iterator<ExperienceShard>, Iterator<ExampleBlock<LmExample>>, Grad> shardGradient = (shards, ptxBlocks) -> {
-            ExperienceShard shard = shards.next();
-            Static s = st.value();
-            List<Experience> exp = shard.experiences();
-            int[] order = ExampleBlock.permutation(exp.size(), mix(s.seed(), it * 1000 + epoch, shard.partition(), 7));
-            int size = exp.size() / parts;
-            List<Experience> mine = new ArrayList<>();
-            for (int i = minibatch * size; i < (minibatch + 1) * size; i++) mine.add(exp.get(order[i]));
-            Slot slot = Slot.borrow(s, params.value());
-            try {
-                slot.policyGrads.flat().zero();
-                slot.criticGrads.flat().zero();
-                PpoUpdate.Stats ps = PpoUpdate.accumulate(slot.policy, slot.critic, mine, advantages, s.settings(), slot.policyGrads, slot.criticGrads);
-                byte[] policyBytes = slot.policyGrads.flat().toFloatBytes(), ptxBytes = null;
-                StepStats ptxStats = null;
-                if (ptxBlocks != null && ptxBlocks.hasNext()) {
-                    List<LmExample> lm = ptxBlocks.next().slice(s.seed(), ptxStep, ptxPer, ptxEpoch);
-                    slot.policyGrads.flat().zero();
-                    ptxStats = new LanguageModelObjective().accumulate(slot.policy, lm, s.microBatch(), slot.policyGrads);
-                    ptxBytes = slot.policyGrads.flat().toFloatBytes();
-                }
-                return Collections.singletonList(new Grad(shard.partition(), policyBytes, slot.criticGrads.flat().toFloatBytes(), ps, ptxBytes, ptxStats)).iterator();
-            } finally {
-                Slot.release(s.runId(), slot);
-            }
-        };
-        List<Grad> grads = new ArrayList<>(ptx == null
-                ? experience.mapPartitions(shards -> shardGradient.call(shards, null)).collect()
-                : experience.zipPartitions(ptx.blocks, shardGradient).collect());
-        params.unpersist(false);
-        grads.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
-
-        PpoUpdate.Stats stats = PpoUpdate.Stats.ZERO;
-        for (Grad g : grads) stats = stats.plus(g.stats());
-        float scale = (float) (1.0 / stats.tokens());
-        boolean finite = GradientSum.sum(grads.stream().map(Grad::policy).toList(), scale, policyGrads)
-                & GradientSum.sum(grads.stream().map(Grad::critic).toList(), scale, criticGrads);
-        StepStats ptxStats = null;
-        if (ptx != null) {
-            ptxStats = grads.get(0).ptxStats();
-            for (int g = 1; g < grads.size(); g++) ptxStats = ptxStats.plus(grads.get(g).ptxStats());
-            finite &= GradientSum.sum(grads.stream().map(Grad::ptx).toList(), (float) (ptxCoef / ptxStats.count()), ptxGrads);
-            policyGrads.flat().addScaled(ptxGrads.flat(), 1.0);
-        }
-        finite &= Double.isFinite(stats.policyLoss()) && Double.isFinite(stats.valueLoss());
-        if (!finite) { // skipped by both optimizers, counted; too many in a row stop the run
-            badInARow++;
-            skippedUpdates++;
-            if (badInARow > maxBadSteps)
-                throw new TrainingDiverged("non-finite PPO loss or gradient in " + badInARow + " updates in a row (last at iteration " + (it + 1)
-                        + ", epoch " + (epoch + 1) + ", minibatch " + (minibatch + 1) + "); the limit is train.maxBadSteps = " + maxBadSteps
-                        + ". Lower ppo.policyLr / ppo.criticLr or check the reward");
-            return new Update(stats, ptxStats, true);
-        }
-        badInARow = 0;
-        policyOpt.step(policy.parameters(), policyGrads);
-        criticOpt.step(critic.parameters(), criticGrads);
-        return new Update(stats, ptxStats, false);
-    }
-
-    private Report report(BatchStats b, Learning l, double beta, double seconds) {
-        double sampling = b.samplingNanos() / 1e9, scoring = b.scoringNanos() / 1e9, training = l.trainingNanos / 1e9;
-        double varY = b.returns().variance(), varR = b.residuals().variance(), tok = l.total.tokens();
+    private Report report(ExperienceStats b, Learning l, double beta, double seconds) {
+        double sampling = b.samplingNanos() / 1e9, scoring = b.scoringNanos() / 1e9, training = l.trainingNanos() / 1e9;
+        double varY = b.returns().variance(), varR = b.residuals().variance(), tok = l.total().tokens();
+        PpoUpdate.Stats t = l.total();
         return new Report(iteration, b.scoreSum() / b.count(), b.klSum() / b.count(), beta, b.lengthSum() / b.count(), b.eosCount() / b.count(),
-                l.total.policyLoss() / tok, l.total.valueLoss() / tok, l.total.entropy() / tok, l.total.approxKl() / tok,
-                l.total.clipped() / tok, l.total.ratio() / tok, l.total.ratioMax(), varY > 0 ? 1 - varR / varY : Double.NaN,
-                sampling, scoring, training, Math.max(0, seconds - sampling - scoring - training), seconds, tok / Math.max(1, epochs),
-                l.ptxUpdates > 0 ? l.ptxLossSum / l.ptxUpdates : Double.NaN, l.skipped, b.samples());
+                t.policyLoss() / tok, t.valueLoss() / tok, t.entropy() / tok, t.approxKl() / tok, t.clipped() / tok, t.ratio() / tok, t.ratioMax(),
+                varY > 0 ? 1 - varR / varY : Double.NaN, sampling, scoring, training, Math.max(0, seconds - sampling - scoring - training), seconds,
+                tok / Math.max(1, settings.epochs()), l.ptxUpdates() > 0 ? l.ptxLossSum() / l.ptxUpdates() : Double.NaN, l.skipped(), b.samples());
     }
 
-    /** A well-mixed seed from (run seed, iteration, partition, index). */
+    /** A well-mixed seed from (run seed, iteration, rank, index). */
     static long mix(long seed, long a, long b, long c) {
         long h = seed;
         for (long v : new long[]{a, b, c}) {
@@ -380,41 +458,4 @@ public final class PpoTrainer {
         }
         return h;
     }
-
-    /** The four models a PPO task uses, resident in an executor between jobs. */
-    static final class Slot {
-        private static final Map<String, ConcurrentLinkedQueue<Slot>> IDLE = new ConcurrentHashMap<>();
-        final Gpt policy, critic, reference, rewardModel;
-        final Parameters policyGrads, criticGrads;
-        long version = -1;
-
-        private Slot(Static s) {
-            policy = Gpt.init(s.policyCfg(), DType.FLOAT32, 0);
-            critic = Gpt.init(s.criticCfg(), DType.FLOAT32, 0);
-            reference = Gpt.init(s.policyCfg(), DType.FLOAT32, 0);
-            reference.parameters().flat().copyFromFloatBytes(s.reference());
-            rewardModel = s.rewardCfg() == null ? null : Gpt.init(s.rewardCfg(), DType.FLOAT32, 0);
-            if (rewardModel != null) rewardModel.parameters().flat().copyFromFloatBytes(s.rewardModel());
-            policyGrads = policy.newGradients();
-            criticGrads = critic.newGradients();
-        }
-
-        static Slot borrow(Static s, Live live) {
-            TaskSetup.begin(1);
-            IDLE.keySet().removeIf(run -> !run.equals(s.runId()));
-            Slot slot = IDLE.computeIfAbsent(s.runId(), k -> new ConcurrentLinkedQueue<>()).poll();
-            if (slot == null) slot = new Slot(s);
-            if (slot.version != live.version()) {
-                slot.policy.parameters().flat().copyFromFloatBytes(live.policy());
-                slot.critic.parameters().flat().copyFromFloatBytes(live.critic());
-                slot.version = live.version();
-            }
-            return slot;
-        }
-
-        static void release(String run, Slot slot) {
-            IDLE.computeIfAbsent(run, k -> new ConcurrentLinkedQueue<>()).add(slot);
-        }
-    }
-
 }

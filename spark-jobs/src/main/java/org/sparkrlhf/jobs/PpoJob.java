@@ -167,7 +167,8 @@ public final class PpoJob extends JobCommand {
         PpoTrainer trainer = new PpoTrainer(jsc, new PpoTrainer.Models(policy, critic, reference, rewardModel, scripted),
                 new PpoTrainer.Optimizers(policyOpt, criticOpt, kl),
                 new PpoTrainer.Settings(new ExperienceMaker.Settings(sampling, tok.padToken(), tok.eosToken(), norm, settings, cfg.train().microBatch()),
-                        p.promptsPerIteration(), p.epochs(), p.minibatches(), cfg.run().seed(), cfg.train().maxBadSteps()), data);
+                        p.promptsPerIteration(), p.epochs(), p.minibatches(), cfg.run().seed(), cfg.train().maxBadSteps(),
+                        TrainingLoop.stageSettings(spark, cfg)), data);
         trainer.restore(startIteration, skippedUpdates, badInARow);
         ShardedData<org.sparkrlhf.training.LmExample> ptxData = null;
         if (p.ptxCoef() > 0) {

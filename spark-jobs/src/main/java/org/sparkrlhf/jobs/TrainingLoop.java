@@ -19,6 +19,7 @@ import org.sparkrlhf.checkpoint.OptimizerStateIO;
 import org.sparkrlhf.config.JobConfig;
 import org.sparkrlhf.engine.BarrierTrainer;
 import org.sparkrlhf.engine.ShardedData;
+import org.sparkrlhf.engine.StageSettings;
 import org.sparkrlhf.engine.StepReport;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
@@ -118,8 +119,7 @@ public final class TrainingLoop {
 
         ShardedData<E> data = ShardedData.of(examples, t.partitions());
         BarrierTrainer<E> trainer = new BarrierTrainer<>(jsc, model, opt, objective, data, new BarrierTrainer.Settings(t.globalBatch(),
-                t.microBatch(), cfg.run().seed(), t.maxBadSteps(), Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")),
-                Duration.ofSeconds(t.collectiveTimeoutSeconds()), t.stageRetries(), null));
+                t.microBatch(), cfg.run().seed(), t.maxBadSteps(), stageSettings(spark, cfg)));
         trainer.restoreCounters(skipped);
         MetricsLog metrics = new MetricsLog(fs, runDir, stage, opt.stepCount());
         Progress progress = new Progress(opt.stepCount(), round.endStep());
@@ -162,6 +162,12 @@ public final class TrainingLoop {
         }
         metrics.writeParquet(spark);
         return new Outcome(opt.stepCount(), "loss", last == null ? Double.NaN : last.loss(), trainer.skippedSteps(), runDir);
+    }
+
+    /** How this job's barrier stages run: threads per rank from spark.task.cpus, the collective's timeout, retries. */
+    static StageSettings stageSettings(SparkSession spark, JobConfig cfg) {
+        return new StageSettings(Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")),
+                Duration.ofSeconds(cfg.train().collectiveTimeoutSeconds()), cfg.train().stageRetries(), null);
     }
 
     /** A recurring run with nothing new to train on: says so and ends where the last round did. */

@@ -46,7 +46,7 @@ class BarrierTrainerTest {
         AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(1e-2)), model.parameters().layout(), DType.FLOAT32);
         ShardedData<LmExample> data = ShardedData.of(LocalSpark.jsc(spark).parallelize(data(64), 3), ranks);
         return new BarrierTrainer<>(LocalSpark.jsc(spark), model, opt, obj, data,
-                new BarrierTrainer.Settings(8, 2, 42, 1, threads, Duration.ofSeconds(30), 0, null));
+                new BarrierTrainer.Settings(8, 2, 42, 1, new StageSettings(threads, Duration.ofSeconds(30), 0, null)));
     }
 
     /** Trains 30 steps in stages ending at {@code stageEnds}; returns the parameters. */

@@ -5,11 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.scheduler.SparkListener;
-import org.apache.spark.scheduler.SparkListenerTaskStart;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,14 +37,14 @@ class ExecutorFailureTest {
         if (spark != null) spark.stop();
     }
 
-    static BarrierTrainer<LmExample> trainer(JavaSparkContext jsc, Gpt model, BarrierTrainer.RankHook hook) {
+    static BarrierTrainer<LmExample> trainer(JavaSparkContext jsc, Gpt model, RankHook hook) {
         AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(1e-3)), model.parameters().layout(), DType.FLOAT32);
         java.util.SplittableRandom r = new java.util.SplittableRandom(2);
         List<LmExample> ex = new java.util.ArrayList<>();
         for (int i = 0; i < 128; i++) ex.add(LmExample.plain(r.ints(65, 0, 256).toArray()));
         ShardedData<LmExample> data = ShardedData.of(jsc.parallelize(ex, 2), 2);
         return new BarrierTrainer<>(jsc, model, opt, new LanguageModelObjective(), data,
-                new BarrierTrainer.Settings(32, 8, 5, 0, 1, java.time.Duration.ofSeconds(60), 2, hook));
+                new BarrierTrainer.Settings(32, 8, 5, 0, new StageSettings(1, java.time.Duration.ofSeconds(60), 2, hook)));
     }
 
     @Test
@@ -67,12 +64,14 @@ class ExecutorFailureTest {
         t.runStage(3, r -> {});
         List<StepReport> second = t.runStage(6, r -> {});
         assertEquals(1, t.retried().size(), "the driver saw one failed stage and ran it again: " + t.retried());
-        assertTrue(t.retried().get(0).contains("ExecutorLostFailure"), "the failure was the executor's loss: " + t.retried().get(0));
+        assertTrue(t.retried().get(0).matches("executor \\d+ was lost .*"), "the failure was the executor's loss: " + t.retried().get(0));
         assertEquals(List.of(4L, 5L, 6L), second.stream().map(StepReport::step).toList(), "the stage ran again from its start");
         assertArrayEquals(undisturbed.parameters().flat().toFloatArray(), disturbed.parameters().flat().toFloatArray());
     }
 
-    static float[] ppo(JavaSparkContext jsc, int iterations) {
+    record PpoRun(float[] policy, List<String> retried, List<PpoTrainer.Report> reports) {}
+
+    static PpoRun ppo(JavaSparkContext jsc, int iterations, RankHook hook) {
         GptConfig pc = GptConfig.of(32, 40, 32, 2, 1);
         Gpt policy = Gpt.init(pc, DType.FLOAT32, 1), reference = policy.frozenCopy();
         Gpt critic = Gpt.init(pc.withHeads(org.sparkrlhf.model.Head.VALUE), DType.FLOAT32, 2);
@@ -85,46 +84,27 @@ class ExecutorFailureTest {
                         new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), critic.parameters().layout(), DType.FLOAT32),
                         org.sparkrlhf.rl.KlController.adaptive(0.1, 6.0, 100)),
                 new PpoTrainer.Settings(new org.sparkrlhf.rl.ExperienceMaker.Settings(org.sparkrlhf.sampling.SamplingConfig.of(1.0, 24), 0, 31,
-                        new org.sparkrlhf.rl.ExperienceMaker.ScoreNorm(0, 0.25), org.sparkrlhf.rl.PpoSettings.defaults(), 8), 16, 2, 2, 11, 0), data);
-        for (int i = 0; i < iterations; i++) t.runIteration();
+                        new org.sparkrlhf.rl.ExperienceMaker.ScoreNorm(0, 0.25), org.sparkrlhf.rl.PpoSettings.defaults(), 8), 16, 2, 2, 11, 0,
+                        new StageSettings(1, java.time.Duration.ofSeconds(60), 2, hook)), data);
+        List<PpoTrainer.Report> reports = new java.util.ArrayList<>();
+        for (int i = 0; i < iterations; i++) reports.add(t.runIteration());
         data.release();
-        return policy.parameters().flat().toFloatArray();
+        return new PpoRun(policy.parameters().flat().toFloatArray(), t.retried(), reports);
     }
 
     @Test
-    void anExecutorKilledWhileSamplingChangesNothingInPpo() throws Exception {
+    void aPpoStageWhoseExecutorDiesRunsTheIterationAgainAndEndsExactlyAsUndisturbed() {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        float[] undisturbed = ppo(jsc, 3);
-        AtomicBoolean armed = new AtomicBoolean(false), killed = new AtomicBoolean();
-        SparkListener killer = new SparkListener() {
-            @Override
-            public void onTaskStart(SparkListenerTaskStart e) {
-                // the experience job of the second iteration: kill while its tasks sample
-                if (armed.get() && killed.compareAndSet(false, true)) {
-                    try {
-                        Thread.sleep(30);
-                    } catch (InterruptedException ignored) {
-                        Thread.currentThread().interrupt();
-                    }
-                    ProcessHandle.current().descendants()
-                            .filter(p -> p.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend"))
-                            .findFirst().ifPresent(ProcessHandle::destroyForcibly);
-                }
-            }
-        };
-        spark.sparkContext().addSparkListener(killer);
-        spark.sparkContext().addSparkListener(new SparkListener() {
-            int jobs;
-
-            @Override
-            public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart e) {
-                // ShardedData.of runs 2 jobs; each iteration runs 1 experience job + 2 x 2 update jobs
-                if (++jobs == 2 + 5 + 1) armed.set(true);
-            }
+        PpoRun undisturbed = ppo(jsc, 3, null);
+        assertEquals(List.of(), undisturbed.retried());
+        // 2 epochs x 2 minibatches per iteration: update 6 is the second of iteration 2, after its rollouts
+        PpoRun disturbed = ppo(jsc, 3, (rank, update, attempt) -> {
+            if (rank == 1 && update == 6 && attempt == 0) Runtime.getRuntime().halt(137);
         });
-        float[] disturbed = ppo(jsc, 3);
-        spark.sparkContext().removeSparkListener(killer);
-        assertTrue(killed.get(), "an executor was killed during sampling");
-        assertArrayEquals(undisturbed, disturbed);
+        assertEquals(1, disturbed.retried().size(), "the driver saw one failed stage and ran it again: " + disturbed.retried());
+        assertTrue(disturbed.retried().get(0).matches("executor \\d+ was lost .*"), "the failure was the executor's loss: " + disturbed.retried().get(0));
+        assertEquals(List.of(1L, 2L, 3L), disturbed.reports().stream().map(PpoTrainer.Report::iteration).toList());
+        assertEquals(undisturbed.reports().get(1).scoreMean(), disturbed.reports().get(1).scoreMean(), "iteration 2 ran again from its start");
+        assertArrayEquals(undisturbed.policy(), disturbed.policy());
     }
 }

@@ -48,7 +48,8 @@ class PpoTrainerTest extends LocalSparkTest {
                         new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), critic.parameters().layout(), DType.FLOAT32),
                         KlController.adaptive(0.1, 6.0, 100)),
                 new PpoTrainer.Settings(new ExperienceMaker.Settings(SamplingConfig.of(1.0, 16), 0, 31, new ExperienceMaker.ScoreNorm(0, 0.25),
-                        PpoSettings.defaults(), 16), 32, 4, 2, 11, maxBadSteps), data);
+                        PpoSettings.defaults(), 16), 32, 4, 2, 11, maxBadSteps,
+                        new StageSettings(1, java.time.Duration.ofSeconds(30), 0, null)), data);
         ShardedData<org.sparkrlhf.training.LmExample> ptx = null;
         if (ptxCoef > 0) {
             List<org.sparkrlhf.training.LmExample> lm = new ArrayList<>();

@@ -1,0 +1,24 @@
+package org.sparkrlhf.engine;
+
+import java.io.Serializable;
+import java.time.Duration;
+
+/**
+ * How barrier stages run, whatever they train.
+ *
+ * @param threadsPerTask    kernel threads per rank (spark.task.cpus)
+ * @param collectiveTimeout how long a rank waits for another before the stage fails naming it
+ * @param stageRetries      how often a failed stage is run again before the run stops
+ * @param hook              null, or a test's fault injection
+ */
+public record StageSettings(int threadsPerTask, Duration collectiveTimeout, int stageRetries, RankHook hook) implements Serializable {
+    public StageSettings {
+        if (threadsPerTask < 1) throw new IllegalArgumentException("threadsPerTask must be >= 1, got " + threadsPerTask);
+        if (stageRetries < 0) throw new IllegalArgumentException("stageRetries must be >= 0, got " + stageRetries);
+    }
+
+    /** The same settings with a fault-injection hook. */
+    public StageSettings withHook(RankHook h) {
+        return new StageSettings(threadsPerTask, collectiveTimeout, stageRetries, h);
+    }
+}
