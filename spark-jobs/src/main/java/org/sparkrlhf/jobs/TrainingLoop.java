@@ -8,32 +8,26 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.checkpoint.CheckpointStore;
-import org.sparkrlhf.checkpoint.GptWeights;
-import org.sparkrlhf.checkpoint.OptimizerStateIO;
 import org.sparkrlhf.config.JobConfig;
-import org.sparkrlhf.engine.BarrierTrainer;
-import org.sparkrlhf.engine.ShardedData;
 import org.sparkrlhf.engine.StageSettings;
 import org.sparkrlhf.engine.StepReport;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
-import org.sparkrlhf.model.Parameters;
-import org.sparkrlhf.optim.AdamW;
-import org.sparkrlhf.optim.LrSchedule;
 import org.sparkrlhf.rundir.RunDirectory;
-import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.training.Objective;
 
 /**
- * The driver loop every training job shares: start (fresh, from given weights, or resumed from the
- * newest valid checkpoint), then step, record, report and checkpoint until the configured number
- * of steps.
+ * The driver loop every training job shares, pre-training to PPO: start (fresh, from given
+ * weights, or resumed from the newest valid checkpoint), then run barrier stages, record each
+ * unit's metrics row, report progress, and checkpoint, until the target. A unit is an optimizer
+ * step for pre-training, SFT and reward training, an iteration for PPO; what is trained in a
+ * unit is the {@link Learner}'s business.
  */
 public final class TrainingLoop {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -44,6 +38,53 @@ public final class TrainingLoop {
     @FunctionalInterface
     public interface StepListener {
         void afterStep(StepReport report);
+    }
+
+    /** One job's training as the loop drives it; {@code R} is what a unit reports. */
+    interface Learner<R> extends AutoCloseable {
+        /** "step" or "iteration". */
+        String unit();
+
+        /** What the progress line and the outcome report: "loss", or PPO's "score". */
+        String quantity();
+
+        /** Units done so far. */
+        long done();
+
+        /** Where the next stage ends, on the way to {@code target} with a checkpoint every {@code checkpointEvery} units. */
+        long stageEnd(long target, int checkpointEvery);
+
+        /** Runs one stage to {@code end}; {@code live} sees units as they finish (perhaps on another thread). Returns every unit's report. */
+        List<R> runStage(long end, Consumer<R> live);
+
+        long unitOf(R report);
+
+        double valueOf(R report);
+
+        /** Units whose update was skipped (not finite), over the run. */
+        long skipped();
+
+        /** The progress line for a unit. */
+        String progressLine(Progress progress, R report);
+
+        /** Fills a unit's metrics row. */
+        void record(R report, ObjectNode row) throws IOException;
+
+        /** Takes up the state of a checkpoint. */
+        void restore(CheckpointStore.Checkpoint c) throws IOException;
+
+        /** A checkpoint's files (beside state.json and config.json), and its fields of state.json. */
+        Map<String, CheckpointStore.FileWriter> checkpointFiles(ObjectNode state);
+
+        /** The model evaluated at checkpoints, and described by config.json. */
+        Gpt model();
+
+        /** Writes what the learner logs beside the metrics (PPO's samples); called whenever the metrics are. */
+        default void flush() throws IOException {}
+
+        /** Releases cached data. */
+        @Override
+        void close();
     }
 
     /** What a job adds to the loop: evaluation at checkpoints, and files saved beside the weights. */
@@ -78,90 +119,61 @@ public final class TrainingLoop {
         return run(spark, cfg, dir, round, modelCfg, objective, examples, stage, dataCounts, listener, NO_HOOKS);
     }
 
-    /** Trains {@code round}'s steps (from a checkpoint when resuming or recurring) in the claimed run directory {@code dir}. */
+    /** Trains {@code round}'s steps of a supervised objective (from a checkpoint when resuming or recurring) in the claimed run directory. */
     public static <E> Outcome run(SparkSession spark, JobConfig cfg, RunDirectory dir, TrainingRound round, GptConfig modelCfg,
                                   Objective<E> objective, JavaRDD<E> examples, String stage, Map<String, Object> dataCounts,
                                   StepListener listener, Hooks hooks) throws IOException {
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        SupervisedLearner<E> learner = new SupervisedLearner<>(spark, cfg, round, modelCfg, objective, examples, stage, dataCounts);
+        return drive(spark, cfg, dir, stage, learner, round.resumeFrom(), round.endStep(), listener == null ? null : listener::afterStep, hooks);
+    }
+
+    /** The loop itself: restore, then stages until {@code target} units are done. */
+    static <R> Outcome drive(SparkSession spark, JobConfig cfg, RunDirectory dir, String stage, Learner<R> learner,
+                             Optional<CheckpointStore.Checkpoint> resumeFrom, long target, Consumer<R> listener, Hooks hooks) throws IOException {
         Path runDir = new Path(cfg.run().dir());
-        FileSystem fs = runDir.getFileSystem(jsc.hadoopConfiguration());
+        FileSystem fs = cfg.runFileSystem(spark.sparkContext().hadoopConfiguration());
         CheckpointStore store = new CheckpointStore(fs, runDir, cfg.train().keepLast(), hooks.higherIsBetter());
-        JobConfig.Train t = cfg.train();
-        LrSchedule schedule = new LrSchedule(LrSchedule.Kind.valueOf(t.schedule().toUpperCase()), t.lr(), t.minLr(), t.warmupSteps(), t.steps(),
-                round.startStep());
-        AdamW.Config optCfg = new AdamW.Config(schedule, 0.9, 0.95, 1e-8, t.weightDecay(), t.maxGradNorm());
-
-        Gpt model;
-        AdamW opt;
-        long skipped = 0;
-        Optional<CheckpointStore.Checkpoint> ckpt = round.resumeFrom();
-        if (ckpt.isPresent()) {
-            CheckpointStore.Checkpoint c = ckpt.get();
-            Parameters p = c.read("weights.safetensors", (in, src) -> GptWeights.read(in, src, modelCfg, DType.FLOAT32));
-            model = new Gpt(modelCfg, p);
-            opt = new AdamW(optCfg, p.layout(), DType.FLOAT32);
-            AdamW restored = opt;
-            c.read("optimizer.safetensors", (in, src) -> {
-                OptimizerStateIO.read(in, src, restored);
-                return null;
-            });
-            skipped = c.read("state.json", (in, src) -> JSON.readTree(in)).path("skippedSteps").asLong();
-            System.err.printf("%s: resuming from %s (step %d)%n", stage, c.dir(), c.step());
-            if (cfg.run().recurring())
-                System.err.printf("%s: round %d, steps %d to %d on %d data file(s): %s%n", stage, round.index(), round.startStep(), round.endStep(),
-                        round.files().size(), round.reason());
-        } else {
-            model = Gpt.init(modelCfg, DType.FLOAT32, cfg.run().seed());
-            if (!cfg.model().init().isEmpty()) ModelFiles.loadInit(fs.getConf(), cfg.model().init(), model.parameters(), stage);
-            opt = new AdamW(optCfg, model.parameters().layout(), DType.FLOAT32);
-        }
-        writeConfig(fs, runDir, cfg, modelCfg);
-
-        ShardedData<E> data = ShardedData.of(examples, t.partitions());
-        BarrierTrainer<E> trainer = new BarrierTrainer<>(jsc, model, opt, objective, data, new BarrierTrainer.Settings(t.globalBatch(),
-                t.microBatch(), cfg.run().seed(), t.maxBadSteps(), stageSettings(spark, cfg)));
-        trainer.restoreCounters(skipped);
-        MetricsLog metrics = new MetricsLog(fs, runDir, stage, opt.stepCount());
-        Progress progress = new Progress(opt.stepCount(), round.endStep());
-        StepReport last = null;
-        try {
-            while (opt.stepCount() < round.endStep()) {
-                // one barrier stage per checkpoint interval; the progress line follows rank 0's steps as they happen
-                long stageEnd = Math.min(round.endStep(), (opt.stepCount() / t.checkpointEvery() + 1) * t.checkpointEvery());
-                List<StepReport> steps = trainer.runStage(stageEnd, r -> {
-                    if (!r.skipped() && (r.step() % t.logEvery() == 0 || r.step() == round.endStep()))
-                        System.err.println(progress.line(stage, r.step(), r.loss(), r.count() / (r.wallNanos() / 1e9)));
-                });
-                ObjectNode row = null;
-                long skippedSoFar = trainer.skippedSteps() - steps.stream().filter(StepReport::skipped).count();
-                for (StepReport r : steps) {
-                    last = r;
-                    if (r.skipped()) skippedSoFar++;
-                    row = metrics.newRow();
-                    row.put("step", r.step());
-                    row.put("loss", r.loss());
-                    if (!Double.isNaN(r.accuracy())) row.put("accuracy", r.accuracy());
-                    row.put("count", r.count());
-                    row.put("grad_norm", r.gradNorm());
-                    row.put("lr", r.lr());
-                    row.put("skipped", r.skipped());
-                    row.put("skipped_total", skippedSoFar);
-                    row.put("step_seconds", r.wallNanos() / 1e9);
-                    row.put("spark_overhead_fraction", r.sparkOverheadFraction());
-                    if (r.step() == 1 && !r.skipped()) for (Map.Entry<String, Object> c : dataCounts.entrySet()) row.set("data_" + c.getKey(), JSON.valueToTree(c.getValue()));
-                    if (listener != null) listener.afterStep(r);
-                }
-                dir.checkHeld(); // another run took the directory over: write nothing more
-                Double metric = hooks.evaluate(model, opt.stepCount(), row);
-                metrics.flush();
-                save(store, model, opt, trainer, cfg, round, modelCfg, opt.stepCount(), metric, hooks.extraFiles(model));
+        int checkpointEvery = cfg.train().checkpointEvery(), logEvery = cfg.train().logEvery();
+        R last = null;
+        try (learner) {
+            if (resumeFrom.isPresent()) {
+                learner.restore(resumeFrom.get());
+                System.err.printf("%s: resuming from %s (%s %d)%n", stage, resumeFrom.get().dir(), learner.unit(), learner.done());
             }
-        } finally {
-            if (dir.holds()) metrics.flush();
-            data.release();
+            writeConfig(fs, runDir, cfg, learner.model().config());
+            MetricsLog metrics = new MetricsLog(fs, runDir, stage, learner.done());
+            Progress progress = new Progress(learner.done(), target);
+            try {
+                while (learner.done() < target) {
+                    List<R> reports = learner.runStage(learner.stageEnd(target, checkpointEvery), r -> {
+                        long u = learner.unitOf(r);
+                        if (u % logEvery == 0 || u == target) System.err.println(learner.progressLine(progress, r));
+                    });
+                    ObjectNode row = null;
+                    for (R r : reports) {
+                        last = r;
+                        row = metrics.newRow();
+                        learner.record(r, row);
+                        if (listener != null) listener.accept(r);
+                    }
+                    long done = learner.done();
+                    if (done % checkpointEvery == 0 || done == target) {
+                        dir.checkHeld(); // another run took the directory over: write nothing more
+                        Double metric = hooks.evaluate(learner.model(), done, row);
+                        metrics.flush();
+                        learner.flush();
+                        save(store, learner, cfg, done, metric, hooks.extraFiles(learner.model()));
+                    }
+                }
+            } finally {
+                if (dir.holds()) {
+                    metrics.flush();
+                    learner.flush();
+                }
+            }
+            metrics.writeParquet(spark);
         }
-        metrics.writeParquet(spark);
-        return new Outcome(opt.stepCount(), "loss", last == null ? Double.NaN : last.loss(), trainer.skippedSteps(), runDir);
+        return new Outcome(learner.done(), learner.quantity(), last == null ? Double.NaN : learner.valueOf(last), learner.skipped(), runDir);
     }
 
     /** How this job's barrier stages run: threads per rank from spark.task.cpus, the collective's timeout, retries. */
@@ -186,20 +198,15 @@ public final class TrainingLoop {
         }
     }
 
-    private static void save(CheckpointStore store, Gpt model, AdamW opt, BarrierTrainer<?> trainer, JobConfig cfg,
-                             TrainingRound round, GptConfig modelCfg, long step, Double metric, Map<String, CheckpointStore.FileWriter> extra) throws IOException {
-        Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>(extra);
-        files.put("weights.safetensors", out -> GptWeights.write(out, modelCfg, model.parameters()));
-        files.put("optimizer.safetensors", out -> OptimizerStateIO.write(out, opt));
+    private static void save(CheckpointStore store, Learner<?> learner, JobConfig cfg, long done, Double metric,
+                             Map<String, CheckpointStore.FileWriter> extra) throws IOException {
         ObjectNode state = JSON.createObjectNode();
-        state.put("step", step);
-        state.put("skippedSteps", trainer.skippedSteps());
+        state.put("step", done);
         state.put("seed", cfg.run().seed());
-        state.put("dataStep", step + trainer.skippedSteps()); // the data cursor: next batch's position
-        state.put("stepsPerEpoch", trainer.stepsPerEpoch());
-        if (cfg.run().recurring()) state.set("round", round.toJson()); // what TrainingRound.plan reads next time
+        Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>(extra);
+        files.putAll(learner.checkpointFiles(state));
         files.put("state.json", out -> out.write(JSON.writeValueAsBytes(state)));
         files.put("config.json", out -> out.write(JSON.writeValueAsBytes(cfg)));
-        store.save(step, files, metric);
+        store.save(done, files, metric);
     }
 }

@@ -1,0 +1,237 @@
+package org.sparkrlhf.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.sparkrlhf.checkpoint.CheckpointStore;
+import org.sparkrlhf.checkpoint.GptWeights;
+import org.sparkrlhf.checkpoint.OptimizerStateIO;
+import org.sparkrlhf.config.JobConfig;
+import org.sparkrlhf.data.Quarantine;
+import org.sparkrlhf.engine.PpoTrainer;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.optim.AdamW;
+import org.sparkrlhf.rl.ExperienceMaker;
+import org.sparkrlhf.rl.KlController;
+import org.sparkrlhf.tensor.DType;
+import org.sparkrlhf.tokenizer.Tokenizer;
+
+/**
+ * PPO as the driver loop sees it: one iteration per barrier stage ({@link PpoTrainer}), one
+ * metrics row per iteration, a few of its rollouts in {@code samples.jsonl}, and checkpoints that
+ * hold both models, both optimizers and the KL controller, so a resumed run continues exactly.
+ */
+final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Rollouts per iteration recorded in samples.jsonl. */
+    private static final int SAMPLES_PER_ITERATION = 8;
+
+    /** The trainer and what it trains: policy and critic with their optimizers, the KL controller. */
+    record Parts(PpoTrainer trainer, Gpt policy, Gpt critic, AdamW policyOpt, AdamW criticOpt, KlController kl) {}
+
+    private final Parts parts;
+    private final PpoTrainer trainer;
+    private final ExperienceMaker.ScoreNorm norm;
+    private final Tokenizer tok;
+    private final Quarantine.Counts promptCounts;
+    private final Runnable release;
+    private final FileSystem fs;
+    private final Path runDir;
+    private SamplesLog samples;
+
+    PpoLearner(Parts parts, ExperienceMaker.ScoreNorm norm, Tokenizer tok, Quarantine.Counts promptCounts, JobConfig cfg, FileSystem fs,
+               Runnable release) throws IOException {
+        this.parts = parts;
+        this.trainer = parts.trainer();
+        this.norm = norm;
+        this.tok = tok;
+        this.promptCounts = promptCounts;
+        this.release = release;
+        this.fs = fs;
+        this.runDir = new Path(cfg.run().dir());
+        this.samples = new SamplesLog(fs, runDir, 0);
+    }
+
+    @Override
+    public String unit() {
+        return "iteration";
+    }
+
+    @Override
+    public String quantity() {
+        return "score";
+    }
+
+    @Override
+    public long done() {
+        return trainer.iteration();
+    }
+
+    @Override
+    public long stageEnd(long target, int checkpointEvery) {
+        return done() + 1;
+    }
+
+    @Override
+    public List<PpoTrainer.Report> runStage(long end, Consumer<PpoTrainer.Report> live) {
+        PpoTrainer.Report r = trainer.runIteration();
+        live.accept(r);
+        return List.of(r);
+    }
+
+    @Override
+    public long unitOf(PpoTrainer.Report r) {
+        return r.iteration();
+    }
+
+    @Override
+    public double valueOf(PpoTrainer.Report r) {
+        return r.scoreMean();
+    }
+
+    @Override
+    public long skipped() {
+        return trainer.skippedUpdates();
+    }
+
+    @Override
+    public String progressLine(Progress progress, PpoTrainer.Report r) {
+        return progress.line("ppo", r.iteration(), "score", r.scoreMean(), r.tokens() / r.iterationSeconds())
+                + String.format("  KL %.2f  beta %.3f", r.klMean(), r.beta());
+    }
+
+    @Override
+    public void record(PpoTrainer.Report r, ObjectNode row) throws IOException {
+        row.put("step", r.iteration());
+        row.put("score_mean", r.scoreMean());
+        row.put("kl", r.klMean());
+        row.put("beta", r.beta());
+        row.put("entropy", r.entropy());
+        row.put("policy_loss", r.policyLoss());
+        row.put("value_loss", r.valueLoss());
+        row.put("approx_kl", r.approxKl());
+        row.put("clip_fraction", r.clipFraction());
+        row.put("ratio_mean", r.ratioMean());
+        row.put("ratio_max", r.ratioMax());
+        row.put("value_explained_variance", r.valueExplainedVariance());
+        row.put("response_length", r.responseLength());
+        row.put("eos_rate", r.eosRate());
+        row.put("tokens_per_s", r.tokens() / r.iterationSeconds());
+        row.put("sampling_seconds", r.samplingSeconds());
+        row.put("scoring_seconds", r.scoringSeconds());
+        row.put("training_seconds", r.trainingSeconds());
+        row.put("overhead_seconds", r.overheadSeconds());
+        row.put("iteration_seconds", r.iterationSeconds());
+        row.put("spark_overhead_fraction", r.overheadSeconds() / r.iterationSeconds());
+        row.put("skipped_updates", r.skippedUpdates());
+        row.put("skipped_updates_total", trainer.skippedUpdates());
+        if (!Double.isNaN(r.ptxLoss())) row.put("ptx_loss", r.ptxLoss());
+        if (r.iteration() == 1) {
+            row.put("data_prompts", promptCounts.total());
+            row.put("data_bad_prompts", promptCounts.bad());
+        }
+        int stride = Math.max(1, r.samples().size() / SAMPLES_PER_ITERATION); // spread over ranks
+        for (int i = 0; i < r.samples().size(); i += stride) samples.add(r.iteration(), tok, r.samples().get(i));
+    }
+
+    @Override
+    public void restore(CheckpointStore.Checkpoint c) throws IOException {
+        Gpt policy = parts.policy(), critic = parts.critic();
+        policy.parameters().flat().copyFrom(c.read("policy.safetensors", (in, src) -> GptWeights.read(in, src, policy.config(), DType.FLOAT32)).flat());
+        critic.parameters().flat().copyFrom(c.read("critic.safetensors", (in, src) -> GptWeights.read(in, src, critic.config(), DType.FLOAT32)).flat());
+        c.read("policy_optimizer.safetensors", (in, src) -> {
+            OptimizerStateIO.read(in, src, parts.policyOpt());
+            return null;
+        });
+        c.read("critic_optimizer.safetensors", (in, src) -> {
+            OptimizerStateIO.read(in, src, parts.criticOpt());
+            return null;
+        });
+        JsonNode state = c.read("state.json", (in, src) -> JSON.readTree(in));
+        parts.kl().restore(state.get("beta").asDouble());
+        long iteration = state.get("iteration").asLong();
+        trainer.restore(iteration, state.path("skippedUpdates").asLong(), state.path("badInARow").asLong());
+        samples = new SamplesLog(fs, runDir, iteration);
+    }
+
+    @Override
+    public Map<String, CheckpointStore.FileWriter> checkpointFiles(ObjectNode state) {
+        long iteration = done();
+        state.put("iteration", iteration);
+        state.put("beta", parts.kl().beta());
+        state.put("skippedUpdates", trainer.skippedUpdates());
+        state.put("badInARow", trainer.badInARow());
+        state.put("promptCursor", iteration); // prompts of iteration i are fixed by (seed, i)
+        state.put("rngStreams", "sequence seeds derive from (seed, iteration, rank, index); minibatch order from (seed, iteration, epoch, rank)");
+        state.put("rewardNormMean", norm.mean());
+        state.put("rewardNormStd", norm.std());
+        Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>();
+        files.put("policy.safetensors", out -> GptWeights.write(out, parts.policy().config(), parts.policy().parameters()));
+        files.put("critic.safetensors", out -> GptWeights.write(out, parts.critic().config(), parts.critic().parameters()));
+        files.put("policy_optimizer.safetensors", out -> OptimizerStateIO.write(out, parts.policyOpt()));
+        files.put("critic_optimizer.safetensors", out -> OptimizerStateIO.write(out, parts.criticOpt()));
+        return files;
+    }
+
+    @Override
+    public Gpt model() {
+        return parts.policy();
+    }
+
+    @Override
+    public void flush() throws IOException {
+        samples.flush();
+    }
+
+    @Override
+    public void close() {
+        release.run();
+    }
+
+    /** Sampled responses with their scores, one JSON line each, in {@code RUN/samples.jsonl}. */
+    static final class SamplesLog {
+        private final FileSystem fs;
+        private final Path file;
+        private final List<String> lines = new ArrayList<>();
+
+        SamplesLog(FileSystem fs, Path runDir, long resumeIteration) throws IOException {
+            this.fs = fs;
+            this.file = new Path(runDir, "samples.jsonl");
+            if (resumeIteration > 0 && fs.exists(file)) {
+                String text;
+                try (InputStream in = fs.open(file)) {
+                    text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                }
+                for (String l : text.split("\n"))
+                    if (!l.isBlank() && JSON.readTree(l).path("iteration").asLong() <= resumeIteration) lines.add(l);
+            }
+        }
+
+        void add(long iteration, Tokenizer tok, PpoTrainer.Sample s) throws IOException {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("stage", "ppo");
+            o.put("iteration", iteration);
+            o.put("prompt", tok.decode(s.prompt()));
+            o.put("response", tok.decode(s.response()));
+            o.put("proxy", s.score());
+            lines.add(JSON.writeValueAsString(o));
+        }
+
+        void flush() throws IOException {
+            try (OutputStream out = fs.create(file, true)) {
+                for (String l : lines) out.write((l + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+        }
+    }
+}
