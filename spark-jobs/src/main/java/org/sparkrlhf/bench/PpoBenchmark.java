@@ -44,6 +44,10 @@ public final class PpoBenchmark implements Callable<Integer> {
     @Option(names = "--iterations", defaultValue = "3", description = "Timed iterations, after one warm-up (default: ${DEFAULT-VALUE}).")
     int iterations;
 
+    @Option(names = "--checkpoint-every", defaultValue = "50", description = "Iterations between checkpoints, when the models return to the driver "
+            + "(default: ${DEFAULT-VALUE}, the jobs' train.checkpointEvery).")
+    int checkpointEvery;
+
     public static void main(String[] args) {
         SparkDefaults.exit(new CommandLine(new PpoBenchmark()).execute(args));
     }
@@ -73,7 +77,7 @@ public final class PpoBenchmark implements Callable<Integer> {
             t.runIteration(); // warm-up
             double iter = 0, samp = 0, score = 0, train = 0, over = 0, sampled = 0;
             for (int i = 0; i < iterations; i++) {
-                PpoTrainer.Report rep = t.runIteration();
+                PpoTrainer.Report rep = t.runIteration((i + 2) % checkpointEvery == 0);
                 iter += rep.iterationSeconds();
                 samp += rep.samplingSeconds();
                 score += rep.scoringSeconds();

@@ -83,8 +83,12 @@ public final class PpoTrainer {
     /** What an iteration's updates measured, summed over ranks (every rank holds the same sums; rank 0 returns them). */
     record Learning(PpoUpdate.Stats total, long trainingNanos, double ptxLossSum, int ptxUpdates, int skipped) implements Serializable {}
 
-    /** A rank's result: its digest, its experience; from rank 0 the end state and the learning (null elsewhere, or when the run diverged). */
-    record Result(int rank, String parameterDigest, ExperienceStats experience, Start end, Learning learning, String diverged) implements RankResult {}
+    /**
+     * A rank's result: its digest, its experience, its skip counters; from rank 0 the learning and,
+     * when asked for, the end state (null elsewhere, or when the run diverged).
+     */
+    record Result(int rank, String parameterDigest, ExperienceStats experience, Start end, Learning learning, long skippedUpdates, long badInARow,
+                  String diverged) implements RankResult {}
 
     private final JavaSparkContext jsc;
     private final Gpt policy, critic;
@@ -99,6 +103,12 @@ public final class PpoTrainer {
     private int ptxPerMinibatch;
     private Broadcast<Static> statics;
     private long iteration, skippedUpdates, badInARow;
+    /** The iteration the driver's models and optimizers stand at (they return from the ranks only when asked), and the betas used since. */
+    private long heldIteration, heldSkipped, heldBadInARow;
+    private final List<Double> betasSinceHeld = new ArrayList<>();
+    private final List<Long> replayed = new ArrayList<>();
+    /** Whether every rank holds the state of the current iteration (false before the first stage). */
+    private boolean ranksHoldState;
 
     public PpoTrainer(JavaSparkContext jsc, Models models, Optimizers optimizers, Settings settings, ShardedData<int[]> prompts) {
         if (settings.promptsPerIteration() % (prompts.partitions() * settings.minibatches()) != 0)
@@ -136,9 +146,10 @@ public final class PpoTrainer {
 
     /** Restores the counters a checkpoint keeps: iterations done, updates skipped in all, and skipped in a row at its end. */
     public void restore(long completedIterations, long skippedUpdates, long badInARow) {
-        this.iteration = completedIterations;
-        this.skippedUpdates = skippedUpdates;
-        this.badInARow = badInARow;
+        this.iteration = this.heldIteration = completedIterations;
+        this.skippedUpdates = this.heldSkipped = skippedUpdates;
+        this.badInARow = this.heldBadInARow = badInARow;
+        this.ranksHoldState = false;
     }
 
     /** Updates skipped because they were not finite, over the whole run. */
@@ -156,23 +167,78 @@ public final class PpoTrainer {
         return runner.retried();
     }
 
-    /** One PPO iteration: a barrier stage makes experience and learns from it; then the KL coefficient adapts. */
+    /** The iterations run again to bring the driver's copy of the models up to date after a failure, in order. */
+    public List<Long> replayed() {
+        return java.util.Collections.unmodifiableList(replayed);
+    }
+
+    /** One PPO iteration, with the models brought back to the driver: see {@link #runIteration(boolean)}. */
     public Report runIteration() {
+        return runIteration(true);
+    }
+
+    /**
+     * One PPO iteration: a barrier stage makes experience and learns from it; then the KL
+     * coefficient adapts. The trained models stay on the ranks between iterations; rank 0 brings
+     * them back to the driver (the {@code Models} given to the constructor) only when
+     * {@code returnModels} asks for it, for a checkpoint: at GPT-2 sizes they are gigabytes. A stage
+     * that fails is run again from the driver's newest copy, replaying (bit for bit) the
+     * iterations since it.
+     */
+    public Report runIteration(boolean returnModels) {
         long t0 = System.nanoTime();
         double beta = kl.beta();
-        Start start = new Start(iteration, ReplicaState.of(policy, policyOpt), ReplicaState.of(critic, criticOpt), skippedUpdates, badInARow);
-        List<Result> results = runner.run("the PPO stage of iteration " + (iteration + 1), "the iteration's start", r -> {},
-                (attempt, tracker) -> submit(start, beta, attempt, tracker));
+        List<Result> results = runner.run("the PPO stage of iteration " + (iteration + 1), "the iteration's start", r -> {}, (attempt, tracker) -> {
+            Broadcast<Start> start = null;
+            if (attempt > 0 || !ranksHoldState) { // ranks may lack this iteration's state: send the driver's, brought up to date
+                catchUp(attempt);
+                start = jsc.broadcast(heldState());
+            }
+            return submit(iteration, start, beta, returnModels, attempt, tracker);
+        });
+        ranksHoldState = true;
         Result first = RankResult.checkIdentical(results);
         if (first.diverged() != null) throw new TrainingDiverged(first.diverged());
-        first.end().policy().loadInto(policy, policyOpt);
-        first.end().critic().loadInto(critic, criticOpt);
-        skippedUpdates = first.end().skippedUpdates();
-        badInARow = first.end().badInARow();
+        skippedUpdates = first.skippedUpdates();
+        badInARow = first.badInARow();
+        if (first.end() != null) hold(first.end());
+        else betasSinceHeld.add(beta);
         ExperienceStats batch = merge(results);
         kl.update(batch.klSum() / batch.count(), (long) batch.count());
         iteration++;
         return report(batch, first.learning(), beta, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The driver's copy of the models and counters, at iteration {@code heldIteration}. */
+    private Start heldState() {
+        return new Start(heldIteration, ReplicaState.of(policy, policyOpt), ReplicaState.of(critic, criticOpt), heldSkipped, heldBadInARow);
+    }
+
+    private void hold(Start end) {
+        end.policy().loadInto(policy, policyOpt);
+        end.critic().loadInto(critic, criticOpt);
+        heldIteration = end.iteration();
+        heldSkipped = end.skippedUpdates();
+        heldBadInARow = end.badInARow();
+        betasSinceHeld.clear();
+    }
+
+    /**
+     * Brings the driver's copy up to the current iteration by running the iterations since it
+     * again, with the betas they had; only their state is kept (their results are already known).
+     */
+    private void catchUp(int attempt) throws Exception {
+        while (heldIteration < iteration) {
+            System.err.printf("PPO: replaying iteration %d from the driver's copy of the models%n", heldIteration + 1);
+            replayed.add(heldIteration + 1);
+            try (StageTracker tracker = new StageTracker(jsc.getConf().get("spark.driver.host"), prompts.partitions(), r -> {})) {
+                List<Double> later = new ArrayList<>(betasSinceHeld.subList(1, betasSinceHeld.size()));
+                Result first = RankResult.checkIdentical(submit(heldIteration, jsc.broadcast(heldState()), betasSinceHeld.get(0), true, attempt,
+                        tracker.address()));
+                hold(first.end());
+                betasSinceHeld.addAll(later);
+            }
+        }
     }
 
     private Broadcast<Static> statics() {
@@ -192,24 +258,34 @@ public final class PpoTrainer {
                 : prompts.blocks.zipPartitions(ptx.blocks, (a, b) -> List.of(new Shard(a.next(), b.next())).iterator());
     }
 
-    private List<Result> submit(Start start, double beta, int attempt, String trackerAddress) {
+    /**
+     * Runs iteration {@code it + 1} as a barrier stage. {@code start} (null when every rank holds
+     * the state already) is the state a rank loads when its own is missing or stands elsewhere.
+     */
+    private List<Result> submit(long it, Broadcast<Start> start, double beta, boolean returnModels, int attempt, String trackerAddress) {
         Broadcast<Static> st = statics();
-        Broadcast<Start> state = jsc.broadcast(start);
         try {
-            long it = start.iteration();
             return BarrierStage.mapPartitions(shards(), (shards, ctx) -> {
                 Static s = st.value();
                 Shard shard = shards.next();
                 TaskSetup.begin(s.settings().stages().threadsPerTask());
-                RankState rs = ResidentReplicas.borrow(s.runId(), ctx.partitionId(), it, () -> new RankState(s, state.value()), r -> r.load(state.value()));
+                int rank = ctx.partitionId();
+                RankState resident = ResidentReplicas.take(s.runId(), rank);
+                boolean holds = resident != null && resident.position() == it;
                 try (StageRunner.Rank links = StageRunner.Rank.join(ctx, trackerAddress, s.settings().stages().collectiveTimeout())) {
-                    Result r = iterate(rs, s, shard, links, beta, attempt);
-                    if (r.diverged() == null) ResidentReplicas.release(s.runId(), links.rank(), rs);
+                    // every rank learns who holds this iteration's state; without the driver's copy, all stop together
+                    double[][] held = links.ring().allGather(new double[]{holds ? 1 : 0});
+                    if (start == null && java.util.Arrays.stream(held).anyMatch(h -> h[0] == 0))
+                        throw new IllegalStateException("a rank holds no state for iteration " + (it + 1) + " (its executor is new, or the ranks moved); "
+                                + "the driver sends its copy on the next attempt");
+                    RankState rs = holds ? resident : resident != null ? resident.load(start.value()) : new RankState(s, start.value());
+                    Result r = iterate(rs, s, shard, links, beta, returnModels, attempt);
+                    if (r.diverged() == null) ResidentReplicas.release(s.runId(), rank, rs);
                     return List.of(r).iterator();
                 }
             }).collect();
         } finally {
-            state.unpersist(false);
+            if (start != null) start.unpersist(false);
         }
     }
 
@@ -233,10 +309,11 @@ public final class PpoTrainer {
             setCounters(start);
         }
 
-        void load(Start start) {
+        RankState load(Start start) {
             start.policy().loadInto(policy.model, policy.optimizer);
             start.critic().loadInto(critic.model, critic.optimizer);
             setCounters(start);
+            return this;
         }
 
         private void setCounters(Start start) {
@@ -256,7 +333,7 @@ public final class PpoTrainer {
     }
 
     /** One rank's iteration: steps 1 to 4 of the class comment. */
-    private static Result iterate(RankState rs, Static s, Shard shard, StageRunner.Rank links, double beta, int attempt) {
+    private static Result iterate(RankState rs, Static s, Shard shard, StageRunner.Rank links, double beta, boolean returnModels, int attempt) {
         Settings set = s.settings();
         long seed = set.seed(), it = rs.iteration;
         int rank = links.rank();
@@ -336,8 +413,8 @@ public final class PpoTrainer {
         // 4. what returns to the driver
         String digest = BarrierTrainer.digest(rs.policy.model.parameters().flat()) + "+" + BarrierTrainer.digest(rs.critic.model.parameters().flat());
         boolean zero = rank == 0 && diverged == null;
-        return new Result(rank, digest, stats, zero ? rs.snapshot() : null, zero ? new Learning(total, trainingNanos, ptxLossSum, ptxUpdates, skipped) : null,
-                diverged);
+        return new Result(rank, digest, stats, zero && returnModels ? rs.snapshot() : null,
+                zero ? new Learning(total, trainingNanos, ptxLossSum, ptxUpdates, skipped) : null, rs.skippedUpdates, rs.badInARow, diverged);
     }
 
     /** One update's statistics summed over ranks, its mean pre-training loss (null without PPO-ptx), the slowest rank's compute time. */

@@ -25,13 +25,23 @@ final class ResidentReplicas {
      * Rank {@code rank}'s state at {@code position}: the resident one, brought there by
      * {@code reload} if it stands elsewhere; else a new one from {@code create}.
      */
-    @SuppressWarnings("unchecked")
     static <R extends Resident> R borrow(String runId, int rank, long position, Supplier<R> create, Consumer<R> reload) {
-        IDLE.keySet().removeIf(k -> !k.startsWith(runId + "/")); // an executor serves one run at a time
-        R r = (R) IDLE.remove(runId + "/" + rank);
+        R r = take(runId, rank);
         if (r == null) return create.get();
         if (r.position() != position) reload.accept(r);
         return r;
+    }
+
+    /** Rank {@code rank}'s resident state, wherever it stands, or null; the caller returns it with {@link #release} when its stage succeeds. */
+    @SuppressWarnings("unchecked")
+    static <R extends Resident> R take(String runId, int rank) {
+        IDLE.keySet().removeIf(k -> !k.startsWith(runId + "/")); // an executor serves one run at a time
+        return (R) IDLE.remove(runId + "/" + rank);
+    }
+
+    /** Forgets every rank's state: this executor then looks like a new one (tests use it). */
+    static void clear() {
+        IDLE.clear();
     }
 
     static void release(String runId, int rank, Resident r) {

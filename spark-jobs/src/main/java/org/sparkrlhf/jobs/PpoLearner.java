@@ -84,8 +84,8 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
     }
 
     @Override
-    public List<PpoTrainer.Report> runStage(long end, Consumer<PpoTrainer.Report> live) {
-        PpoTrainer.Report r = trainer.runIteration();
+    public List<PpoTrainer.Report> runStage(long end, boolean checkpointAtEnd, Consumer<PpoTrainer.Report> live) {
+        PpoTrainer.Report r = trainer.runIteration(checkpointAtEnd); // between checkpoints the models stay on the ranks
         live.accept(r);
         return List.of(r);
     }

@@ -80,7 +80,7 @@ final class SupervisedLearner<E> implements TrainingLoop.Learner<StepReport> {
     }
 
     @Override
-    public List<StepReport> runStage(long end, Consumer<StepReport> live) {
+    public List<StepReport> runStage(long end, boolean checkpointAtEnd, Consumer<StepReport> live) {
         return trainer.runStage(end, r -> {
             if (!r.skipped()) live.accept(r);
         });

@@ -54,8 +54,12 @@ public final class TrainingLoop {
         /** Where the next stage ends, on the way to {@code target} with a checkpoint every {@code checkpointEvery} units. */
         long stageEnd(long target, int checkpointEvery);
 
-        /** Runs one stage to {@code end}; {@code live} sees units as they finish (perhaps on another thread). Returns every unit's report. */
-        List<R> runStage(long end, Consumer<R> live);
+        /**
+         * Runs one stage to {@code end}; {@code live} sees units as they finish (perhaps on another
+         * thread). Returns every unit's report. {@code checkpointAtEnd}: the driver needs the
+         * trained state at the end (else it may stay on the executors).
+         */
+        List<R> runStage(long end, boolean checkpointAtEnd, Consumer<R> live);
 
         long unitOf(R report);
 
@@ -145,7 +149,8 @@ public final class TrainingLoop {
             Progress progress = new Progress(learner.done(), target);
             try {
                 while (learner.done() < target) {
-                    List<R> reports = learner.runStage(learner.stageEnd(target, checkpointEvery), r -> {
+                    long end = learner.stageEnd(target, checkpointEvery);
+                    List<R> reports = learner.runStage(end, end % checkpointEvery == 0 || end == target, r -> {
                         long u = learner.unitOf(r);
                         if (u % logEvery == 0 || u == target) System.err.println(learner.progressLine(progress, r));
                     });

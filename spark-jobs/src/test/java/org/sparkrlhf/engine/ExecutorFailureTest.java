@@ -69,9 +69,14 @@ class ExecutorFailureTest {
         assertArrayEquals(undisturbed.parameters().flat().toFloatArray(), disturbed.parameters().flat().toFloatArray());
     }
 
-    record PpoRun(float[] policy, List<String> retried, List<PpoTrainer.Report> reports) {}
+    record PpoRun(float[] policy, List<String> retried, List<Long> replayed, List<PpoTrainer.Report> reports) {}
 
     static PpoRun ppo(JavaSparkContext jsc, int iterations, RankHook hook) {
+        return ppo(jsc, iterations, hook, false);
+    }
+
+    /** {@code modelsStayOnRanks}: only the last iteration brings the models back to the driver (as between checkpoints). */
+    static PpoRun ppo(JavaSparkContext jsc, int iterations, RankHook hook, boolean modelsStayOnRanks) {
         GptConfig pc = GptConfig.of(32, 40, 32, 2, 1);
         Gpt policy = Gpt.init(pc, DType.FLOAT32, 1), reference = policy.frozenCopy();
         Gpt critic = Gpt.init(pc.withHeads(org.sparkrlhf.model.Head.VALUE), DType.FLOAT32, 2);
@@ -87,9 +92,9 @@ class ExecutorFailureTest {
                         new org.sparkrlhf.rl.ExperienceMaker.ScoreNorm(0, 0.25), org.sparkrlhf.rl.PpoSettings.defaults(), 8), 16, 2, 2, 11, 0,
                         new StageSettings(1, java.time.Duration.ofSeconds(60), 2, hook)), data);
         List<PpoTrainer.Report> reports = new java.util.ArrayList<>();
-        for (int i = 0; i < iterations; i++) reports.add(t.runIteration());
+        for (int i = 0; i < iterations; i++) reports.add(t.runIteration(!modelsStayOnRanks || i == iterations - 1));
         data.release();
-        return new PpoRun(policy.parameters().flat().toFloatArray(), t.retried(), reports);
+        return new PpoRun(policy.parameters().flat().toFloatArray(), t.retried(), t.replayed(), reports);
     }
 
     @Test
@@ -106,5 +111,22 @@ class ExecutorFailureTest {
         assertEquals(List.of(1L, 2L, 3L), disturbed.reports().stream().map(PpoTrainer.Report::iteration).toList());
         assertEquals(undisturbed.reports().get(1).scoreMean(), disturbed.reports().get(1).scoreMean(), "iteration 2 ran again from its start");
         assertArrayEquals(undisturbed.policy(), disturbed.policy());
+        assertEquals(List.of(), disturbed.replayed(), "the driver held iteration 1's models: nothing to replay");
+    }
+
+    @Test
+    void whenTheModelsStayedOnTheRanksTheDriverReplaysTheIterationsSinceItsCopy() {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        PpoRun undisturbed = ppo(jsc, 3, null, true);
+        assertEquals(List.of(), undisturbed.replayed());
+        // update 10 is the second of iteration 3; the driver's copy is from before iteration 1
+        PpoRun disturbed = ppo(jsc, 3, (rank, update, attempt) -> {
+            if (rank == 0 && update == 10 && attempt == 0) Runtime.getRuntime().halt(137);
+        }, true);
+        assertEquals(1, disturbed.retried().size(), "one failed stage: " + disturbed.retried());
+        assertTrue(disturbed.retried().get(0).matches("executor \\d+ was lost .*"), disturbed.retried().get(0));
+        assertEquals(List.of(1L, 2L), disturbed.replayed(), "iterations 1 and 2 ran again from the driver's copy before iteration 3");
+        assertArrayEquals(undisturbed.policy(), disturbed.policy());
+        assertEquals(undisturbed.reports().get(2).scoreMean(), disturbed.reports().get(2).scoreMean());
     }
 }

@@ -23,7 +23,7 @@ import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tensor.DType;
 
 class PpoTrainerTest extends LocalSparkTest {
-    record Run(List<PpoTrainer.Report> reports, float[] policy) {}
+    record Run(List<PpoTrainer.Report> reports, float[] policy, List<String> retried, List<Long> replayed) {}
 
     static Run run(int iterations) {
         return run(iterations, 0);
@@ -34,6 +34,11 @@ class PpoTrainerTest extends LocalSparkTest {
     }
 
     static Run run(int iterations, double ptxCoef, RewardFunction reward, int maxBadSteps) {
+        return run(iterations, ptxCoef, reward, maxBadSteps, false);
+    }
+
+    /** {@code forgetAfterFirst}: the models stay on the ranks, which then lose them (as a new executor would) after iteration 1. */
+    static Run run(int iterations, double ptxCoef, RewardFunction reward, int maxBadSteps, boolean forgetAfterFirst) {
         JavaSparkContext jsc = LocalSpark.jsc(spark);
         GptConfig pc = GptConfig.of(32, 40, 64, 4, 2);
         Gpt policy = Gpt.init(pc, DType.FLOAT32, 1), reference = policy.frozenCopy();
@@ -49,7 +54,7 @@ class PpoTrainerTest extends LocalSparkTest {
                         KlController.adaptive(0.1, 6.0, 100)),
                 new PpoTrainer.Settings(new ExperienceMaker.Settings(SamplingConfig.of(1.0, 16), 0, 31, new ExperienceMaker.ScoreNorm(0, 0.25),
                         PpoSettings.defaults(), 16), 32, 4, 2, 11, maxBadSteps,
-                        new StageSettings(1, java.time.Duration.ofSeconds(30), 0, null)), data);
+                        new StageSettings(1, java.time.Duration.ofSeconds(30), 1, null)), data);
         ShardedData<org.sparkrlhf.training.LmExample> ptx = null;
         if (ptxCoef > 0) {
             List<org.sparkrlhf.training.LmExample> lm = new ArrayList<>();
@@ -58,10 +63,13 @@ class PpoTrainerTest extends LocalSparkTest {
             t.withPretrainingMix(ptx, ptxCoef, 8);
         }
         List<PpoTrainer.Report> reports = new ArrayList<>();
-        for (int i = 0; i < iterations; i++) reports.add(t.runIteration());
+        for (int i = 0; i < iterations; i++) {
+            reports.add(t.runIteration(!forgetAfterFirst || i == iterations - 1));
+            if (forgetAfterFirst && i == 0) ResidentReplicas.clear();
+        }
         data.release();
         if (ptx != null) ptx.release();
-        return new Run(reports, policy.parameters().flat().toFloatArray());
+        return new Run(reports, policy.parameters().flat().toFloatArray(), t.retried(), t.replayed());
     }
 
     @Test
@@ -100,6 +108,18 @@ class PpoTrainerTest extends LocalSparkTest {
         NaNInSecondIteration.CALLS.set(0);
         TrainingDiverged e = assertThrows(TrainingDiverged.class, () -> run(3, 0, new NaNInSecondIteration(), 7));
         assertTrue(e.getMessage().contains("8 updates in a row") && e.getMessage().contains("train.maxBadSteps = 7"), e.getMessage());
+    }
+
+    @Test
+    void ranksThatLostTheirStateStopTogetherAndTheDriverReplaysFromItsCopy() {
+        Run calm = run(3);
+        long t0 = System.nanoTime();
+        Run forgot = run(3, 0, RewardFunction.tokenFrequency(7), 0, true);
+        assertEquals(1, forgot.retried().size(), "iteration 2 failed once: " + forgot.retried());
+        assertTrue(forgot.retried().get(0).contains("holds no state for iteration 2"), forgot.retried().get(0));
+        assertTrue((System.nanoTime() - t0) / 1e9 < 25, "the ranks stopped at once, not after the 30 s collective timeout");
+        assertEquals(List.of(1L), forgot.replayed(), "iteration 1 ran again from the driver's copy of the models");
+        assertArrayEquals(calm.policy(), forgot.policy());
     }
 
     @Test
