@@ -13,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Function;
 import org.sparkrlhf.collective.Collective;
+import org.sparkrlhf.collective.SharedMemoryCollective;
 import org.sparkrlhf.collective.TcpRing;
 import org.sparkrlhf.collective.ThreadRendezvous;
 import org.sparkrlhf.engine.SparkDefaults;
@@ -21,8 +22,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code rlhf bench allreduce}: the TCP ring's all-reduce between ranks on this machine (threads
- * of one JVM, real sockets over loopback), in algorithm bandwidth (buffer bytes per second) and
+ * {@code rlhf bench allreduce}: the all-reduce between ranks on this machine (threads of one JVM),
+ * over the TCP ring (real sockets over loopback, as between hosts) and through shared memory (what
+ * ranks on one host use), in algorithm bandwidth (buffer bytes per second) and
  * bus bandwidth (algorithm bandwidth x 2(N-1)/N, what each rank's links carry), beside this
  * machine's memory-copy bandwidth measured in the same run: on one host, copying memory is the
  * limit every transport shares.
@@ -40,6 +42,10 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     @Option(names = "--mb", split = ",", defaultValue = "1,16,128", description = "Buffer sizes in MB (default: ${DEFAULT-VALUE}).")
     int[] sizes;
 
+    @Option(names = "--transport", split = ",", defaultValue = "tcp,shm",
+            description = "tcp (the ring over loopback, as between hosts) and/or shm (shared memory, what ranks on one host use) (default: ${DEFAULT-VALUE}).")
+    String[] transports;
+
     public static void main(String[] args) {
         SparkDefaults.exit(new CommandLine(new AllReduceBenchmark()).execute(args));
     }
@@ -48,18 +54,19 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     public Integer call() throws Exception {
         double copy = memoryCopyGBps();
         System.out.printf("memory copy: %.2f GB/s (System.arraycopy of 128 MB)%n", copy);
-        System.out.printf("%6s %8s %10s %14s %14s %10s%n", "ranks", "MB", "ms", "algbw GB/s", "busbw GB/s", "of copy");
+        System.out.printf("%-9s %6s %8s %10s %14s %14s %10s%n", "transport", "ranks", "MB", "ms", "algbw GB/s", "busbw GB/s", "of copy");
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.put("memory_copy_gbps", round(copy));
         ArrayNode rows = o.putArray("runs");
-        for (int n : ranks)
-            for (int mb : sizes) {
-                double seconds = time(n, mb * (1 << 20) / 4);
-                double alg = mb * (double) (1 << 20) / seconds / 1e9, bus = alg * 2 * (n - 1) / n;
-                System.out.printf("%6d %8d %10.1f %14.2f %14.2f %9.0f%%%n", n, mb, seconds * 1e3, alg, bus, 100 * bus / copy);
-                rows.addObject().put("ranks", n).put("mb", mb).put("ms", round(seconds * 1e3)).put("algbw_gbps", round(alg))
-                        .put("busbw_gbps", round(bus)).put("busbw_share_of_copy", round(bus / copy));
-            }
+        for (String transport : transports)
+            for (int n : ranks)
+                for (int mb : sizes) {
+                    double seconds = time(transport, n, mb * (1 << 20) / 4);
+                    double alg = mb * (double) (1 << 20) / seconds / 1e9, bus = alg * 2 * (n - 1) / n;
+                    System.out.printf("%-9s %6d %8d %10.1f %14.2f %14.2f %9.0f%%%n", transport, n, mb, seconds * 1e3, alg, bus, 100 * bus / copy);
+                    rows.addObject().put("transport", transport).put("ranks", n).put("mb", mb).put("ms", round(seconds * 1e3))
+                            .put("algbw_gbps", round(alg)).put("busbw_gbps", round(bus)).put("busbw_share_of_copy", round(bus / copy));
+                }
         if (json) System.out.println(o);
         return 0;
     }
@@ -82,7 +89,8 @@ public final class AllReduceBenchmark implements Callable<Integer> {
     }
 
     /** Seconds per all-reduce of {@code floats} values over {@code n} ranks: the median of several after a warm-up. */
-    static double time(int n, int floats) throws Exception {
+    static double time(String transport, int n, int floats) throws Exception {
+        if (!transport.equals("tcp") && !transport.equals("shm")) throw new IllegalArgumentException("--transport takes tcp or shm, got " + transport);
         int reps = floats >= (32 << 20) / 4 ? 3 : floats >= (4 << 20) / 4 ? 5 : 20;
         ThreadRendezvous rendezvous = new ThreadRendezvous(n);
         CyclicBarrier start = new CyclicBarrier(n);
@@ -96,7 +104,8 @@ public final class AllReduceBenchmark implements Callable<Integer> {
                     float[] data = new float[floats];
                     java.util.Arrays.fill(data, rank + 1);
                     double[] times = new double[reps];
-                    try (Collective c = TcpRing.connect(rank, n, "127.0.0.1", allGather, Duration.ofSeconds(120))) {
+                    TcpRing tcp = TcpRing.connect(rank, n, "127.0.0.1", allGather, Duration.ofSeconds(120));
+                    try (Collective c = transport.equals("tcp") ? tcp : SharedMemoryCollective.over(tcp, "bench-" + n + "-" + floats, 120_000)) {
                         c.allReduceSum(data); // warm-up: JIT, socket buffers
                         for (int i = 0; i < reps; i++) {
                             start.await();

@@ -73,7 +73,7 @@ public final class PpoBenchmark implements Callable<Integer> {
                             KlController.adaptive(0.1, 6, 10000)),
                     new PpoTrainer.Settings(new ExperienceMaker.Settings(new SamplingConfig(0.7, 0, 1.0, 48, new int[0], false), 0, 255,
                             new ExperienceMaker.ScoreNorm(0, 1), PpoSettings.defaults(), 16), 64, 4, 2, 5, 0,
-                            new StageSettings(1, Duration.ofSeconds(60), 0, null)), data);
+                            new StageSettings(1, Duration.ofSeconds(60), 0, true, null)), data);
             t.runIteration(); // warm-up
             double iter = 0, samp = 0, score = 0, train = 0, over = 0, sampled = 0;
             for (int i = 0; i < iterations; i++) {

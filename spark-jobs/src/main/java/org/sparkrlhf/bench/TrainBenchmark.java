@@ -108,7 +108,7 @@ public final class TrainBenchmark implements Callable<Integer> {
         AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(3e-4)), model.parameters().layout(), DType.FLOAT32);
         ShardedData<LmExample> data = ShardedData.of(jsc.parallelize(examples, partitions), partitions);
         BarrierTrainer<LmExample> t = new BarrierTrainer<>(jsc, model, opt, new LanguageModelObjective(), data,
-                new BarrierTrainer.Settings(GLOBAL_BATCH, MICRO_BATCH, 7, 0, new StageSettings(1, Duration.ofSeconds(60), 0, null)));
+                new BarrierTrainer.Settings(GLOBAL_BATCH, MICRO_BATCH, 7, 0, new StageSettings(1, Duration.ofSeconds(60), 0, true, null)));
         t.runStage(15, rep -> {}); // warm-up: JIT in every executor JVM, resident replicas
         // one stage of `steps` steps, as a run with that checkpoint interval has: wall time on the driver, stage start to results
         long t0 = System.nanoTime();

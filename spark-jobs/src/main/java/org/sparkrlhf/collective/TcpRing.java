@@ -302,6 +302,24 @@ public final class TcpRing implements Collective {
         failIfSenderFailed();
     }
 
+    /**
+     * Throws, naming the previous rank, if its connection closed (its task failed or its executor
+     * was lost); for a transport that moves data elsewhere and keeps this ring to watch its peers.
+     * Nothing else travels on the ring meanwhile, so anything readable is the end of the stream.
+     */
+    void checkPreviousAlive() {
+        if (size == 1) return;
+        try {
+            if (readable.selectNow() == 0) return;
+            readable.selectedKeys().clear();
+            tag.clear();
+            if (in.read(tag) < 0)
+                throw new CollectiveException("rank " + rank + ": " + prevName + " closed its connection (its task failed or its executor was lost)");
+        } catch (IOException e) {
+            throw new CollectiveException("rank " + rank + ": watching " + prevName + " failed: " + e.getMessage(), e);
+        }
+    }
+
     private void keepAlive() {
         ByteBuffer b = direct(8);
         b.putInt(KEEPALIVE).putInt((rank + size - 1) % size).flip();

@@ -18,7 +18,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
     public record Data(String train, String eval, double evalFraction, String format, double maxBadFraction, int maxChars) implements Serializable {}
 
     public record Train(int steps, int globalBatch, int microBatch, int partitions, double lr, double minLr, int warmupSteps,
-                        String schedule, double weightDecay, double maxGradNorm, int maxBadSteps, int collectiveTimeoutSeconds, int stageRetries, int checkpointEvery,
+                        String schedule, double weightDecay, double maxGradNorm, int maxBadSteps, int collectiveTimeoutSeconds, int stageRetries, String collective, int checkpointEvery,
                         int keepLast, int logEvery) implements Serializable {}
 
     public record Ppo(String prompts, String policyInit, String reward, String criticInit, int iterations, int promptsPerIteration,
@@ -107,6 +107,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
         if (train.maxBadSteps() < 0) e.add("train.maxBadSteps must be >= 0, got " + train.maxBadSteps());
         positive(e, "train.collectiveTimeoutSeconds", train.collectiveTimeoutSeconds());
         if (train.stageRetries() < 0) e.add("train.stageRetries must be >= 0, got " + train.stageRetries());
+        if (!Set.of("auto", "tcp").contains(train.collective())) e.add("train.collective must be auto or tcp, got '" + train.collective() + "'");
         positive(e, "train.checkpointEvery", train.checkpointEvery());
         positive(e, "train.keepLast", train.keepLast());
         positive(e, "train.logEvery", train.logEvery());

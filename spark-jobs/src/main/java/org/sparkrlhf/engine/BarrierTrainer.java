@@ -153,7 +153,7 @@ public final class BarrierTrainer<E> {
                 List<StepReport> steps = new ArrayList<>();
                 String diverged = null;
                 int rank;
-                try (StageRunner.Rank links = StageRunner.Rank.join(ctx, trackerAddress, s.stages().collectiveTimeout())) {
+                try (StageRunner.Rank links = StageRunner.Rank.join(ctx, trackerAddress, s.stages())) {
                     rank = links.rank();
                     while (rs.replica.optimizer.stepCount() < endStep && diverged == null) {
                         StepReport r = step(rs, block, links.ring(), obj, s, perRank, epochSteps);

@@ -272,7 +272,7 @@ public final class PpoTrainer {
                 int rank = ctx.partitionId();
                 RankState resident = ResidentReplicas.take(s.runId(), rank);
                 boolean holds = resident != null && resident.position() == it;
-                try (StageRunner.Rank links = StageRunner.Rank.join(ctx, trackerAddress, s.settings().stages().collectiveTimeout())) {
+                try (StageRunner.Rank links = StageRunner.Rank.join(ctx, trackerAddress, s.settings().stages())) {
                     // every rank learns who holds this iteration's state; without the driver's copy, all stop together
                     double[][] held = links.ring().allGather(new double[]{holds ? 1 : 0});
                     if (start == null && java.util.Arrays.stream(held).anyMatch(h -> h[0] == 0))

@@ -12,6 +12,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerExecutorRemoved;
 import org.sparkrlhf.collective.Collective;
+import org.sparkrlhf.collective.SharedMemoryCollective;
 import org.sparkrlhf.collective.TcpRing;
 
 /**
@@ -114,13 +115,18 @@ final class StageRunner {
      */
     record Rank(int rank, int size, Collective ring, StageTracker.Member feed) implements AutoCloseable {
         /** Checks in at the tracker, learns every rank's ring address, and connects the ring. */
-        static Rank join(BarrierTaskContext ctx, String trackerAddress, Duration timeout) {
+        static Rank join(BarrierTaskContext ctx, String trackerAddress, StageSettings settings) {
             int rank = ctx.partitionId(), size = ctx.getTaskInfos().length;
+            Duration timeout = settings.collectiveTimeout();
             StageTracker.Member[] member = new StageTracker.Member[1];
-            Collective ring = TcpRing.connect(rank, size, host(ctx.getTaskInfos()[rank].address()), address -> {
+            TcpRing tcp = TcpRing.connect(rank, size, host(ctx.getTaskInfos()[rank].address()), address -> {
                 member[0] = StageTracker.Member.join(trackerAddress, rank, address, timeout);
                 return member[0].addresses();
             }, timeout);
+            String[] addresses = member[0].addresses();
+            boolean oneHost = java.util.Arrays.stream(addresses).map(StageRunner::host).distinct().count() == 1;
+            Collective ring = settings.sharedMemory() && oneHost
+                    ? SharedMemoryCollective.over(tcp, Integer.toHexString(String.join(",", addresses).hashCode()), timeout.toMillis()) : tcp;
             return new Rank(rank, size, ring, member[0]);
         }
 

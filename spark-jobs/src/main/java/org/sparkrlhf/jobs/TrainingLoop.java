@@ -181,10 +181,10 @@ public final class TrainingLoop {
         return new Outcome(learner.done(), learner.quantity(), last == null ? Double.NaN : learner.valueOf(last), learner.skipped(), runDir);
     }
 
-    /** How this job's barrier stages run: threads per rank from spark.task.cpus, the collective's timeout, retries. */
+    /** How this job's barrier stages run: threads per rank from spark.task.cpus, the collective's timeout and transport, retries. */
     static StageSettings stageSettings(SparkSession spark, JobConfig cfg) {
         return new StageSettings(Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")),
-                Duration.ofSeconds(cfg.train().collectiveTimeoutSeconds()), cfg.train().stageRetries(), null);
+                Duration.ofSeconds(cfg.train().collectiveTimeoutSeconds()), cfg.train().stageRetries(), cfg.train().collective().equals("auto"), null);
     }
 
     /** A recurring run with nothing new to train on: says so and ends where the last round did. */

@@ -24,6 +24,7 @@ final class ResumeCompatibility {
     /** May differ on resume: the extent of the run, bookkeeping, and settings only a fresh start reads. */
     static final Set<String> MAY_CHANGE = Set.of("run.dir", "run.resume", "run.recurring", "run.leaseSeconds", "run.leaseWaitSeconds",
             "model.init", "train.steps", "train.checkpointEvery", "train.keepLast", "train.logEvery", "train.maxBadSteps",
+            "train.collective", "train.collectiveTimeoutSeconds", "train.stageRetries",
             "data.maxBadFraction", "ppo.iterations");
 
     /** A setting whose value changed: key, the run's value, the given value. */

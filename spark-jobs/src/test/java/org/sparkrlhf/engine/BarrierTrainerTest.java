@@ -43,16 +43,24 @@ class BarrierTrainerTest {
     }
 
     static BarrierTrainer<LmExample> trainer(SparkSession spark, Gpt model, Objective<LmExample> obj, int ranks, int threads) {
+        return trainer(spark, model, obj, ranks, threads, true);
+    }
+
+    static BarrierTrainer<LmExample> trainer(SparkSession spark, Gpt model, Objective<LmExample> obj, int ranks, int threads, boolean sharedMemory) {
         AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(1e-2)), model.parameters().layout(), DType.FLOAT32);
         ShardedData<LmExample> data = ShardedData.of(LocalSpark.jsc(spark).parallelize(data(64), 3), ranks);
         return new BarrierTrainer<>(LocalSpark.jsc(spark), model, opt, obj, data,
-                new BarrierTrainer.Settings(8, 2, 42, 1, new StageSettings(threads, Duration.ofSeconds(30), 0, null)));
+                new BarrierTrainer.Settings(8, 2, 42, 1, new StageSettings(threads, Duration.ofSeconds(30), 0, sharedMemory, null)));
     }
 
     /** Trains 30 steps in stages ending at {@code stageEnds}; returns the parameters. */
     static float[] train(SparkSession spark, int ranks, int threads, List<Double> losses, List<StepReport> live, long... stageEnds) {
+        return train(spark, ranks, threads, true, losses, live, stageEnds);
+    }
+
+    static float[] train(SparkSession spark, int ranks, int threads, boolean sharedMemory, List<Double> losses, List<StepReport> live, long... stageEnds) {
         Gpt model = Gpt.init(CFG, DType.FLOAT32, 1);
-        BarrierTrainer<LmExample> t = trainer(spark, model, new LanguageModelObjective(), ranks, threads);
+        BarrierTrainer<LmExample> t = trainer(spark, model, new LanguageModelObjective(), ranks, threads, sharedMemory);
         for (long end : stageEnds) {
             List<StepReport> steps = t.runStage(end, r -> {
                 if (live != null) live.add(r);
@@ -63,14 +71,15 @@ class BarrierTrainerTest {
     }
 
     @Test
-    void learnsWithTheSameBitsHoweverTheStepsAreCutIntoStagesAndWhateverTheTaskThreads() throws Exception {
+    void learnsWithTheSameBitsHoweverTheStepsAreCutIntoStagesWhateverTheTaskThreadsAndTransport() throws Exception {
         List<Double> losses = new ArrayList<>();
         List<StepReport> live = new CopyOnWriteArrayList<>();
-        float[] oneStage, threeStages, twoThreads;
+        float[] oneStage, threeStages, twoThreads, overTcp;
         SparkSession s = LocalSpark.start("local[2]");
         try {
             oneStage = train(s, 2, 1, losses, live, 30);
             threeStages = train(s, 2, 1, null, null, 10, 20, 30); // resident replicas between stages
+            overTcp = train(s, 2, 1, false, null, null, 30); // ranks on one host share memory unless told not to; the bits are the ring's
         } finally {
             s.stop();
         }
@@ -79,6 +88,7 @@ class BarrierTrainerTest {
         Thread.sleep(200);
         assertEquals(30, live.size(), "the driver heard of every step while the stage ran");
         assertArrayEquals(oneStage, threeStages);
+        assertArrayEquals(oneStage, overTcp);
         s = LocalSpark.start("local[4]", "spark.task.cpus", "2");
         try {
             twoThreads = train(s, 2, 2, null, null, 15, 30);

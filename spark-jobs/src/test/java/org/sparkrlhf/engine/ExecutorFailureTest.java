@@ -44,7 +44,7 @@ class ExecutorFailureTest {
         for (int i = 0; i < 128; i++) ex.add(LmExample.plain(r.ints(65, 0, 256).toArray()));
         ShardedData<LmExample> data = ShardedData.of(jsc.parallelize(ex, 2), 2);
         return new BarrierTrainer<>(jsc, model, opt, new LanguageModelObjective(), data,
-                new BarrierTrainer.Settings(32, 8, 5, 0, new StageSettings(1, java.time.Duration.ofSeconds(60), 2, hook)));
+                new BarrierTrainer.Settings(32, 8, 5, 0, new StageSettings(1, java.time.Duration.ofSeconds(60), 2, true, hook)));
     }
 
     @Test
@@ -90,7 +90,7 @@ class ExecutorFailureTest {
                         org.sparkrlhf.rl.KlController.adaptive(0.1, 6.0, 100)),
                 new PpoTrainer.Settings(new org.sparkrlhf.rl.ExperienceMaker.Settings(org.sparkrlhf.sampling.SamplingConfig.of(1.0, 24), 0, 31,
                         new org.sparkrlhf.rl.ExperienceMaker.ScoreNorm(0, 0.25), org.sparkrlhf.rl.PpoSettings.defaults(), 8), 16, 2, 2, 11, 0,
-                        new StageSettings(1, java.time.Duration.ofSeconds(60), 2, hook)), data);
+                        new StageSettings(1, java.time.Duration.ofSeconds(60), 2, true, hook)), data);
         List<PpoTrainer.Report> reports = new java.util.ArrayList<>();
         for (int i = 0; i < iterations; i++) reports.add(t.runIteration(!modelsStayOnRanks || i == iterations - 1));
         data.release();

@@ -47,7 +47,7 @@ class PpoLearnsSmallModelTest {
                             new AdamW(AdamW.Config.defaults(LrSchedule.constant(LR)), critic.parameters().layout(), DType.FLOAT32), kl),
                     new PpoTrainer.Settings(new ExperienceMaker.Settings(SamplingConfig.of(1.0, 16), 0, 255, new ExperienceMaker.ScoreNorm(0, 0.25),
                             PpoSettings.defaults(), 16), 32, 4, 2, 5, 0,
-                            new StageSettings(1, java.time.Duration.ofSeconds(30), 0, null)), data);
+                            new StageSettings(1, java.time.Duration.ofSeconds(30), 0, true, null)), data);
             List<Double> scores = new ArrayList<>(), kls = new ArrayList<>(), betas = new ArrayList<>();
             for (int i = 0; i < ITERATIONS; i++) {
                 PpoTrainer.Report rep = t.runIteration();

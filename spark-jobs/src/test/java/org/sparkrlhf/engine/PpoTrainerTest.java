@@ -54,7 +54,7 @@ class PpoTrainerTest extends LocalSparkTest {
                         KlController.adaptive(0.1, 6.0, 100)),
                 new PpoTrainer.Settings(new ExperienceMaker.Settings(SamplingConfig.of(1.0, 16), 0, 31, new ExperienceMaker.ScoreNorm(0, 0.25),
                         PpoSettings.defaults(), 16), 32, 4, 2, 11, maxBadSteps,
-                        new StageSettings(1, java.time.Duration.ofSeconds(30), 1, null)), data);
+                        new StageSettings(1, java.time.Duration.ofSeconds(30), 1, true, null)), data);
         ShardedData<org.sparkrlhf.training.LmExample> ptx = null;
         if (ptxCoef > 0) {
             List<org.sparkrlhf.training.LmExample> lm = new ArrayList<>();
