@@ -12,19 +12,20 @@ public interface Collective extends AutoCloseable {
     int size();
 
     /** Element-wise sum over all ranks, in place (bandwidth-optimal: reduce-scatter, then all-gather). */
-    void allReduceSum(float[] data);
-
-    /**
-     * Sums {@code data} in place and gathers every rank's {@code small} values (indexed by rank) in
-     * one operation: a training step's gradient and its statistics travel together.
-     */
-    default double[][] allReduceSum(float[] data, double[] small) {
-        allReduceSum(data);
-        return allGather(small);
+    default void allReduceSum(float[] data) {
+        allReduceSum(data, null);
     }
 
+    /**
+     * Sums {@code data} in place and gathers every rank's {@code small} values (indexed by rank;
+     * none when null) in one operation: a training step's gradient and its statistics travel together.
+     */
+    double[][] allReduceSum(float[] data, double[] small);
+
     /** Every rank's {@code mine}, indexed by rank: for small values (loss sums, counts, flags, timings). */
-    double[][] allGather(double[] mine);
+    default double[][] allGather(double[] mine) {
+        return allReduceSum(new float[0], mine); // the small values' way, with nothing to reduce
+    }
 
     /** The element-wise sum of small values, added in rank order. */
     default double[] allReduceSum(double[] mine) {

@@ -143,11 +143,6 @@ public final class SharedMemoryCollective implements Collective {
     }
 
     @Override
-    public void allReduceSum(float[] data) {
-        allReduceSum(data, null);
-    }
-
-    @Override
     public double[][] allReduceSum(float[] data, double[] small) {
         double[][] all = new double[size][];
         if (small != null && small.length > SMALL) { // rare: large "small" values go over TCP, then the data here
@@ -180,11 +175,6 @@ public final class SharedMemoryCollective implements Collective {
             if (n == 0) break;
         }
         return all;
-    }
-
-    @Override
-    public double[][] allGather(double[] mine) {
-        return allReduceSum(new float[0], mine);
     }
 
     /**

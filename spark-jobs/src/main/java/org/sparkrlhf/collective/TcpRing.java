@@ -149,11 +149,6 @@ public final class TcpRing implements Collective {
         return size;
     }
 
-    @Override
-    public void allReduceSum(float[] data) {
-        allReduceSum(data, null);
-    }
-
     /** The ring all-reduce; {@code small} (if any) rides along, one hop per reduce-scatter step. */
     @Override
     public double[][] allReduceSum(float[] data, double[] small) {
@@ -191,11 +186,6 @@ public final class TcpRing implements Collective {
         }
         drain();
         return all;
-    }
-
-    @Override
-    public double[][] allGather(double[] mine) {
-        return allReduceSum(new float[0], mine); // the small values' hops, with no segments to reduce
     }
 
     /** Where segment {@code segment} of an {@code n}-value buffer begins (segment {@code size} is the end). */

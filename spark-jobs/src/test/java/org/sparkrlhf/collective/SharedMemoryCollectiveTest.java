@@ -5,39 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /** The shared-memory collective with threads as ranks: the TCP ring's bits exactly, small values, and failures named at once. */
 class SharedMemoryCollectiveTest {
 
     static <T> List<T> onRanks(int n, Duration timeout, TcpRingTest.RankBody<T> body) throws Exception {
-        ThreadRendezvous ex = new ThreadRendezvous(n);
-        ExecutorService pool = Executors.newFixedThreadPool(n);
         String name = "test-" + System.nanoTime();
-        try {
-            List<Future<T>> fs = new ArrayList<>();
-            for (int r = 0; r < n; r++) {
-                int rank = r;
-                fs.add(pool.submit(() -> {
-                    try (Collective c = SharedMemoryCollective.over(TcpRing.connect(rank, n, "127.0.0.1", ex.forRank(rank), timeout), name,
-                            timeout.toMillis())) {
-                        assertTrue(n == 1 || c instanceof SharedMemoryCollective, "ranks on one host share memory");
-                        return body.run(c);
-                    }
-                }));
-            }
-            List<T> out = new ArrayList<>();
-            for (Future<T> f : fs) out.add(f.get());
-            return out;
-        } finally {
-            pool.shutdownNow();
-        }
+        return TcpRingTest.onRanks(n, timeout, ring -> {
+            Collective c = SharedMemoryCollective.over(ring, name, timeout.toMillis());
+            assertTrue(n == 1 || c instanceof SharedMemoryCollective, "ranks on one host share memory");
+            return c;
+        }, body);
     }
 
     @Test
@@ -45,15 +26,8 @@ class SharedMemoryCollectiveTest {
         for (int ranks : new int[]{2, 3, 4})
             for (int n : new int[]{1, 5, 300_001, SharedMemoryCollective.PIECE * 2 + 3}) {
                 float[] want = TcpRingTest.expected(ranks, n);
-                List<float[]> got = onRanks(ranks, Duration.ofSeconds(20), c -> {
-                    float[] v = TcpRingTest.values(c.rank(), n);
-                    c.allReduceSum(v);
-                    float[] again = TcpRingTest.values(c.rank(), n); // the same file serves the next operation
-                    c.allReduceSum(again);
-                    assertArrayEquals(v, again);
-                    return v;
-                });
-                for (float[] g : got) assertArrayEquals(want, g, ranks + " ranks, " + n + " values");
+                for (float[] g : onRanks(ranks, Duration.ofSeconds(20), c -> TcpRingTest.sumTwice(c, n)))
+                    assertArrayEquals(want, g, ranks + " ranks, " + n + " values");
             }
     }
 

@@ -21,7 +21,17 @@ class TcpRingTest {
         T run(Collective c) throws Exception;
     }
 
+    /** How a rank joins: its TCP ring, connected, made into the collective under test. */
+    interface Transport {
+        Collective over(TcpRing ring);
+    }
+
     static <T> List<T> onRanks(int n, Duration timeout, RankBody<T> body) throws Exception {
+        return onRanks(n, timeout, ring -> ring, body);
+    }
+
+    /** Runs {@code body} on {@code n} ranks, threads of this JVM, each with its collective; every rank's result in rank order. */
+    static <T> List<T> onRanks(int n, Duration timeout, Transport transport, RankBody<T> body) throws Exception {
         ThreadRendezvous ex = new ThreadRendezvous(n);
         ExecutorService pool = Executors.newFixedThreadPool(n);
         try {
@@ -29,7 +39,7 @@ class TcpRingTest {
             for (int r = 0; r < n; r++) {
                 int rank = r;
                 fs.add(pool.submit(() -> {
-                    try (Collective c = TcpRing.connect(rank, n, "127.0.0.1", ex.forRank(rank), timeout)) {
+                    try (Collective c = transport.over(TcpRing.connect(rank, n, "127.0.0.1", ex.forRank(rank), timeout))) {
                         return body.run(c);
                     }
                 }));
@@ -70,16 +80,18 @@ class TcpRingTest {
         for (int ranks : new int[]{1, 2, 3, 4})
             for (int n : new int[]{1, 5, TcpRing.CHUNK * 2 + 3, 300_001}) {
                 float[] want = expected(ranks, n);
-                List<float[]> got = onRanks(ranks, Duration.ofSeconds(20), c -> {
-                    float[] v = values(c.rank(), n);
-                    c.allReduceSum(v);
-                    float[] again = values(c.rank(), n); // a second operation on the same ring
-                    c.allReduceSum(again);
-                    assertArrayEquals(v, again);
-                    return v;
-                });
-                for (float[] g : got) assertArrayEquals(want, g, ranks + " ranks, " + n + " values");
+                for (float[] g : onRanks(ranks, Duration.ofSeconds(20), c -> sumTwice(c, n))) assertArrayEquals(want, g, ranks + " ranks, " + n + " values");
             }
+    }
+
+    /** This rank's values summed twice on the same collective (the second operation must agree with the first); the sum. */
+    static float[] sumTwice(Collective c, int n) {
+        float[] v = values(c.rank(), n);
+        c.allReduceSum(v);
+        float[] again = values(c.rank(), n);
+        c.allReduceSum(again);
+        assertArrayEquals(v, again);
+        return v;
     }
 
     @Test
