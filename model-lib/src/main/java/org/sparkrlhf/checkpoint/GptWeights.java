@@ -63,7 +63,7 @@ public final class GptWeights {
     }
 
     /** Tensors by GPT2Model name: a GPT2LMHeadModel's "transformer." prefix dropped, non-parameter buffers skipped. */
-    private static Map<String, SafeTensors.Entry> byGpt2Name(SafeTensors.Contents c) {
+    static Map<String, SafeTensors.Entry> byGpt2Name(SafeTensors.Contents c) {
         Map<String, SafeTensors.Entry> byName = new LinkedHashMap<>();
         for (SafeTensors.Entry e : c.tensors().values()) {
             String name = e.name().startsWith("transformer.") ? e.name().substring("transformer.".length()) : e.name();
@@ -99,7 +99,7 @@ public final class GptWeights {
         return name.startsWith("lm_head.") || name.startsWith("v_head.") || name.startsWith("score.");
     }
 
-    private static Parameters toParameters(Map<String, SafeTensors.Entry> byName, GptConfig config, DType dtype, String source) throws IOException {
+    static Parameters toParameters(Map<String, SafeTensors.Entry> byName, GptConfig config, DType dtype, String source) throws IOException {
         ParameterLayout layout = ParameterLayout.of(config);
         Parameters p = Parameters.zeros(layout, dtype);
         for (ParameterLayout.Entry e : layout.entries().values()) {

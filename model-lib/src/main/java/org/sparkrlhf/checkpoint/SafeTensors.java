@@ -40,6 +40,16 @@ public final class SafeTensors {
     public record Contents(Map<String, Entry> tensors, Map<String, String> metadata) {}
 
     public static void write(OutputStream out, Iterable<Entry> tensors, Map<String, String> metadata) throws IOException {
+        write(out, tensors, metadata, "F32");
+    }
+
+    /** As above, the values stored as {@code dtype}: F32, or F16 / BF16 (rounded to nearest even). */
+    public static void write(OutputStream out, Iterable<Entry> tensors, Map<String, String> metadata, String dtype) throws IOException {
+        int width = switch (dtype) {
+            case "F32" -> 4;
+            case "F16", "BF16" -> 2;
+            default -> throw new IllegalArgumentException("cannot write dtype " + dtype + "; use F32, F16 or BF16");
+        };
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
@@ -49,11 +59,11 @@ public final class SafeTensors {
         for (Entry e : tensors) {
             if (header.has(e.name())) throw new IllegalArgumentException("duplicate tensor name '" + e.name() + "'");
             ObjectNode t = header.putObject(e.name());
-            t.put("dtype", "F32");
+            t.put("dtype", dtype);
             var shape = t.putArray("shape");
             for (long s : e.shape()) shape.add(s);
-            t.putArray("data_offsets").add(offset).add(offset + 4L * e.data().length);
-            offset += 4L * e.data().length;
+            t.putArray("data_offsets").add(offset).add(offset + (long) width * e.data().length);
+            offset += (long) width * e.data().length;
         }
         byte[] json = JSON.writeValueAsBytes(header);
         int padded = (json.length + 7) / 8 * 8; // spaces keep the data 8-byte aligned
@@ -65,7 +75,8 @@ public final class SafeTensors {
         for (Entry e : tensors) {
             for (float f : e.data()) {
                 if (!chunk.hasRemaining()) flush(out, chunk);
-                chunk.putFloat(f);
+                if (width == 4) chunk.putFloat(f);
+                else chunk.putShort(dtype.equals("F16") ? floatToHalf(f) : floatToBf16(f));
             }
         }
         flush(out, chunk);
@@ -144,6 +155,31 @@ public final class SafeTensors {
             };
         }
         return new Entry(name, shape, out);
+    }
+
+    /** float to bfloat16: the upper 16 bits, rounded to nearest even (NaN stays NaN). */
+    static short floatToBf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
+        return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
+    }
+
+    /** float to IEEE 754 binary16, rounded to nearest even; overflow to infinity, underflow through subnormals to zero. */
+    static short floatToHalf(float f) {
+        int bits = Float.floatToRawIntBits(f), sign = (bits >>> 16) & 0x8000, exp = (bits >>> 23) & 0xff, mant = bits & 0x7fffff;
+        if (exp == 0xff) return (short) (sign | 0x7c00 | (mant != 0 ? 0x200 : 0)); // inf, NaN
+        int e = exp - 127 + 15;
+        if (e >= 0x1f) return (short) (sign | 0x7c00);
+        if (e <= 0) { // subnormal half (or zero): the value in units of 2^-24, rounded to nearest even
+            if (e < -10) return (short) sign;
+            int m = mant | 0x800000, shift = 14 - e;
+            int half = m >>> shift, rest = m & ((1 << shift) - 1), mid = 1 << (shift - 1);
+            if (rest > mid || rest == mid && (half & 1) == 1) half++;
+            return (short) (sign | half);
+        }
+        int half = (e << 10) | (mant >>> 13), rest = mant & 0x1fff;
+        if (rest > 0x1000 || rest == 0x1000 && (half & 1) == 1) half++; // a carry into the exponent is right, up to infinity
+        return (short) (sign | half);
     }
 
     /** IEEE 754 binary16 to float (Java 17 has no Float.float16ToFloat). */

@@ -9,25 +9,34 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.sparkrlhf.checkpoint.GptWeights;
+import org.sparkrlhf.checkpoint.HuggingFaceGpt2;
 import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.model.ParameterLayout;
 import org.sparkrlhf.model.Parameters;
 import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.tensor.DType;
 
 /**
  * The model files a job's config names ({@code model.init}, {@code ppo.policyInit},
- * {@code ppo.reward}), read from any Hadoop FileSystem. A missing, corrupt or misshapen file is a
- * {@link ModelFileException} naming the key, the file, what is wrong and what to do.
+ * {@code ppo.reward}), read from any Hadoop FileSystem: our weights files and checkpoints, or
+ * {@code hf:DIR}, a Hugging Face GPT-2 directory (a policy, or a reward model this project
+ * exported). A missing, corrupt or misshapen file is a {@link ModelFileException} naming the key,
+ * the file, what is wrong and what to do.
  */
 public final class ModelFiles {
     private ModelFiles() {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String REWARD_NORM = "reward_norm.json";
+    static final String HF = "hf:";
 
     /** Before Spark starts: each file the keys name exists. {@code ppo.reward} names a checkpoint directory. */
     static void requireExists(Configuration hadoop, String key, String location) throws IOException {
         if (location.isEmpty()) return;
+        if (location.startsWith(HF)) {
+            huggingFace(hadoop, key, location);
+            return;
+        }
         if (key.equals("ppo.reward")) {
             if (location.startsWith("token-frequency:")) return;
             require(hadoop, key, location + "/weights.safetensors");
@@ -39,6 +48,10 @@ public final class ModelFiles {
 
     /** A whole model (sizes read from the file). */
     public static Gpt load(Configuration hadoop, String key, String location) throws IOException {
+        if (location.startsWith(HF)) {
+            HuggingFaceGpt2.Imported m = imported(hadoop, key, location);
+            return new Gpt(m.config(), m.parameters());
+        }
         try (InputStream in = open(hadoop, key, location)) {
             GptWeights.Loaded l = GptWeights.read(in, location, 0, DType.FLOAT32);
             return new Gpt(l.config(), l.parameters());
@@ -50,7 +63,9 @@ public final class ModelFiles {
     /** {@code model.init}: the trunk into {@code target}; heads the file lacks (a reward head on an SFT model) keep their fresh init. */
     static void loadInit(Configuration hadoop, String location, Parameters target, String stage) throws IOException {
         List<String> fresh;
-        try (InputStream in = open(hadoop, "model.init", location)) {
+        if (location.startsWith(HF)) {
+            fresh = copyTrunk(location, imported(hadoop, "model.init", location).parameters(), target);
+        } else try (InputStream in = open(hadoop, "model.init", location)) {
             fresh = GptWeights.readTrunk(in, location, target);
         } catch (IOException | IllegalArgumentException e) {
             throw unusable("model.init", location, e, "model.* sets the sizes; they must be the ones the file was trained with");
@@ -60,10 +75,17 @@ public final class ModelFiles {
 
     /** The reward model of {@code ppo.reward} (a reward-job checkpoint directory) and the normalization its scores get. */
     static Gpt rewardModel(Configuration hadoop, String checkpointDir) throws IOException {
-        return load(hadoop, "ppo.reward", checkpointDir + "/weights.safetensors");
+        return load(hadoop, "ppo.reward", checkpointDir.startsWith(HF) ? checkpointDir : checkpointDir + "/weights.safetensors");
     }
 
     static ExperienceMaker.ScoreNorm rewardNorm(Configuration hadoop, String checkpointDir) throws IOException {
+        if (checkpointDir.startsWith(HF)) {
+            HuggingFaceGpt2.RewardNorm n = imported(hadoop, "ppo.reward", checkpointDir).rewardNorm();
+            if (n == null)
+                throw new ModelFileException("ppo.reward: " + checkpointDir + " has no reward normalization (sparkrlhf.reward_norm in config.json); "
+                        + "export the reward model with bin/rlhf export, or point ppo.reward at a reward-job checkpoint directory");
+            return new ExperienceMaker.ScoreNorm(n.mean(), Math.max(1e-6, n.std()));
+        }
         String location = checkpointDir + "/" + REWARD_NORM;
         try (InputStream in = open(hadoop, "ppo.reward", location)) {
             JsonNode n = JSON.readTree(in);
@@ -73,6 +95,47 @@ public final class ModelFiles {
             throw new ModelFileException("ppo.reward: " + location + " is unreadable (" + e.getMessage().replace('\n', ' ')
                     + "); point ppo.reward at a checkpoint directory the reward job wrote");
         }
+    }
+
+    /** {@code hf:DIR}: a Hugging Face directory, checked to hold a config and weights. */
+    private static HadoopModelDirectory huggingFace(Configuration hadoop, String key, String location) throws IOException {
+        String dir = location.substring(HF.length());
+        HadoopModelDirectory d = new HadoopModelDirectory(hadoop, dir);
+        if (!HuggingFaceGpt2.isModelDirectory(d))
+            throw new ModelFileException(key + ": " + dir + " is not a Hugging Face model directory (it needs config.json and model.safetensors or "
+                    + "model.safetensors.index.json); point " + key + " at one, e.g. hf:/models/gpt2");
+        return d;
+    }
+
+    private static HuggingFaceGpt2.Imported imported(Configuration hadoop, String key, String location) throws IOException {
+        HadoopModelDirectory d = huggingFace(hadoop, key, location);
+        try {
+            return HuggingFaceGpt2.read(d, DType.FLOAT32);
+        } catch (IOException | IllegalArgumentException e) {
+            throw unusable(key, location, e, "the directory must hold a GPT-2-family model");
+        }
+    }
+
+    /** The imported trunk into {@code target} (shapes checked); heads the source lacks keep their init. Returns those. */
+    private static List<String> copyTrunk(String location, Parameters source, Parameters target) {
+        List<String> fresh = new java.util.ArrayList<>();
+        for (ParameterLayout.Entry e : target.layout().entries().values()) {
+            if (!source.layout().contains(e.name())) {
+                if (e.name().startsWith("lm_head.") || e.name().startsWith("v_head.") || e.name().startsWith("score.")) {
+                    fresh.add(e.name());
+                    continue;
+                }
+                throw new ModelFileException("model.init: " + location + " has no tensor '" + e.name() + "'; model.* must describe the model it holds");
+            }
+            int[] have = source.layout().entry(e.name()).shape();
+            if (!java.util.Arrays.equals(have, e.shape()))
+                throw new ModelFileException("model.init: " + location + ": tensor '" + e.name() + "' has shape " + java.util.Arrays.toString(have)
+                        + ", expected " + java.util.Arrays.toString(e.shape()) + (e.name().equals("wte.weight")
+                        ? "; the vocabularies differ: use the model's own tokenizer (model.tokenizer=hf:DIR/tokenizer.json)"
+                        : "; model.dModel, nLayers, nHeads and contextLength must match the directory's config.json"));
+            target.get(e.name()).copyFrom(source.get(e.name()));
+        }
+        return fresh;
     }
 
     private static InputStream open(Configuration hadoop, String key, String location) throws IOException {

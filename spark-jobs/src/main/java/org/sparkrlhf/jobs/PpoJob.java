@@ -93,6 +93,10 @@ public final class PpoJob extends JobCommand {
         // models: the policy (and its frozen copy, the reference), the reward, the critic
         Gpt policy = p.policyInit().isEmpty() ? Gpt.init(cfg.gptConfig(), DType.FLOAT32, cfg.run().seed())
                 : ModelFiles.load(hadoop, "ppo.policyInit", p.policyInit());
+        if (tok.vocabSize() > policy.config().vocabSize())
+            throw new ConfigException("model.tokenizer '" + cfg.model().tokenizer() + "' has " + tok.vocabSize() + " tokens, more than the policy's vocabulary of "
+                    + policy.config().vocabSize() + " (ppo.policyInit " + p.policyInit() + "); use the tokenizer the policy was trained with"
+                    + (p.policyInit().startsWith(ModelFiles.HF) ? " (model.tokenizer=" + p.policyInit() + "/tokenizer.json)" : ""));
         Gpt reference = policy.frozenCopy();
         Gpt rewardModel = null;
         RewardFunction scripted = null;

@@ -1,0 +1,145 @@
+package org.sparkrlhf.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.sparkrlhf.checkpoint.HuggingFaceGpt2;
+import org.sparkrlhf.cli.Version;
+import org.sparkrlhf.engine.SparkDefaults;
+import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.model.Head;
+import org.sparkrlhf.rl.ExperienceMaker;
+import org.sparkrlhf.tensor.DType;
+import org.sparkrlhf.tokenizer.Tokenizer;
+import org.sparkrlhf.tokenizer.Tokenizers;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code rlhf export}: a checkpoint as a Hugging Face directory that {@code from_pretrained}
+ * loads without code: a policy as {@code GPT2LMHeadModel}, a reward model as
+ * {@code GPT2ForSequenceClassification} with its normalization, plus the tokenizer when it has a
+ * Hugging Face form. Reads and writes any Hadoop FileSystem.
+ */
+@Command(name = "export", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = "Write a checkpoint as a Hugging Face GPT-2 directory (config.json, model.safetensors, generation_config.json, tokenizer).")
+public final class ExportCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Parameters(index = "0", paramLabel = "CHECKPOINT",
+            description = "A checkpoint directory (RUN/checkpoints/step-NNNNNNN: weights.safetensors, or a PPO run's policy.safetensors) or a weights file.")
+    String checkpoint;
+
+    @Option(names = "--out", required = true, description = "The directory to write (any Hadoop URI).")
+    String out;
+
+    @Option(names = "--dtype", defaultValue = "f32", description = "f32, bf16 or f16 (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(names = "--tokenizer", description = "The tokenizer spec (default: model.tokenizer of the run's config.json beside the checkpoint).")
+    String tokenizer;
+
+    @Option(names = "--verbose", description = "Print the stack trace with an error.")
+    boolean verbose;
+
+    public static void main(String[] args) {
+        SparkDefaults.exit(new CommandLine(new ExportCommand()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        try {
+            return export(SparkDefaults.hadoopConfiguration());
+        } catch (Exception e) {
+            return UserErrors.report(e, verbose, System.err);
+        }
+    }
+
+    int export(Configuration hadoop) throws IOException {
+        String type = switch (dtype.toLowerCase()) {
+            case "f32" -> "F32";
+            case "bf16" -> "BF16";
+            case "f16" -> "F16";
+            default -> throw new ModelFileException("--dtype " + dtype + " is not one of f32, bf16, f16");
+        };
+        Path given = new Path(checkpoint);
+        FileSystem fs = given.getFileSystem(hadoop);
+        if (!fs.exists(given)) throw new ModelFileException("export: " + checkpoint + " does not exist; name a checkpoint directory or a weights file");
+        Path dir = fs.getFileStatus(given).isDirectory() ? given : given.getParent();
+        Path weights = fs.getFileStatus(given).isDirectory() ? weightsIn(fs, given) : given;
+        Gpt model = ModelFiles.load(hadoop, "export", weights.toString());
+        HuggingFaceGpt2.RewardNorm norm = null;
+        if (model.config().has(Head.REWARD)) {
+            if (!fs.exists(new Path(dir, ModelFiles.REWARD_NORM)))
+                throw new ModelFileException("export: " + dir + " holds a reward model but no " + ModelFiles.REWARD_NORM + "; export a reward-job checkpoint directory");
+            ExperienceMaker.ScoreNorm n = ModelFiles.rewardNorm(hadoop, dir.toString());
+            norm = new HuggingFaceGpt2.RewardNorm(n.mean(), n.std());
+        }
+        String spec = tokenizer != null ? tokenizer : tokenizerOf(fs, dir);
+        Tokenizer tok = Tokenizers.create(spec);
+        HadoopModelDirectory target = new HadoopModelDirectory(hadoop, out);
+        HuggingFaceGpt2.write(target, model.config(), model.parameters(), type, norm, tok.eosToken(), tok.padToken());
+        String tokenizerNote = writeTokenizer(hadoop, spec, tok, target);
+        HuggingFaceGpt2.Imported check = HuggingFaceGpt2.read(target, DType.FLOAT32); // what a user will load
+        System.out.printf("exported %s (%s, %,d parameters, %s) from %s to %s; %s%n",
+                model.config().has(Head.REWARD) ? "a reward model" : "a policy", model.config().has(Head.REWARD) ? "GPT2ForSequenceClassification" : "GPT2LMHeadModel",
+                check.parameters().flat().size(), dtype.toLowerCase(), weights, out, tokenizerNote);
+        return 0;
+    }
+
+    /** The weights of a checkpoint directory: a PPO run's policy, else the one model. */
+    private static Path weightsIn(FileSystem fs, Path dir) throws IOException {
+        for (String name : new String[]{"policy.safetensors", "weights.safetensors"})
+            if (fs.exists(new Path(dir, name))) return new Path(dir, name);
+        throw new ModelFileException("export: " + dir + " holds neither weights.safetensors nor policy.safetensors; name a checkpoint directory "
+                + "(RUN/checkpoints/step-NNNNNNN) or a weights file");
+    }
+
+    /** model.tokenizer from the run's config.json that every checkpoint carries. */
+    private static String tokenizerOf(FileSystem fs, Path dir) throws IOException {
+        Path config = new Path(dir, "config.json");
+        if (!fs.exists(config))
+            throw new ModelFileException("export: no config.json beside " + dir + " to say which tokenizer the model uses; pass --tokenizer");
+        try (InputStream in = fs.open(config)) {
+            JsonNode c = JSON.readTree(in);
+            JsonNode spec = c.path("model").path("tokenizer").isTextual() ? c.path("model").path("tokenizer") : c.path("job").path("model").path("tokenizer");
+            if (!spec.isTextual()) throw new ModelFileException("export: " + config + " names no model.tokenizer; pass --tokenizer");
+            return spec.asText();
+        }
+    }
+
+    /** Copies a Hugging Face tokenizer.json beside the model (with a tokenizer_config.json); says what was done. */
+    private static String writeTokenizer(Configuration hadoop, String spec, Tokenizer tok, HadoopModelDirectory target) throws IOException {
+        if (!spec.startsWith("hf:"))
+            return spec.equals("gpt2") ? "tokenizer: GPT-2's own (AutoTokenizer.from_pretrained(\"gpt2\") loads it)"
+                    : "tokenizer '" + spec + "' has no Hugging Face form: only the model was written";
+        Path source = new Path(spec.substring(3));
+        try (InputStream in = source.getFileSystem(hadoop).open(source); OutputStream o = target.create("tokenizer.json")) {
+            in.transferTo(o);
+        }
+        String eos = null;
+        try (InputStream in = source.getFileSystem(hadoop).open(source)) {
+            for (JsonNode t : JSON.readTree(in).path("added_tokens")) if (t.path("id").asInt() == tok.eosToken()) eos = t.path("content").asText();
+        }
+        ObjectNode c = JSON.createObjectNode();
+        c.put("tokenizer_class", "PreTrainedTokenizerFast");
+        if (eos != null) {
+            c.put("bos_token", eos);
+            c.put("eos_token", eos);
+        }
+        c.put("model_max_length", 1_000_000);
+        try (OutputStream o = target.create("tokenizer_config.json")) {
+            o.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(c));
+        }
+        return "tokenizer: tokenizer.json and tokenizer_config.json";
+    }
+}
