@@ -78,7 +78,11 @@ public final class GptWeights {
      * model's trunk. Returns the names left untouched; a missing trunk tensor is an error.
      */
     public static List<String> readTrunk(InputStream in, String source, Parameters target) throws IOException {
-        Map<String, SafeTensors.Entry> byName = byGpt2Name(SafeTensors.read(in, source));
+        return copyTrunk(byGpt2Name(SafeTensors.read(in, source)), source, target);
+    }
+
+    /** {@link #readTrunk} from tensors already read, by GPT-2 name (one file, or a Hugging Face directory's shards). */
+    static List<String> copyTrunk(Map<String, SafeTensors.Entry> byName, String source, Parameters target) throws IOException {
         List<String> untouched = new ArrayList<>();
         for (ParameterLayout.Entry e : target.layout().entries().values()) {
             SafeTensors.Entry t = byName.get(e.name());

@@ -86,10 +86,36 @@ public final class HuggingFaceGpt2 {
 
     /** Reads a model directory: config, weights (one file or shards), and a critic's value head if one lies beside them. */
     public static Imported read(ModelDirectory dir, DType dtype) throws IOException {
-        JsonNode c;
+        Tensors t = tensors(dir);
+        return new Imported(t.config(), GptWeights.toParameters(t.byName(), t.config(), dtype, dir.where(WEIGHTS)), rewardNorm(t.json()));
+    }
+
+    /** The directory's trunk into {@code target}, as {@link GptWeights#readTrunk} does for a weights file; returns the heads left as they were. */
+    public static List<String> readTrunk(ModelDirectory dir, Parameters target) throws IOException {
+        return GptWeights.copyTrunk(tensors(dir).byName(), dir.where(WEIGHTS), target);
+    }
+
+    /** The reward normalization of an exported reward model ({@code sparkrlhf.reward_norm} in config.json), or null; reads no weights. */
+    public static RewardNorm rewardNorm(ModelDirectory dir) throws IOException {
+        return rewardNorm(configJson(dir));
+    }
+
+    private static RewardNorm rewardNorm(JsonNode c) {
+        JsonNode n = c.path("sparkrlhf").path("reward_norm");
+        return n.path("mean").isNumber() && n.path("std").isNumber() ? new RewardNorm(n.get("mean").asDouble(), n.get("std").asDouble()) : null;
+    }
+
+    private static JsonNode configJson(ModelDirectory dir) throws IOException {
         try (InputStream in = dir.open(CONFIG)) {
-            c = JSON.readTree(in);
+            return JSON.readTree(in);
         }
+    }
+
+    /** A directory's config.json, the model config it describes, and its tensors by GPT-2 name, as our layout expects them. */
+    private record Tensors(JsonNode json, GptConfig config, Map<String, SafeTensors.Entry> byName) {}
+
+    private static Tensors tensors(ModelDirectory dir) throws IOException {
+        JsonNode c = configJson(dir);
         GptConfig config = config(c, dir.where(CONFIG));
         Map<String, SafeTensors.Entry> byName = new LinkedHashMap<>();
         for (String file : weightFiles(dir))
@@ -105,11 +131,7 @@ public final class HuggingFaceGpt2 {
         if (config.tiedLmHead()) byName.remove("lm_head.weight"); // some files repeat the tied embedding
         if (config.has(Head.REWARD) && !byName.containsKey("score.bias")) // Hugging Face's score has no bias
             byName.put("score.bias", new SafeTensors.Entry("score.bias", new long[]{1}, new float[1]));
-        Parameters p = GptWeights.toParameters(byName, config, dtype, dir.where(WEIGHTS));
-        RewardNorm norm = null;
-        JsonNode n = c.path("sparkrlhf").path("reward_norm");
-        if (n.path("mean").isNumber() && n.path("std").isNumber()) norm = new RewardNorm(n.get("mean").asDouble(), n.get("std").asDouble());
-        return new Imported(config, p, norm);
+        return new Tensors(c, config, byName);
     }
 
     /** The weight files: the one {@code model.safetensors}, or every shard the index names, in order. */

@@ -1,19 +1,16 @@
 package org.sparkrlhf.engine;
 
 import java.io.Serializable;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Consumer;
-import java.util.zip.CRC32C;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.sparkrlhf.collective.Collective;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.optim.AdamW;
-import org.sparkrlhf.tensor.Tensor;
 import org.sparkrlhf.training.Objective;
 import org.sparkrlhf.training.StepStats;
 
@@ -167,7 +164,7 @@ public final class BarrierTrainer<E> {
                         if (s.stages().hook() != null) s.stages().hook().afterUpdate(rank, rs.position(), attempt);
                     }
                 }
-                String digest = digest(rs.replica.model.parameters().flat());
+                String digest = RankResult.digest(rs.replica.model.parameters().flat());
                 ResidentReplicas.release(run, rank, rs);
                 return List.of(new Result(rank, digest, rank == 0 ? (diverged == null ? rs.snapshot() : null) : null,
                         rank == 0 ? steps : List.of(), diverged)).iterator();
@@ -222,11 +219,5 @@ public final class BarrierTrainer<E> {
         skippedTotal = end.skippedTotal();
         badInARow = end.badInARow();
         return first.steps();
-    }
-
-    static String digest(Tensor t) {
-        CRC32C crc = new CRC32C();
-        crc.update(ByteBuffer.wrap(t.toFloatBytes()));
-        return Long.toHexString(crc.getValue()) + "/" + t.size();
     }
 }

@@ -411,7 +411,7 @@ public final class PpoTrainer {
         rs.iteration++;
 
         // 4. what returns to the driver
-        String digest = BarrierTrainer.digest(rs.policy.model.parameters().flat()) + "+" + BarrierTrainer.digest(rs.critic.model.parameters().flat());
+        String digest = RankResult.digest(rs.policy.model.parameters().flat()) + "+" + RankResult.digest(rs.critic.model.parameters().flat());
         boolean zero = rank == 0 && diverged == null;
         return new Result(rank, digest, stats, zero && returnModels ? rs.snapshot() : null,
                 zero ? new Learning(total, trainingNanos, ptxLossSum, ptxUpdates, skipped) : null, rs.skippedUpdates, rs.badInARow, diverged);

@@ -18,9 +18,4 @@ public record StageSettings(int threadsPerTask, Duration collectiveTimeout, int 
         if (threadsPerTask < 1) throw new IllegalArgumentException("threadsPerTask must be >= 1, got " + threadsPerTask);
         if (stageRetries < 0) throw new IllegalArgumentException("stageRetries must be >= 0, got " + stageRetries);
     }
-
-    /** The same settings with a fault-injection hook. */
-    public StageSettings withHook(RankHook h) {
-        return new StageSettings(threadsPerTask, collectiveTimeout, stageRetries, sharedMemory, h);
-    }
 }

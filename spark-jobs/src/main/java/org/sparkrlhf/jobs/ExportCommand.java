@@ -16,7 +16,6 @@ import org.sparkrlhf.engine.SparkDefaults;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.Head;
 import org.sparkrlhf.rl.ExperienceMaker;
-import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
 import picocli.CommandLine;
@@ -89,10 +88,9 @@ public final class ExportCommand implements Callable<Integer> {
         HadoopModelDirectory target = new HadoopModelDirectory(hadoop, out);
         HuggingFaceGpt2.write(target, model.config(), model.parameters(), type, norm, tok.eosToken(), tok.padToken());
         String tokenizerNote = writeTokenizer(hadoop, spec, tok, target);
-        HuggingFaceGpt2.Imported check = HuggingFaceGpt2.read(target, DType.FLOAT32); // what a user will load
         System.out.printf("exported %s (%s, %,d parameters, %s) from %s to %s; %s%n",
                 model.config().has(Head.REWARD) ? "a reward model" : "a policy", model.config().has(Head.REWARD) ? "GPT2ForSequenceClassification" : "GPT2LMHeadModel",
-                check.parameters().flat().size(), dtype.toLowerCase(), weights, out, tokenizerNote);
+                model.parameters().flat().size(), dtype.toLowerCase(), weights, out, tokenizerNote);
         return 0;
     }
 

@@ -11,7 +11,6 @@ import org.apache.hadoop.fs.Path;
 import org.sparkrlhf.checkpoint.GptWeights;
 import org.sparkrlhf.checkpoint.HuggingFaceGpt2;
 import org.sparkrlhf.model.Gpt;
-import org.sparkrlhf.model.ParameterLayout;
 import org.sparkrlhf.model.Parameters;
 import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.tensor.DType;
@@ -63,12 +62,15 @@ public final class ModelFiles {
     /** {@code model.init}: the trunk into {@code target}; heads the file lacks (a reward head on an SFT model) keep their fresh init. */
     static void loadInit(Configuration hadoop, String location, Parameters target, String stage) throws IOException {
         List<String> fresh;
-        if (location.startsWith(HF)) {
-            fresh = copyTrunk(location, imported(hadoop, "model.init", location).parameters(), target);
-        } else try (InputStream in = open(hadoop, "model.init", location)) {
-            fresh = GptWeights.readTrunk(in, location, target);
+        try {
+            if (location.startsWith(HF)) fresh = HuggingFaceGpt2.readTrunk(huggingFace(hadoop, "model.init", location), target);
+            else try (InputStream in = open(hadoop, "model.init", location)) {
+                fresh = GptWeights.readTrunk(in, location, target);
+            }
         } catch (IOException | IllegalArgumentException e) {
-            throw unusable("model.init", location, e, "model.* sets the sizes; they must be the ones the file was trained with");
+            throw unusable("model.init", location, e, String.valueOf(e.getMessage()).contains("'wte.weight' has shape")
+                    ? "the vocabularies differ: use the model's own tokenizer (for a Hugging Face directory, model.tokenizer=hf:DIR/tokenizer.json)"
+                    : "model.* sets the sizes; they must be the ones the file was trained with");
         }
         if (!fresh.isEmpty()) System.err.printf("%s: initialised from %s; new heads %s start from random init%n", stage, location, fresh);
     }
@@ -80,7 +82,12 @@ public final class ModelFiles {
 
     static ExperienceMaker.ScoreNorm rewardNorm(Configuration hadoop, String checkpointDir) throws IOException {
         if (checkpointDir.startsWith(HF)) {
-            HuggingFaceGpt2.RewardNorm n = imported(hadoop, "ppo.reward", checkpointDir).rewardNorm();
+            HuggingFaceGpt2.RewardNorm n;
+            try {
+                n = HuggingFaceGpt2.rewardNorm(huggingFace(hadoop, "ppo.reward", checkpointDir));
+            } catch (IOException e) {
+                throw unusable("ppo.reward", checkpointDir, e, "the directory must hold a GPT-2-family model");
+            }
             if (n == null)
                 throw new ModelFileException("ppo.reward: " + checkpointDir + " has no reward normalization (sparkrlhf.reward_norm in config.json); "
                         + "export the reward model with bin/rlhf export, or point ppo.reward at a reward-job checkpoint directory");
@@ -114,28 +121,6 @@ public final class ModelFiles {
         } catch (IOException | IllegalArgumentException e) {
             throw unusable(key, location, e, "the directory must hold a GPT-2-family model");
         }
-    }
-
-    /** The imported trunk into {@code target} (shapes checked); heads the source lacks keep their init. Returns those. */
-    private static List<String> copyTrunk(String location, Parameters source, Parameters target) {
-        List<String> fresh = new java.util.ArrayList<>();
-        for (ParameterLayout.Entry e : target.layout().entries().values()) {
-            if (!source.layout().contains(e.name())) {
-                if (e.name().startsWith("lm_head.") || e.name().startsWith("v_head.") || e.name().startsWith("score.")) {
-                    fresh.add(e.name());
-                    continue;
-                }
-                throw new ModelFileException("model.init: " + location + " has no tensor '" + e.name() + "'; model.* must describe the model it holds");
-            }
-            int[] have = source.layout().entry(e.name()).shape();
-            if (!java.util.Arrays.equals(have, e.shape()))
-                throw new ModelFileException("model.init: " + location + ": tensor '" + e.name() + "' has shape " + java.util.Arrays.toString(have)
-                        + ", expected " + java.util.Arrays.toString(e.shape()) + (e.name().equals("wte.weight")
-                        ? "; the vocabularies differ: use the model's own tokenizer (model.tokenizer=hf:DIR/tokenizer.json)"
-                        : "; model.dModel, nLayers, nHeads and contextLength must match the directory's config.json"));
-            target.get(e.name()).copyFrom(source.get(e.name()));
-        }
-        return fresh;
     }
 
     private static InputStream open(Configuration hadoop, String key, String location) throws IOException {
