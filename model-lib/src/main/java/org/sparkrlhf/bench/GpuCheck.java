@@ -74,6 +74,7 @@ public final class GpuCheck {
         report.put("model_fp32", table(section("model_fp32", failures, () -> models.training(Cublas.Precision.FP32, 5, 4)), all));
         report.put("model_tf32", table(section("model_tf32", failures, () -> models.training(Cublas.Precision.TF32, CudaGpt.ATTENTION_CHUNK, CudaGpt.DEFAULT_WEIGHT_GRAD_SPLITS)), all));
         report.put("decoder", table(section("decoder", failures, models::decoder), all));
+        report.put("data_parallel", table(section("data_parallel", failures, models::dataParallel), all));
         report.put("nccl", section("nccl", failures, () -> ncclOneRank(dev)));
         long failed = all.stream().filter(r -> !r.pass()).count();
         report.put("correctness", Map.of("checks", all.size(), "failed", failed,

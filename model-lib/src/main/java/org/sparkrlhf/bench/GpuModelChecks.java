@@ -121,6 +121,58 @@ final class GpuModelChecks {
         return out;
     }
 
+    /**
+     * The rank side of data-parallel training on GPUs: two replicas on one GPU each take half of eight
+     * language-model examples of different lengths (micro-batches of 3), their gradients are summed on
+     * the host in rank order and scaled, both step. The replicas must end bit-identical, and equal to
+     * the CPU model in float64 (LanguageModelObjective and AdamW) on the whole batch; FP32 products.
+     */
+    List<Result> dataParallel() {
+        List<Result> out = new ArrayList<>();
+        GptConfig c = SMALL;
+        Parameters ref = perturbedInit(c, 21);
+        SplittableRandom rng = new SplittableRandom(22);
+        List<org.sparkrlhf.training.LmExample> examples = new ArrayList<>();
+        for (int e = 0; e < 8; e++) {
+            int len = 5 + rng.nextInt(8);
+            int[] tokens = new int[len];
+            boolean[] target = new boolean[len];
+            for (int i = 0; i < len; i++) {
+                tokens[i] = rng.nextInt(c.vocabSize());
+                target[i] = i >= 2; // a prompt of two tokens, then the trained response
+            }
+            examples.add(new org.sparkrlhf.training.LmExample(tokens, target));
+        }
+        AdamW.Config opt = new AdamW.Config(LrSchedule.constant(1e-4), 0.9, 0.95, 1e-8, 0.1, 1.0);
+        // CPU float64 on the whole batch
+        Gpt cpu = new Gpt(c, ref);
+        Parameters refGrads = cpu.newGradients();
+        org.sparkrlhf.training.StepStats refStats = new org.sparkrlhf.training.LanguageModelObjective().accumulate(cpu, examples, 3, refGrads);
+        refGrads.flat().scale(1.0 / refStats.count());
+        new AdamW(opt, ref.layout(), DType.FLOAT64).step(ref, refGrads);
+        try (Cublas blas = new Cublas(Cublas.Precision.FP32);
+             org.sparkrlhf.cuda.CudaReplica a = org.sparkrlhf.cuda.CudaReplica.on(dev, k, blas, c, opt, perturbedInit(c, 21).toDType(DType.FLOAT32));
+             org.sparkrlhf.cuda.CudaReplica b = org.sparkrlhf.cuda.CudaReplica.on(dev, k, blas, c, opt, perturbedInit(c, 21).toDType(DType.FLOAT32))) {
+            a.zeroGradients();
+            b.zeroGradients();
+            org.sparkrlhf.training.StepStats sa = a.accumulate(examples.subList(0, 4), 3), sb = b.accumulate(examples.subList(4, 8), 3);
+            float[] ga = new float[a.size()], gb = new float[b.size()];
+            a.gradientsTo(ga);
+            b.gradientsTo(gb);
+            double count = sa.count() + sb.count();
+            for (int i = 0; i < ga.length; i++) ga[i] = (float) ((ga[i] + gb[i]) * (1.0 / count));
+            a.gradientsFrom(ga);
+            b.gradientsFrom(ga);
+            a.step();
+            b.step();
+            float[] pa = a.parameters().flat().toFloatArray(), pb = b.parameters().flat().toFloatArray();
+            out.add(new Result("data_parallel:replicas_bit_identical_mismatches", java.util.Arrays.equals(pa, pb) ? 0 : 1, 0));
+            out.add(new Result("data_parallel:loss_sum", Math.abs(sa.lossSum() + sb.lossSum() - refStats.lossSum()) / refStats.lossSum(), FP32_TOLERANCE));
+            out.add(new Result("data_parallel:params_after_step", GpuKernelChecks.relErr(pa, toDouble(ref.flat())), FP32_TOLERANCE));
+        }
+        return out;
+    }
+
     /** Prefill of left-padded prompts, then three single-token steps: logits against the full forward pass. */
     List<Result> decoder() {
         List<Result> out = new ArrayList<>();

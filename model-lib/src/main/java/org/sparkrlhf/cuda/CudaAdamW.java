@@ -65,6 +65,53 @@ public final class CudaAdamW implements AutoCloseable {
         return new AdamW.StepInfo(step, lr, norm, clip < 1.0);
     }
 
+    public long stepCount() {
+        return step;
+    }
+
+    public AdamW.Config config() {
+        return config;
+    }
+
+    /** The moments, copied to the host (for a checkpoint or the driver's copy). */
+    public org.sparkrlhf.tensor.Tensor firstMoment() {
+        return download(m);
+    }
+
+    public org.sparkrlhf.tensor.Tensor secondMoment() {
+        return download(v);
+    }
+
+    /** Resumes from saved state: the step count and both moments (host tensors of this layout's size). */
+    public void restore(long stepCount, org.sparkrlhf.tensor.Tensor firstMoment, org.sparkrlhf.tensor.Tensor secondMoment) {
+        if (stepCount < 0) throw new IllegalArgumentException("optimizer step count must be >= 0, got " + stepCount);
+        upload(m, firstMoment);
+        upload(v, secondMoment);
+        step = stepCount;
+    }
+
+    private org.sparkrlhf.tensor.Tensor download(DeviceMemory src) {
+        int n = (int) src.length();
+        org.sparkrlhf.tensor.Tensor t = org.sparkrlhf.tensor.Tensor.zeros(org.sparkrlhf.tensor.DType.FLOAT32, n);
+        float[] buf = new float[Math.min(n, 1 << 22)];
+        for (int o = 0; o < n; o += buf.length) {
+            int len = Math.min(buf.length, n - o);
+            dev.download(buf, 0, src, o, len);
+            t.write(o, buf, 0, len);
+        }
+        return t;
+    }
+
+    private void upload(DeviceMemory dst, org.sparkrlhf.tensor.Tensor src) {
+        if (src.size() != dst.length()) throw new IllegalArgumentException("optimizer state has " + src.size() + " values, expected " + dst.length());
+        float[] buf = new float[Math.min(src.size(), 1 << 22)];
+        for (int o = 0; o < src.size(); o += buf.length) {
+            int len = Math.min(buf.length, src.size() - o);
+            src.read(o, buf, 0, len);
+            dev.upload(dst, o, buf, 0, len);
+        }
+    }
+
     @Override
     public void close() {
         m.close();

@@ -64,6 +64,11 @@ public final class CudaDevice implements AutoCloseable {
 
     public int ordinal() { return ordinal; }
 
+    /** Makes this device (its primary context) current for the calling thread. */
+    public void bindToThread() {
+        check(cudaSetDevice(ordinal), "cudaSetDevice(" + ordinal + ")");
+    }
+
     public String name() { return name; }
 
     /** The architecture NVRTC compiles for, e.g. "sm_90" on a Hopper GPU. */

@@ -41,6 +41,8 @@ public final class CudaGpt implements AutoCloseable {
     private final int logitsStride;
     private final DeviceMemory headPadded, headGradPadded;
     private Activations acts;
+    private AttentionPlan plan; // for the last forward pass's length
+    private int rows, cols;     // the last forward pass's batch shape
     private Batch lastBatch;
     private EmbeddingGroups positionGroups; // dense batches share their positions: grouped once
     /** Row slices of the weight-gradient products whose output has at least splitMinCells elements. */
@@ -171,12 +173,11 @@ public final class CudaGpt implements AutoCloseable {
     public void forward(Batch batch) {
         batch.validate(c);
         int bsz = batch.batchSize(), t = batch.length(), d = c.dModel(), n = bsz * t;
-        if (acts == null || acts.bsz != bsz || acts.t != t) {
-            if (acts != null) acts.close();
-            acts = null;
-            acts = new Activations(bsz, t);
-        }
+        reserve(bsz, t);
         Activations a = acts;
+        plan = new AttentionPlan(t, Math.min(t, attentionChunk));
+        rows = bsz;
+        cols = t;
         dev.upload(a.tokens, batch.tokens());
         dev.upload(a.positions, positions(batch));
         dev.upload(a.start, batch.start());
@@ -207,9 +208,20 @@ public final class CudaGpt implements AutoCloseable {
         lastBatch = batch;
     }
 
+    /**
+     * Activation memory for batches up to {@code bsz} x {@code t}: smaller batches reuse it (micro-batches
+     * of varying length would otherwise allocate and free gigabytes each).
+     */
+    public void reserve(int bsz, int t) {
+        if (acts != null && bsz <= acts.bsz && t <= acts.t) return;
+        int b = acts == null ? bsz : Math.max(bsz, acts.bsz), l = acts == null ? t : Math.max(t, acts.t);
+        releaseActivations();
+        acts = new Activations(b, l);
+    }
+
     /** The last forward pass's logits [B*T, V] (they become their gradient in {@link #lossAndBackward}). */
     public float[] downloadLogits() {
-        int n = acts.bsz * acts.t, v = c.vocabSize();
+        int n = rows * cols, v = c.vocabSize();
         float[] out = new float[Math.multiplyExact(n, v)];
         for (int r = 0; r < n; r++) dev.download(out, r * v, acts.logits, (long) r * logitsStride, v);
         return out;
@@ -231,7 +243,7 @@ public final class CudaGpt implements AutoCloseable {
         long cells = (long) bsz * t * c.dModel(), headStride = (long) t * hd;
         float scale = (float) (1.0 / Math.sqrt(hd));
         k.launch1d("permute_qkv", cells, L.q, L.k, L.v, L.qkv, qkvBias, bsz, t, heads, hd);
-        for (AttentionPlan.Chunk ch : a.plan.chunks()) {
+        for (AttentionPlan.Chunk ch : plan.chunks()) {
             int rows = ch.rows(), r1 = ch.r1();
             long off = bh * ch.offset(), stride = ch.cells(), total = (long) bh * rows;
             blas.gemmStrided(false, true, rows, r1, hd, scale, L.q, (long) ch.r0() * hd, hd, headStride, L.k, 0, hd, headStride,
@@ -271,7 +283,7 @@ public final class CudaGpt implements AutoCloseable {
     /** The loss of the last forward pass; with {@code grad} the logits become its gradient. */
     double crossEntropy(int[] targets, float[] weights, double normalizer, boolean grad) {
         Activations a = acts;
-        int n = a.bsz * a.t;
+        int n = rows * cols;
         dev.upload(a.targets, targets);
         dev.upload(a.weights, 0, weights, 0, n);
         k.launch("cross_entropy", n, 1, 512, 1, 0, a.logits, a.rowLoss, a.targets, a.weights, c.vocabSize(), (long) logitsStride,
@@ -358,7 +370,7 @@ public final class CudaGpt implements AutoCloseable {
         long cells = (long) bsz * t * c.dModel(), headStride = (long) t * hd;
         float scale = (float) (1.0 / Math.sqrt(hd));
         k.launch1d("permute_heads", cells, a.dAttY, a.yh, bsz, t, heads, hd, 0); // yh := dY in head layout
-        List<AttentionPlan.Chunk> chunks = a.plan.chunks();
+        List<AttentionPlan.Chunk> chunks = plan.chunks();
         for (int ci = chunks.size() - 1; ci >= 0; ci--) {
             AttentionPlan.Chunk ch = chunks.get(ci);
             int rows = ch.rows(), r1 = ch.r1();
@@ -436,12 +448,12 @@ public final class CudaGpt implements AutoCloseable {
         final DeviceMemory encoded, lnf, lnfMean, lnfRstd, logits, yh;
         final DeviceMemory dRes, dLn, dLnf, dAttY, dFch, dFchGelu, dQkv, dq, dk, dv, dAtt, partial, dwSlices;
         final Layer[] layers;
-        final AttentionPlan plan;
 
+        /** Sized for batches up to bsz x t (every buffer grows with both). */
         Activations(int bsz, int t) {
             this.bsz = bsz;
             this.t = t;
-            this.plan = new AttentionPlan(t, Math.min(t, attentionChunk));
+            AttentionPlan plan = new AttentionPlan(t, Math.min(t, attentionChunk));
             int n = bsz * t, d = c.dModel();
             long nd = (long) n * d, bh = (long) bsz * c.nHeads(), attCells = bh * plan.cellsPerHead();
             try {

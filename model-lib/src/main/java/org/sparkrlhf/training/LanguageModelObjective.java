@@ -2,7 +2,6 @@ package org.sparkrlhf.training;
 
 import java.util.List;
 import org.sparkrlhf.loss.LanguageModelLoss;
-import org.sparkrlhf.model.Batch;
 import org.sparkrlhf.model.Forward;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.Parameters;
@@ -28,35 +27,18 @@ public final class LanguageModelObjective implements Objective<LmExample> {
         double loss = 0, count = 0;
         int v = model.config().vocabSize();
         for (int from = 0; from < examples.size(); from += microBatch) {
-            List<LmExample> mb = examples.subList(from, Math.min(examples.size(), from + microBatch));
-            int len = 0;
-            for (LmExample e : mb) len = Math.max(len, e.tokens().length - 1);
-            int bsz = mb.size(), n = bsz * len;
-            int[] inputs = new int[n], targets = new int[n], start = new int[bsz], end = new int[bsz];
-            double[] weights = new double[n];
-            double mbCount = 0;
-            for (int b = 0; b < bsz; b++) {
-                LmExample e = mb.get(b);
-                end[b] = e.tokens().length - 1; // right padding after it
-                for (int i = 0; i < end[b]; i++) {
-                    inputs[b * len + i] = e.tokens()[i];
-                    targets[b * len + i] = e.tokens()[i + 1];
-                    if (e.target()[i + 1]) {
-                        weights[b * len + i] = 1;
-                        mbCount++;
-                    }
-                }
-            }
-            if (mbCount == 0) continue;
-            Forward f = model.forward(new Batch(inputs, bsz, len, start, end));
+            LmMicroBatch mb = LmMicroBatch.of(examples.subList(from, Math.min(examples.size(), from + microBatch)));
+            if (mb.count() == 0) continue;
+            int n = mb.targets().length;
+            Forward f = model.forward(mb.batch());
             Tensor d = null;
             if (grads != null) {
                 if (dLogits == null || dLogits.size() < n * v || dLogits.dtype() != model.parameters().dtype())
                     dLogits = Tensor.zeros(model.parameters().dtype(), n * v);
                 d = dLogits.size() == n * v ? dLogits : dLogits.slice(0, n * v);
             }
-            loss += LanguageModelLoss.crossEntropy(f.logits(), v, targets, weights, 1.0, d);
-            count += mbCount;
+            loss += LanguageModelLoss.crossEntropy(f.logits(), v, mb.targets(), mb.weights(), 1.0, d);
+            count += mb.count();
             if (grads != null) model.backward(f, d, null, null, grads);
         }
         return new StepStats(loss, count, Double.NaN, System.nanoTime() - t0); // no pairs: accuracy undefined

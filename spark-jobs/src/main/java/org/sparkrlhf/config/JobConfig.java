@@ -13,7 +13,12 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
 
     public record Run(String dir, long seed, boolean resume, boolean recurring, int leaseSeconds, int leaseWaitSeconds) implements Serializable {}
 
-    public record Model(String tokenizer, int contextLength, int dModel, int nHeads, int nLayers, String init) implements Serializable {}
+    public record Model(String tokenizer, int contextLength, int dModel, int nHeads, int nLayers, String init, String device) implements Serializable {
+        /** Whether ranks compute on their GPU. */
+        public boolean cuda() {
+            return "cuda".equals(device);
+        }
+    }
 
     public record Data(String train, String eval, double evalFraction, String format, double maxBadFraction, int maxChars) implements Serializable {}
 
@@ -43,6 +48,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
     public JobConfig validatePpo() {
         List<String> e = new ArrayList<>();
         if (ppo.prompts().isBlank()) e.add("ppo.prompts must name the prompt records");
+        if (model.cuda()) e.add("model.device: cuda runs pre-training and SFT so far; run PPO with model.device: cpu");
         if (run.recurring()) e.add("run.recurring trains rounds on new data.train files (pretrain, sft, reward); a PPO run continues with run.resume=true");
         if (ppo.reward().isBlank()) e.add("ppo.reward must name a reward-model checkpoint directory or token-frequency:ID");
         if (ppo.reward().startsWith("token-frequency:") && !ppo.reward().substring("token-frequency:".length()).matches("\\d+"))
@@ -76,6 +82,8 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
         if (run.leaseWaitSeconds() < 0) e.add("run.leaseWaitSeconds must be >= 0, got " + run.leaseWaitSeconds());
         if (!(model.tokenizer().equals("bytes") || model.tokenizer().equals("gpt2") || model.tokenizer().startsWith("hf:") || model.tokenizer().startsWith("words:")))
             e.add("model.tokenizer must be bytes, gpt2, hf:/path/to/tokenizer.json or words:/path/to/vocab.txt, got '" + model.tokenizer() + "'");
+        if (!Set.of("cpu", "cuda").contains(model.device()))
+            e.add("model.device must be cpu or cuda, got '" + model.device() + "'");
         positive(e, "model.contextLength", model.contextLength());
         positive(e, "model.dModel", model.dModel());
         positive(e, "model.nHeads", model.nHeads());

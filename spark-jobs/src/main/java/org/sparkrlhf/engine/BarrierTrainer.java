@@ -11,6 +11,9 @@ import org.apache.spark.broadcast.Broadcast;
 import org.sparkrlhf.collective.Collective;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.optim.AdamW;
+import org.sparkrlhf.cuda.CudaReplica;
+import org.sparkrlhf.training.LanguageModelObjective;
+import org.sparkrlhf.training.LmExample;
 import org.sparkrlhf.training.Objective;
 import org.sparkrlhf.training.StepStats;
 
@@ -32,8 +35,14 @@ public final class BarrierTrainer<E> {
      * @param seed        fixes the data order
      * @param maxBadSteps non-finite gradients in a row tolerated before the run stops
      * @param stages      how barrier stages run (threads, collective timeout, retries)
+     * @param cuda        ranks keep their replica on their GPU (model.device: cuda): the language-model objective only so far
      */
-    public record Settings(int globalBatch, int microBatch, long seed, int maxBadSteps, StageSettings stages) implements Serializable {
+    public record Settings(int globalBatch, int microBatch, long seed, int maxBadSteps, StageSettings stages, boolean cuda) implements Serializable {
+        /** On the CPU backend. */
+        public Settings(int globalBatch, int microBatch, long seed, int maxBadSteps, StageSettings stages) {
+            this(globalBatch, microBatch, seed, maxBadSteps, stages, false);
+        }
+
         public Settings {
             if (globalBatch < 1) throw new IllegalArgumentException("globalBatch must be >= 1, got " + globalBatch);
             if (microBatch < 1) throw new IllegalArgumentException("microBatch must be >= 1, got " + microBatch);
@@ -53,6 +62,8 @@ public final class BarrierTrainer<E> {
     private long skippedTotal, badInARow;
 
     public BarrierTrainer(JavaSparkContext jsc, Gpt model, AdamW optimizer, Objective<E> objective, ShardedData<E> data, Settings settings) {
+        if (settings.cuda() && !(objective instanceof LanguageModelObjective))
+            throw new IllegalArgumentException("model.device: cuda trains language models (pretrain, sft) so far; train the reward model with model.device: cpu");
         if (settings.globalBatch() % data.partitions() != 0)
             throw new IllegalArgumentException("globalBatch (" + settings.globalBatch() + ") must be a multiple of the number of data partitions ("
                     + data.partitions() + "); change train.globalBatch or train.partitions");
@@ -98,33 +109,66 @@ public final class BarrierTrainer<E> {
                 (attempt, tracker) -> finish(submit(start, endStep, attempt, tracker)));
     }
 
-    /** A rank's state between stages: its model replica, the gradient as the collective sums it, the skip counters. */
+    /**
+     * A rank's state between stages: its model replica (on the CPU, or on its GPU with model.device:
+     * cuda), the gradient as the collective sums it, the skip counters.
+     */
     static final class RankState implements ResidentReplicas.Resident {
-        final Replica replica;
+        final Replica replica;     // CPU backend, else null
+        final CudaReplica gpu;     // CUDA backend, else null
+        private final org.sparkrlhf.model.GptConfig config;
+        private final AdamW.Config optimizerConfig;
         final float[] buffer;
         long skippedTotal, badInARow;
 
-        RankState(StageStart s) {
-            replica = new Replica(s.model());
-            buffer = new float[replica.size()];
+        RankState(StageStart s, boolean cuda, int ordinal) {
+            config = s.model().config();
+            optimizerConfig = s.model().optimizer();
+            replica = cuda ? null : new Replica(s.model());
+            gpu = cuda ? s.model().openOnGpu(ordinal) : null;
+            buffer = new float[cuda ? gpu.size() : replica.size()];
             skippedTotal = s.skippedTotal();
             badInARow = s.badInARow();
         }
 
         void load(StageStart s) {
-            s.model().loadInto(replica.model, replica.optimizer);
+            if (gpu != null) {
+                gpu.bindThread();
+                s.model().loadInto(gpu);
+            } else {
+                s.model().loadInto(replica.model, replica.optimizer);
+            }
             skippedTotal = s.skippedTotal();
             badInARow = s.badInARow();
+        }
+
+        /** A stage's task thread differs from the last one's: the CUDA context follows it. */
+        void bindThread() {
+            if (gpu != null) gpu.bindThread();
+        }
+
+        long stepCount() {
+            return gpu != null ? gpu.stepCount() : replica.optimizer.stepCount();
+        }
+
+        org.sparkrlhf.model.Parameters parameters() {
+            return gpu != null ? gpu.parameters() : replica.model.parameters();
         }
 
         /** The data cursor: optimizer steps plus skipped steps (a skipped step consumed its batch too). */
         @Override
         public long position() {
-            return replica.optimizer.stepCount() + skippedTotal;
+            return stepCount() + skippedTotal;
         }
 
         StageStart snapshot() {
-            return new StageStart(position(), replica.state(), skippedTotal, badInARow);
+            ReplicaState state = gpu != null ? ReplicaState.of(gpu, config, optimizerConfig) : replica.state();
+            return new StageStart(position(), state, skippedTotal, badInARow);
+        }
+
+        @Override
+        public void close() {
+            if (gpu != null) gpu.close();
         }
     }
 
@@ -145,14 +189,16 @@ public final class BarrierTrainer<E> {
             int perRank = settings.globalBatch() / data.partitions();
             JavaRDD<Result> ranks = BarrierStage.mapPartitions(data.blocks, (it, ctx) -> {
                 ExampleBlock<E> block = it.next();
-                TaskSetup.begin(s.stages().threadsPerTask());
-                RankState rs = ResidentReplicas.borrow(run, ctx.partitionId(), position, () -> new RankState(state.value()), r -> r.load(state.value()));
+                java.util.OptionalInt gpu = TaskSetup.begin(s.stages().threadsPerTask());
+                RankState rs = ResidentReplicas.borrow(run, ctx.partitionId(), position, () -> new RankState(state.value(), s.cuda(), gpu.orElse(0)),
+                        r -> r.load(state.value()));
+                rs.bindThread();
                 List<StepReport> steps = new ArrayList<>();
                 String diverged = null;
                 int rank;
                 try (StageRunner.Rank links = StageRunner.Rank.join(ctx, trackerAddress, s.stages())) {
                     rank = links.rank();
-                    while (rs.replica.optimizer.stepCount() < endStep && diverged == null) {
+                    while (rs.stepCount() < endStep && diverged == null) {
                         StepReport r = step(rs, block, links.ring(), obj, s, perRank, epochSteps);
                         if (rs.badInARow > s.maxBadSteps())
                             diverged = "non-finite loss or gradient in " + rs.badInARow + " steps in a row (last at data step " + (rs.position() - 1)
@@ -163,8 +209,11 @@ public final class BarrierTrainer<E> {
                         }
                         if (s.stages().hook() != null) s.stages().hook().afterUpdate(rank, rs.position(), attempt);
                     }
+                } catch (RuntimeException | Error e) {
+                    rs.close(); // a failed stage's state is never reused: free its GPU memory now
+                    throw e;
                 }
-                String digest = RankResult.digest(rs.replica.model.parameters().flat());
+                String digest = RankResult.digest(rs.parameters().flat());
                 ResidentReplicas.release(run, rank, rs);
                 return List.of(new Result(rank, digest, rank == 0 ? (diverged == null ? rs.snapshot() : null) : null,
                         rank == 0 ? steps : List.of(), diverged)).iterator();
@@ -176,14 +225,22 @@ public final class BarrierTrainer<E> {
     }
 
     /** One optimizer step on a rank: its shard's gradient, the sums across ranks, the update (or a skip every rank agrees on). */
+    @SuppressWarnings("unchecked")
     private static <E> StepReport step(RankState rs, ExampleBlock<E> block, Collective ring, Objective<E> obj, Settings s, int perRank, long epochSteps) {
         long t0 = System.nanoTime();
         Replica r = rs.replica;
         List<E> mine = block.slice(s.seed(), rs.position(), perRank, epochSteps);
-        r.grads.flat().zero();
-        StepStats local = obj.accumulate(r.model, mine, s.microBatch(), r.grads);
+        StepStats local;
         int n = rs.buffer.length;
-        r.grads.flat().read(0, rs.buffer, 0, n);
+        if (rs.gpu != null) { // the gradient crosses to the host for the CPU collectives (NCCL would keep it on the device)
+            rs.gpu.zeroGradients();
+            local = rs.gpu.accumulate((List<LmExample>) mine, s.microBatch());
+            rs.gpu.gradientsTo(rs.buffer);
+        } else {
+            r.grads.flat().zero();
+            local = obj.accumulate(r.model, mine, s.microBatch(), r.grads);
+            r.grads.flat().read(0, rs.buffer, 0, n);
+        }
         double[][] all = ring.allReduceSum(rs.buffer, new double[]{local.lossSum(), local.count(), local.correct(), local.computeNanos()});
         double lossSum = 0, count = 0, correct = 0, slowest = 0;
         for (double[] v : all) { // rank order: the same sums on every rank
@@ -202,11 +259,17 @@ public final class BarrierTrainer<E> {
         if (!finite) {
             rs.badInARow++;
             rs.skippedTotal++;
-            return new StepReport(r.optimizer.stepCount(), loss, count, accuracy, Double.NaN, Double.NaN, true, System.nanoTime() - t0, (long) slowest);
+            return new StepReport(rs.stepCount(), loss, count, accuracy, Double.NaN, Double.NaN, true, System.nanoTime() - t0, (long) slowest);
         }
         rs.badInARow = 0;
-        r.grads.flat().write(0, rs.buffer, 0, n);
-        AdamW.StepInfo info = r.optimizer.step(r.model.parameters(), r.grads);
+        AdamW.StepInfo info;
+        if (rs.gpu != null) {
+            rs.gpu.gradientsFrom(rs.buffer);
+            info = rs.gpu.step();
+        } else {
+            r.grads.flat().write(0, rs.buffer, 0, n);
+            info = r.optimizer.step(r.model.parameters(), r.grads);
+        }
         return new StepReport(info.step(), loss, count, accuracy, info.gradNorm(), info.lr(), false, System.nanoTime() - t0, (long) slowest);
     }
 

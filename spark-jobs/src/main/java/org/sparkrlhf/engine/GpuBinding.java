@@ -1,39 +1,26 @@
 package org.sparkrlhf.engine;
 
 import java.util.OptionalInt;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Binds a task's thread to the GPU Spark assigned the task (task resources, one GPU per executor:
- * {@code spark.executor.resource.gpu.amount=1}, {@code spark.task.resource.gpu.amount=1}), so ND4J's
- * CUDA backend works on that device and not on device 0 of every executor on a node. Addresses are
- * CUDA ordinals, as {@code cluster-configs/gpu/discover-gpus.sh} reports them. With the CPU backend,
- * or without a GPU resource, nothing changes.
+ * The GPU Spark assigned a task (task resources, one GPU per executor:
+ * {@code spark.executor.resource.gpu.amount=1}, {@code spark.task.resource.gpu.amount=1}), as a CUDA
+ * ordinal, so that a rank with {@code model.device: cuda} opens that device and not device 0 of every
+ * executor on a node. Addresses are CUDA ordinals, as {@code cluster-configs/gpu/discover-gpus.sh}
+ * reports them. Without a GPU resource (local mode, one GPU per machine) a CUDA rank uses device 0.
  */
 public final class GpuBinding {
-    private static final Logger LOG = LoggerFactory.getLogger(GpuBinding.class);
-    private static volatile Boolean cudaBackend;
-    private static final AtomicBoolean warnedCpu = new AtomicBoolean();
-
     private GpuBinding() {}
 
-    /** Called at the start of a task's work ({@link TaskSetup#begin}); returns the CUDA ordinal the task was given, if any. */
+    /** The CUDA ordinal the current task was given, if any. */
     static OptionalInt bindTask() {
         TaskContext task = TaskContext.get();
         if (task == null) return OptionalInt.empty();
         scala.Option<ResourceInformation> gpu = task.resources().get("gpu");
         if (gpu.isEmpty()) return OptionalInt.empty();
-        int ordinal = ordinal(gpu.get().addresses());
-        if (isCudaBackend()) {
-            org.nd4j.linalg.factory.Nd4j.getAffinityManager().unsafeSetDevice(ordinal);
-        } else if (warnedCpu.compareAndSet(false, true)) {
-            LOG.warn("task was assigned GPU {} but ND4J runs its CPU backend (build with -Pcuda for GPU executors)", ordinal);
-        }
-        return OptionalInt.of(ordinal);
+        return OptionalInt.of(ordinal(gpu.get().addresses()));
     }
 
     /** The one CUDA ordinal among a task's GPU addresses. */
@@ -49,11 +36,5 @@ public final class GpuBinding {
             throw new IllegalStateException("GPU address '" + addresses[0] + "' is not a CUDA device ordinal: the GPU discovery script must "
                     + "print ordinals such as \"0\" (cluster-configs/gpu/discover-gpus.sh does)");
         }
-    }
-
-    private static boolean isCudaBackend() {
-        if (cudaBackend == null) // first use initializes ND4J (about a second), so only tasks with a GPU pay it
-            cudaBackend = org.nd4j.linalg.factory.Nd4j.getBackend().getClass().getName().contains("JCublas");
-        return cudaBackend;
     }
 }

@@ -20,6 +20,29 @@ record ReplicaState(GptConfig config, AdamW.Config optimizer, byte[] parameters,
                 optimizer.secondMoment().toFloatBytes(), optimizer.stepCount());
     }
 
+    /** The state of a rank's GPU replica (copied off the device). */
+    static ReplicaState of(org.sparkrlhf.cuda.CudaReplica gpu, GptConfig config, AdamW.Config optimizer) {
+        return new ReplicaState(config, optimizer, gpu.parameters().flat().toFloatBytes(), gpu.firstMoment().toFloatBytes(),
+                gpu.secondMoment().toFloatBytes(), gpu.stepCount());
+    }
+
+    /** A GPU replica on device {@code ordinal} holding this state. */
+    org.sparkrlhf.cuda.CudaReplica openOnGpu(int ordinal) {
+        org.sparkrlhf.model.Parameters p = hostParameters();
+        org.sparkrlhf.cuda.CudaReplica r = org.sparkrlhf.cuda.CudaReplica.open(ordinal, config, optimizer, p);
+        r.load(p, optimizerStep, tensor(firstMoment), tensor(secondMoment));
+        return r;
+    }
+
+    /** Puts this state on {@code gpu} (whose thread is already bound to its device). */
+    void loadInto(org.sparkrlhf.cuda.CudaReplica gpu) {
+        gpu.load(hostParameters(), optimizerStep, tensor(firstMoment), tensor(secondMoment));
+    }
+
+    private org.sparkrlhf.model.Parameters hostParameters() {
+        return new org.sparkrlhf.model.Parameters(org.sparkrlhf.model.ParameterLayout.of(config), tensor(parameters));
+    }
+
     /** Puts the parameters into {@code model} and the moments and step into {@code optimizer}. */
     void loadInto(Gpt model, AdamW optimizer) {
         model.parameters().flat().copyFromFloatBytes(parameters);

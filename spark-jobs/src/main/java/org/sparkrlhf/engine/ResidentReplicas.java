@@ -15,8 +15,12 @@ final class ResidentReplicas {
     private ResidentReplicas() {}
 
     /** A rank's kept state, named by where in the run it stands (data position, or PPO iteration). */
-    interface Resident {
+    interface Resident extends AutoCloseable {
         long position();
+
+        /** Frees what the state holds outside the heap (a GPU replica's device memory). */
+        @Override
+        default void close() {}
     }
 
     private static final Map<String, Resident> IDLE = new ConcurrentHashMap<>();
@@ -35,12 +39,17 @@ final class ResidentReplicas {
     /** Rank {@code rank}'s resident state, wherever it stands, or null; the caller returns it with {@link #release} when its stage succeeds. */
     @SuppressWarnings("unchecked")
     static <R extends Resident> R take(String runId, int rank) {
-        IDLE.keySet().removeIf(k -> !k.startsWith(runId + "/")); // an executor serves one run at a time
+        IDLE.entrySet().removeIf(e -> { // an executor serves one run at a time
+            if (e.getKey().startsWith(runId + "/")) return false;
+            e.getValue().close();
+            return true;
+        });
         return (R) IDLE.remove(runId + "/" + rank);
     }
 
     /** Forgets every rank's state: this executor then looks like a new one (tests use it). */
     static void clear() {
+        IDLE.values().forEach(Resident::close);
         IDLE.clear();
     }
 

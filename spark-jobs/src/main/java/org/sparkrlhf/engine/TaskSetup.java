@@ -1,13 +1,15 @@
 package org.sparkrlhf.engine;
 
+import java.util.OptionalInt;
 import org.sparkrlhf.tensor.Parallel;
 
-/** What every executor task that computes does first: set its model threads, and bind the GPU Spark gave it (if any). */
+/** What every executor task that computes does first: set its model threads, and find the GPU Spark gave it (if any). */
 public final class TaskSetup {
     private TaskSetup() {}
 
-    public static void begin(int threads) {
+    /** Returns the task's GPU as a CUDA ordinal, if Spark assigned one. */
+    public static OptionalInt begin(int threads) {
         Parallel.setThreads(threads);
-        GpuBinding.bindTask();
+        return GpuBinding.bindTask();
     }
 }

@@ -56,7 +56,8 @@ final class SupervisedLearner<E> implements TrainingLoop.Learner<StepReport> {
         optimizer = new AdamW(new AdamW.Config(schedule, 0.9, 0.95, 1e-8, t.weightDecay(), t.maxGradNorm()), model.parameters().layout(), DType.FLOAT32);
         data = ShardedData.of(examples, t.partitions());
         trainer = new BarrierTrainer<>(JavaSparkContext.fromSparkContext(spark.sparkContext()), model, optimizer, objective, data,
-                new BarrierTrainer.Settings(t.globalBatch(), t.microBatch(), cfg.run().seed(), t.maxBadSteps(), TrainingLoop.stageSettings(spark, cfg)));
+                new BarrierTrainer.Settings(t.globalBatch(), t.microBatch(), cfg.run().seed(), t.maxBadSteps(), TrainingLoop.stageSettings(spark, cfg),
+                        cfg.model().cuda()));
     }
 
     @Override

@@ -34,6 +34,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void modelDeviceIsCpuOrCudaAndCudaIsRefusedWherePpoWouldNeedIt() {
+        assertTrue(load("data:\n  train: x\n", "model.device=cuda").model().cuda());
+        assertTrue(!load("data:\n  train: x\n").model().cuda(), "cpu by default");
+        ConfigException e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", "model.device=gpu"));
+        assertTrue(e.getMessage().contains("model.device must be cpu or cuda, got 'gpu'"), e.getMessage());
+        JobConfig ppo = load("data:\n  train: x\n", "model.device=cuda", "ppo.prompts=p.jsonl", "ppo.reward=token-frequency:3");
+        ConfigException p = assertThrows(ConfigException.class, ppo::validatePpo);
+        assertTrue(p.getMessage().contains("run PPO with model.device: cpu"), p.getMessage());
+    }
+
+    @Test
     void badValuesAreNamedAllAtOnce() {
         ConfigException e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", "train.steps=0", "model.nHeads=3", "train.schedule=step"));
         assertTrue(e.getMessage().contains("train.steps must be > 0") && e.getMessage().contains("model.dModel (128) must be divisible by model.nHeads (3)")

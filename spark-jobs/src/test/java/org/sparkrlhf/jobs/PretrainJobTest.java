@@ -98,6 +98,26 @@ class PretrainJobTest {
         }
     }
 
+    /**
+     * model.device: cuda on a machine without a GPU: the ranks fail at once with a message naming the
+     * missing piece and the README section, and the driver says so; nothing falls back to the CPU.
+     */
+    @Test
+    void cudaWithoutAGpuFailsNamingWhatIsMissing(@TempDir java.nio.file.Path dir) {
+        boolean gpuHere;
+        try (org.sparkrlhf.cuda.CudaDevice d = org.sparkrlhf.cuda.CudaDevice.open(0)) {
+            gpuHere = true;
+        } catch (org.sparkrlhf.cuda.CudaException e) {
+            gpuHere = false;
+        }
+        org.junit.jupiter.api.Assumptions.assumeFalse(gpuHere, "skipped: this machine has a usable GPU (bin/gpu-check covers that case)");
+        String run = dir.resolve("cuda").toUri().toString();
+        RuntimeException e = assertThrows(RuntimeException.class,
+                () -> PretrainJob.train(spark, config(run, false, "model.device=cuda", "train.stageRetries=0"), null));
+        String all = e.getMessage() + " " + (e.getCause() == null ? "" : e.getCause().getMessage());
+        assertTrue(all.contains("model.device is cuda but") && all.contains("could not be loaded") && all.contains("GPU executors (CUDA)"), all);
+    }
+
     @Test
     void badRecordsAreQuarantinedWithFileLineAndReason(@TempDir java.nio.file.Path dir) throws Exception {
         String run = dir.resolve("q").toUri().toString();
