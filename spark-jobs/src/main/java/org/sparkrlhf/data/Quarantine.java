@@ -38,6 +38,11 @@ public final class Quarantine {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public static <T> Result<T> apply(JavaRDD<Parsed<T>> parsed, FileSystem fs, Path runDir, String name, double maxBadFraction) throws IOException {
+        return apply(parsed, fs, runDir, name, maxBadFraction, "data.maxBadFraction");
+    }
+
+    /** As above; {@code setting} names where the limit comes from in the message (a config key or a command's option). */
+    public static <T> Result<T> apply(JavaRDD<Parsed<T>> parsed, FileSystem fs, Path runDir, String name, double maxBadFraction, String setting) throws IOException {
         parsed.persist(StorageLevel.MEMORY_AND_DISK());
         long total = parsed.count();
         List<Parsed<T>> bad = parsed.filter(p -> !p.isOk()).collect();
@@ -60,8 +65,8 @@ public final class Quarantine {
                     ? ": the held-out share (data.evalFraction) of so few records is empty; add data, raise data.evalFraction or name data.eval"
                     : ": check that the config names the files you meant (data.train, ppo.prompts; empty lines are skipped)"));
         if (counts.badFraction() > maxBadFraction)
-            throw new DataException(String.format("%d of %d %s records (%.1f%%) are malformed, above data.maxBadFraction = %s; "
-                    + "see %s for each one's file, line and reason", bad.size(), total, name, 100 * counts.badFraction(), maxBadFraction, file));
+            throw new DataException(String.format("%d of %d %s records (%.1f%%) are malformed, above %s = %s; "
+                    + "see %s for each one's file, line and reason", bad.size(), total, name, 100 * counts.badFraction(), setting, maxBadFraction, file));
         if (!bad.isEmpty()) // under the limit, but the user should know (and where to look)
             System.err.printf("%s data: %d of %d records (%.2f%%) are malformed and were set aside in %s with file, line and reason%n",
                     name, bad.size(), total, 100 * counts.badFraction(), file);

@@ -11,7 +11,7 @@ import org.sparkrlhf.jobs.Progress;
  * own): work units done out of those known, with rate and time left. Units are either the
  * stage's own steps, or Spark tasks, counted by a listener while the stage's Spark jobs run.
  */
-final class StageBar implements AutoCloseable {
+public final class StageBar implements AutoCloseable {
     /** Lines at most this often: a stage of a few seconds prints two or three. */
     private static final long PRINT_EVERY_NANOS = 3_000_000_000L;
 
@@ -27,12 +27,12 @@ final class StageBar implements AutoCloseable {
     }
 
     /** A bar over {@code total} named steps of driver work; call {@link #step} after each. */
-    static StageBar steps(long total) {
+    public static StageBar steps(long total) {
         return new StageBar("steps", total);
     }
 
     /** A bar over the Spark tasks submitted until {@link #close}. */
-    static StageBar tasks(SparkContext sc) {
+    public static StageBar tasks(SparkContext sc) {
         StageBar bar = new StageBar("tasks", 0);
         bar.sc = sc;
         bar.listener = new SparkListener() {

@@ -70,20 +70,10 @@ public final class ExportCommand implements Callable<Integer> {
             case "f16" -> "F16";
             default -> throw new ModelFileException("--dtype " + dtype + " is not one of f32, bf16, f16");
         };
-        Path given = new Path(checkpoint);
-        FileSystem fs = given.getFileSystem(hadoop);
-        if (!fs.exists(given)) throw new ModelFileException("export: " + checkpoint + " does not exist; name a checkpoint directory or a weights file");
-        Path dir = fs.getFileStatus(given).isDirectory() ? given : given.getParent();
-        Path weights = fs.getFileStatus(given).isDirectory() ? weightsIn(fs, given) : given;
-        Gpt model = ModelFiles.load(hadoop, "export", weights.toString());
-        HuggingFaceGpt2.RewardNorm norm = null;
-        if (model.config().has(Head.REWARD)) {
-            if (!fs.exists(new Path(dir, ModelFiles.REWARD_NORM)))
-                throw new ModelFileException("export: " + dir + " holds a reward model but no " + ModelFiles.REWARD_NORM + "; export a reward-job checkpoint directory");
-            ExperienceMaker.ScoreNorm n = ModelFiles.rewardNorm(hadoop, dir.toString());
-            norm = new HuggingFaceGpt2.RewardNorm(n.mean(), n.std());
-        }
-        String spec = tokenizer != null ? tokenizer : tokenizerOf(fs, dir);
+        ModelSpec m = ModelSpec.resolve(hadoop, "export", checkpoint, tokenizer);
+        Gpt model = m.model();
+        String weights = m.weights(), spec = m.tokenizer();
+        HuggingFaceGpt2.RewardNorm norm = m.norm() == null ? null : new HuggingFaceGpt2.RewardNorm(m.norm().mean(), m.norm().std());
         Tokenizer tok = Tokenizers.create(spec);
         HadoopModelDirectory target = new HadoopModelDirectory(hadoop, out);
         HuggingFaceGpt2.write(target, model.config(), model.parameters(), type, norm, tok.eosToken(), tok.padToken());
@@ -92,27 +82,6 @@ public final class ExportCommand implements Callable<Integer> {
                 model.config().has(Head.REWARD) ? "a reward model" : "a policy", model.config().has(Head.REWARD) ? "GPT2ForSequenceClassification" : "GPT2LMHeadModel",
                 model.parameters().flat().size(), dtype.toLowerCase(), weights, out, tokenizerNote);
         return 0;
-    }
-
-    /** The weights of a checkpoint directory: a PPO run's policy, else the one model. */
-    private static Path weightsIn(FileSystem fs, Path dir) throws IOException {
-        for (String name : new String[]{"policy.safetensors", "weights.safetensors"})
-            if (fs.exists(new Path(dir, name))) return new Path(dir, name);
-        throw new ModelFileException("export: " + dir + " holds neither weights.safetensors nor policy.safetensors; name a checkpoint directory "
-                + "(RUN/checkpoints/step-NNNNNNN) or a weights file");
-    }
-
-    /** model.tokenizer from the run's config.json that every checkpoint carries. */
-    private static String tokenizerOf(FileSystem fs, Path dir) throws IOException {
-        Path config = new Path(dir, "config.json");
-        if (!fs.exists(config))
-            throw new ModelFileException("export: no config.json beside " + dir + " to say which tokenizer the model uses; pass --tokenizer");
-        try (InputStream in = fs.open(config)) {
-            JsonNode c = JSON.readTree(in);
-            JsonNode spec = c.path("model").path("tokenizer").isTextual() ? c.path("model").path("tokenizer") : c.path("job").path("model").path("tokenizer");
-            if (!spec.isTextual()) throw new ModelFileException("export: " + config + " names no model.tokenizer; pass --tokenizer");
-            return spec.asText();
-        }
     }
 
     /** Copies a Hugging Face tokenizer.json beside the model (with a tokenizer_config.json); says what was done. */

@@ -1,0 +1,181 @@
+package org.sparkrlhf.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.SparkSession;
+import org.sparkrlhf.cli.Version;
+import org.sparkrlhf.data.Quarantine;
+import org.sparkrlhf.data.RecordFiles;
+import org.sparkrlhf.data.TextPairRecords;
+import org.sparkrlhf.data.TextPairRecords.Pair;
+import org.sparkrlhf.demo.StageBar;
+import org.sparkrlhf.engine.ModelBytes;
+import org.sparkrlhf.engine.SparkDefaults;
+import org.sparkrlhf.model.Head;
+import org.sparkrlhf.sampling.SamplingConfig;
+import org.sparkrlhf.tokenizer.Tokenizer;
+import org.sparkrlhf.tokenizer.Tokenizers;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code rlhf generate}: a Spark job that samples responses to a prompt data set with a policy
+ * (checkpoint, weights file or {@code hf:DIR}), with each token's log-probability and, given a
+ * reward model, raw and normalized scores. Writes {@code OUT/responses} (JSON lines or Parquet, in
+ * prompt order), {@code OUT/generate.json} (what made them) and {@code OUT/quarantine/prompts.jsonl}
+ * for records it could not use.
+ */
+@Command(name = "generate", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = "Sample responses to a prompt data set with a model, as a Spark job (JSON lines or Parquet out).")
+public final class GenerateCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "The policy: a checkpoint directory, a weights file, or hf:DIR.")
+    String model;
+    @Option(names = "--prompts", required = true, description = "Prompt records ({\"prompt\": ...} or {\"messages\": [...]}), a file or directory, any Hadoop URI.")
+    String prompts;
+    @Option(names = "--out", required = true, description = "The output directory (must not exist).")
+    String out;
+    @Option(names = "--format", defaultValue = "jsonl", description = "Format of the prompt records: jsonl or parquet (default: ${DEFAULT-VALUE}).")
+    String format;
+    @Option(names = "--out-format", defaultValue = "jsonl", description = "jsonl or parquet (default: ${DEFAULT-VALUE}).")
+    String outFormat;
+    @Option(names = "--reward", description = "A reward model (a reward-job checkpoint directory or hf:DIR) to score each response.")
+    String reward;
+    @Option(names = "--tokenizer", description = "The tokenizer spec (default: the model's own).")
+    String tokenizer;
+    @Option(names = "--samples", defaultValue = "1", description = "Responses per prompt (default: ${DEFAULT-VALUE}).")
+    int samples;
+    @Option(names = "--max-new-tokens", defaultValue = "64", description = "Default: ${DEFAULT-VALUE}.")
+    int maxNewTokens;
+    @Option(names = "--temperature", defaultValue = "1.0", description = "0 is greedy (default: ${DEFAULT-VALUE}).")
+    double temperature;
+    @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens, 0 for all (default: ${DEFAULT-VALUE}).")
+    int topK;
+    @Option(names = "--top-p", defaultValue = "1.0", description = "Keep the smallest set reaching this probability (default: ${DEFAULT-VALUE}).")
+    double topP;
+    @Option(names = "--seed", defaultValue = "1234", description = "Seeds every response with its prompt's index (default: ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = "--partitions", defaultValue = "0", description = "Spark tasks (default: the cluster's default parallelism).")
+    int partitions;
+    @Option(names = "--max-chars", defaultValue = "100000", description = "Longer records are quarantined (default: ${DEFAULT-VALUE}).")
+    int maxChars;
+    @Option(names = "--max-bad-fraction", defaultValue = "0.01", description = "Stop if more records than this share are malformed (default: ${DEFAULT-VALUE}).")
+    double maxBadFraction;
+    @Option(names = "--master", description = "Spark master (default: spark-submit's, else local[*]).")
+    String master;
+    @Option(names = "--verbose", description = "Print the stack trace with an error.")
+    boolean verbose;
+
+    public static void main(String[] args) {
+        SparkDefaults.exit(new CommandLine(new GenerateCommand()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        try {
+            check();
+            SparkSession spark = SparkDefaults.cliSession(master, "spark-rlhf generate");
+            try {
+                long n = run(spark);
+                System.out.printf("done: %,d responses in %s/responses (%s)%n", n, out, outFormat);
+                return 0;
+            } finally {
+                spark.stop();
+            }
+        } catch (Exception e) {
+            return UserErrors.report(e, verbose, System.err);
+        }
+    }
+
+    void check() {
+        if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1, got " + samples);
+        if (!format.equals("jsonl") && !format.equals("parquet")) throw new IllegalArgumentException("--format must be jsonl or parquet, got '" + format + "'");
+        if (!outFormat.equals("jsonl") && !outFormat.equals("parquet")) throw new IllegalArgumentException("--out-format must be jsonl or parquet, got '" + outFormat + "'");
+        new SamplingConfig(temperature, topK, topP, maxNewTokens, null, false); // validates, naming the setting
+    }
+
+    /** Runs the job on {@code spark}; returns the number of responses written. */
+    long run(SparkSession spark) throws IOException {
+        check();
+        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+        Path outDir = new Path(out);
+        FileSystem fs = outDir.getFileSystem(hadoop);
+        if (fs.exists(outDir)) throw new IllegalArgumentException("--out " + out + " exists; name a new directory (nothing is overwritten)");
+        ModelSpec policy = ModelSpec.resolve(hadoop, "--model", model, tokenizer);
+        if (!policy.model().config().has(Head.LM)) throw new ModelFileException("--model " + model + " has no language-model head: it cannot generate");
+        ModelSpec scorer = reward == null ? null : ModelSpec.resolve(hadoop, "--reward", reward, null);
+        if (scorer != null && !scorer.model().config().has(Head.REWARD))
+            throw new ModelFileException("--reward " + reward + " is not a reward model (no reward head)");
+        Tokenizer tok = Tokenizers.create(policy.tokenizer());
+        if (tok.vocabSize() > policy.model().config().vocabSize())
+            throw new ModelFileException("tokenizer " + policy.tokenizer() + " has " + tok.vocabSize() + " tokens but the model only " + policy.model().config().vocabSize());
+        int maxPrompt = policy.model().config().contextLength() - maxNewTokens;
+        if (maxPrompt < 1) throw new IllegalArgumentException("--max-new-tokens " + maxNewTokens + " leaves no room for a prompt in the model's context of "
+                + policy.model().config().contextLength());
+        String spec = policy.tokenizer();
+        int chars = maxChars;
+        JavaRDD<org.sparkrlhf.data.Parsed<Pair>> parsed = RecordFiles.read(spark, prompts, format, "--prompts")
+                .map(src -> TextPairRecords.parse(src, chars, Tokenizers.create(spec), maxPrompt, false));
+        Quarantine.Result<Pair> good = Quarantine.apply(parsed, fs, outDir, "prompts", maxBadFraction, "--max-bad-fraction");
+        JavaPairRDD<Pair, Long> indexed = good.good().zipWithIndex();
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        int parts = partitions > 0 ? partitions : jsc.defaultParallelism();
+        SamplingConfig sampling = new SamplingConfig(temperature, topK, topP, maxNewTokens, new int[]{tok.eosToken()}, false);
+        var models = jsc.broadcast(new ModelBytes[]{ModelBytes.of(policy.model()), scorer == null ? null : ModelBytes.of(scorer.model())});
+        long t0 = System.nanoTime(), count;
+        try (StageBar bar = StageBar.tasks(spark.sparkContext())) {
+            Generation.Job job = new Generation.Job(models, spec, sampling, samples, seed, tok.padToken(), scorer == null ? null : scorer.norm(),
+                    Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")));
+            JavaRDD<String> lines = Generation.generate(indexed, parts, job).cache();
+            count = write(spark, lines, new Path(outDir, "responses").toString(), outFormat);
+            lines.unpersist(false);
+        } finally {
+            models.unpersist(false);
+        }
+        ObjectNode p = JSON.createObjectNode();
+        p.put("command", "generate");
+        p.put("model", policy.weights());
+        p.put("tokenizer", spec);
+        if (scorer != null) p.put("reward", scorer.weights());
+        p.put("prompts", prompts);
+        p.put("prompt_records", good.counts().total());
+        p.put("quarantined", good.counts().bad());
+        p.put("samples_per_prompt", samples);
+        p.put("responses", count);
+        p.put("max_new_tokens", maxNewTokens);
+        p.put("temperature", temperature);
+        p.put("top_k", topK);
+        p.put("top_p", topP);
+        p.put("seed", seed);
+        p.put("partitions", parts);
+        p.put("seconds", (System.nanoTime() - t0) / 1e9);
+        provenance(fs, new Path(outDir, "generate.json"), p);
+        return count;
+    }
+
+    /** JSON lines as text part files, or Parquet with the schema they imply; returns the row count. */
+    static long write(SparkSession spark, JavaRDD<String> lines, String dir, String outFormat) {
+        var ds = spark.createDataset(lines.rdd(), Encoders.STRING());
+        if (outFormat.equals("jsonl")) ds.write().text(dir);
+        else spark.read().json(ds).write().parquet(dir);
+        return lines.count();
+    }
+
+    static void provenance(FileSystem fs, Path file, ObjectNode p) throws IOException {
+        try (OutputStream o = fs.create(file, false)) {
+            o.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(p));
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+}

@@ -1,0 +1,121 @@
+package org.sparkrlhf.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.sparkrlhf.cli.Version;
+import org.sparkrlhf.data.Quarantine;
+import org.sparkrlhf.data.RecordFiles;
+import org.sparkrlhf.data.TextPairRecords;
+import org.sparkrlhf.data.TextPairRecords.Pair;
+import org.sparkrlhf.demo.StageBar;
+import org.sparkrlhf.engine.ModelBytes;
+import org.sparkrlhf.engine.SparkDefaults;
+import org.sparkrlhf.model.Head;
+import org.sparkrlhf.tokenizer.Tokenizers;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code rlhf score}: a reward model over {@code {prompt, response}} records (or chat
+ * {@code messages} plus a {@code response}), as a Spark job: each record's raw score and the score
+ * normalized as PPO uses it, in the records' order. Writes {@code OUT/scores}, {@code OUT/score.json}
+ * and {@code OUT/quarantine/records.jsonl}.
+ */
+@Command(name = "score", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = "Score {prompt, response} records with a reward model, as a Spark job (JSON lines or Parquet out).")
+public final class ScoreCommand implements Callable<Integer> {
+    @Option(names = "--reward", required = true, description = "The reward model: a reward-job checkpoint directory or hf:DIR.")
+    String reward;
+    @Option(names = "--records", required = true, description = "Records with 'prompt' (or 'messages') and 'response', a file or directory, any Hadoop URI.")
+    String records;
+    @Option(names = "--out", required = true, description = "The output directory (must not exist).")
+    String out;
+    @Option(names = "--format", defaultValue = "jsonl", description = "Format of the records: jsonl or parquet (default: ${DEFAULT-VALUE}).")
+    String format;
+    @Option(names = "--out-format", defaultValue = "jsonl", description = "jsonl or parquet (default: ${DEFAULT-VALUE}).")
+    String outFormat;
+    @Option(names = "--tokenizer", description = "The tokenizer spec (default: the reward model's own).")
+    String tokenizer;
+    @Option(names = "--partitions", defaultValue = "0", description = "Spark tasks (default: the cluster's default parallelism).")
+    int partitions;
+    @Option(names = "--max-chars", defaultValue = "100000", description = "Longer records are quarantined (default: ${DEFAULT-VALUE}).")
+    int maxChars;
+    @Option(names = "--max-bad-fraction", defaultValue = "0.01", description = "Stop if more records than this share are malformed (default: ${DEFAULT-VALUE}).")
+    double maxBadFraction;
+    @Option(names = "--master", description = "Spark master (default: spark-submit's, else local[*]).")
+    String master;
+    @Option(names = "--verbose", description = "Print the stack trace with an error.")
+    boolean verbose;
+
+    public static void main(String[] args) {
+        SparkDefaults.exit(new CommandLine(new ScoreCommand()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        try {
+            if (!format.equals("jsonl") && !format.equals("parquet")) throw new IllegalArgumentException("--format must be jsonl or parquet, got '" + format + "'");
+            if (!outFormat.equals("jsonl") && !outFormat.equals("parquet")) throw new IllegalArgumentException("--out-format must be jsonl or parquet, got '" + outFormat + "'");
+            SparkSession spark = SparkDefaults.cliSession(master, "spark-rlhf score");
+            try {
+                long n = run(spark);
+                System.out.printf("done: %,d scores in %s/scores (%s)%n", n, out, outFormat);
+                return 0;
+            } finally {
+                spark.stop();
+            }
+        } catch (Exception e) {
+            return UserErrors.report(e, verbose, System.err);
+        }
+    }
+
+    long run(SparkSession spark) throws IOException {
+        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+        Path outDir = new Path(out);
+        FileSystem fs = outDir.getFileSystem(hadoop);
+        if (fs.exists(outDir)) throw new IllegalArgumentException("--out " + out + " exists; name a new directory (nothing is overwritten)");
+        ModelSpec scorer = ModelSpec.resolve(hadoop, "--reward", reward, tokenizer);
+        if (!scorer.model().config().has(Head.REWARD)) throw new ModelFileException("--reward " + reward + " is not a reward model (no reward head)");
+        String spec = scorer.tokenizer();
+        int chars = maxChars, maxTokens = scorer.model().config().contextLength();
+        JavaRDD<org.sparkrlhf.data.Parsed<Pair>> parsed = RecordFiles.read(spark, records, format, "--records")
+                .map(src -> TextPairRecords.parse(src, chars, Tokenizers.create(spec), maxTokens, true));
+        Quarantine.Result<Pair> good = Quarantine.apply(parsed, fs, outDir, "records", maxBadFraction, "--max-bad-fraction");
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        int parts = partitions > 0 ? partitions : jsc.defaultParallelism();
+        var models = jsc.broadcast(new ModelBytes[]{null, ModelBytes.of(scorer.model())});
+        long t0 = System.nanoTime(), count;
+        try (StageBar bar = StageBar.tasks(spark.sparkContext())) {
+            Generation.Job job = new Generation.Job(models, spec, null, 1, 0, 0, scorer.norm(),
+                    Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")));
+            JavaRDD<String> lines = Generation.score(good.good().zipWithIndex(), parts, job).cache();
+            count = GenerateCommand.write(spark, lines, new Path(outDir, "scores").toString(), outFormat);
+            lines.unpersist(false);
+        } finally {
+            models.unpersist(false);
+        }
+        ObjectNode p = new ObjectMapper().createObjectNode();
+        p.put("command", "score");
+        p.put("reward", scorer.weights());
+        p.put("tokenizer", spec);
+        p.put("records", records);
+        p.put("record_count", good.counts().total());
+        p.put("quarantined", good.counts().bad());
+        p.put("scores", count);
+        p.put("score_mean", scorer.norm().mean());
+        p.put("score_std", scorer.norm().std());
+        p.put("partitions", parts);
+        p.put("seconds", (System.nanoTime() - t0) / 1e9);
+        GenerateCommand.provenance(fs, new Path(outDir, "score.json"), p);
+        return count;
+    }
+}
