@@ -27,7 +27,17 @@ public final class Sampler {
         this.padToken = padToken;
     }
 
+    /** Sees each token as it is chosen (a chat streams them to the terminal). */
+    public interface TokenListener {
+        void onToken(int row, int token);
+    }
+
     public Samples sample(int[][] prompts, long[] seeds, SamplingConfig cfg) {
+        return sample(prompts, seeds, cfg, null);
+    }
+
+    /** As {@link #sample(int[][], long[], SamplingConfig)}, telling {@code listener} (if not null) each token as it is chosen. */
+    public Samples sample(int[][] prompts, long[] seeds, SamplingConfig cfg, TokenListener listener) {
         int bsz = prompts.length, vocab = model.config().vocabSize();
         if (bsz == 0) throw new IllegalArgumentException("no prompts to sample from");
         if (seeds.length != bsz) throw new IllegalArgumentException("need one seed per prompt: " + bsz + " prompts, " + seeds.length + " seeds");
@@ -73,6 +83,7 @@ public final class Sampler {
                 if (vals != null) vals[b][len[b]] = step.values().get(row);
                 len[b]++;
                 next[b] = tok;
+                if (listener != null) listener.onToken(b, tok);
                 if (cfg.isStop(tok)) {
                     done[b] = stopped[b] = true;
                 } else if (len[b] == maxNew) {
