@@ -44,7 +44,7 @@ public final class ModelBenchmark implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "30", description = "Timed training steps per setting (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--configs", split = ",", defaultValue = "small,medium", description = "Configs to run, in order (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--configs", split = ",", defaultValue = "small,medium", description = "Configs to run, in order: small, medium, gpt2 (default: ${DEFAULT-VALUE}).")
     String[] configs;
 
     static final int BATCH = 16, PROMPT = 16, NEW_TOKENS = 64;
@@ -53,9 +53,20 @@ public final class ModelBenchmark implements Callable<Integer> {
         return switch (name) {
             case "small" -> GptConfig.of(256, 64, 128, 4, 2);
             case "medium" -> GptConfig.of(256, 128, 256, 8, 4);
+            case "gpt2" -> GptConfig.of(50257, 128, 768, 12, 12); // GPT-2 small's shape at context 128
             default -> throw new CommandLine.ParameterException(new CommandLine(new ModelBenchmark()),
-                    "unknown config '" + name + "'; choose small or medium");
+                    "unknown config '" + name + "'; choose small, medium or gpt2");
         };
+    }
+
+    /**
+     * Sequences per forward/backward pass within the batch of 16. GPT-2's vocabulary makes the logits
+     * the largest activation ([tokens, 50257]); 4 sequences a pass (gradients summed over 4 passes, one
+     * optimizer step) keep the activations a quarter the size at the same tokens/s, which is how a job
+     * runs it too (train.microBatch). The small models run the batch in one pass.
+     */
+    static int microBatch(String name) {
+        return name.equals("gpt2") ? 4 : BATCH;
     }
 
     public static void main(String[] args) {
@@ -81,8 +92,11 @@ public final class ModelBenchmark implements Callable<Integer> {
             int trainThreads = 0, sampleThreads = 0;
             for (int t : threads) {
                 Parallel.setThreads(t);
-                double train = trainTokensPerSecond(c, steps);
-                double sample = sampleTokensPerSecond(c);
+                boolean big = c.vocabSize() > 1000; // GPT-2: seconds per step, so fewer warm-ups (the JIT is warm after one)
+                double train = trainTokensPerSecond(c, steps, microBatch(name), big ? 1 : 5);
+                System.gc(); // the training state's direct buffers go back before sampling allocates its own
+                double sample = sampleTokensPerSecond(c, big ? 1 : 3, big ? 2 : 5);
+                System.gc();
                 if (train > bestTrain) { bestTrain = train; trainThreads = t; }
                 if (sample > bestSample) { bestSample = sample; sampleThreads = t; }
             }
@@ -110,9 +124,13 @@ public final class ModelBenchmark implements Callable<Integer> {
         return Math.round(v * 1000) / 1000.0;
     }
 
-    /** Full optimizer steps (forward, masked cross-entropy, backward, AdamW) on B x T random tokens. */
-    static double trainTokensPerSecond(GptConfig c, int steps) {
-        int t = c.contextLength(), n = BATCH * t;
+    /**
+     * Full optimizer steps (forward, masked cross-entropy, backward, AdamW) on B x T random tokens, in
+     * passes of {@code micro} sequences whose gradients add up (the logits become their own gradient,
+     * as in LanguageModelObjective).
+     */
+    static double trainTokensPerSecond(GptConfig c, int steps, int micro, int warmups) {
+        int t = c.contextLength(), n = BATCH * t, mn = micro * t;
         Gpt m = Gpt.init(c, DType.FLOAT32, 1);
         Parameters grads = m.newGradients();
         AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(3e-4)), m.parameters().layout(), DType.FLOAT32);
@@ -121,23 +139,26 @@ public final class ModelBenchmark implements Callable<Integer> {
         int[] targets = Arrays.copyOfRange(tokens, 1, n + 1);
         double[] weights = new double[n];
         Arrays.fill(weights, 1.0);
-        Batch batch = Batch.dense(Arrays.copyOf(tokens, n), BATCH, t);
-        Tensor dLogits = Tensor.zeros(DType.FLOAT32, n * c.vocabSize());
+        Batch[] passes = new Batch[BATCH / micro];
+        for (int k = 0; k < passes.length; k++) passes[k] = Batch.dense(Arrays.copyOfRange(tokens, k * mn, (k + 1) * mn), micro, t);
         Runnable step = () -> {
             grads.flat().zero();
-            Forward f = m.forward(batch);
-            LanguageModelLoss.crossEntropy(f.logits(), c.vocabSize(), targets, weights, dLogits);
-            m.backward(f, dLogits, null, null, grads);
+            for (int k = 0; k < passes.length; k++) {
+                Forward f = m.forward(passes[k]);
+                LanguageModelLoss.crossEntropy(f.logits(), c.vocabSize(), Arrays.copyOfRange(targets, k * mn, (k + 1) * mn),
+                        Arrays.copyOfRange(weights, k * mn, (k + 1) * mn), n, f.logits());
+                m.backward(f, f.logits(), null, null, grads);
+            }
             opt.step(m.parameters(), grads);
         };
-        for (int i = 0; i < 5; i++) step.run(); // JIT warm-up
+        for (int i = 0; i < warmups; i++) step.run(); // JIT warm-up
         long t0 = System.nanoTime();
         for (int i = 0; i < steps; i++) step.run();
         return (double) steps * n / ((System.nanoTime() - t0) / 1e9);
     }
 
     /** 64 new tokens after 16-token prompts for 16 sequences, KV-cached, no early stop. */
-    static double sampleTokensPerSecond(GptConfig c) {
+    static double sampleTokensPerSecond(GptConfig c, int warmups, int reps) {
         Gpt m = Gpt.init(c, DType.FLOAT32, 2);
         Sampler sampler = new Sampler(m, 0);
         SplittableRandom r = new SplittableRandom(2);
@@ -148,9 +169,9 @@ public final class ModelBenchmark implements Callable<Integer> {
             seeds[b] = b;
         }
         SamplingConfig cfg = SamplingConfig.of(1.0, NEW_TOKENS);
-        for (int i = 0; i < 3; i++) sampler.sample(prompts, seeds, cfg);
+        for (int i = 0; i < warmups; i++) sampler.sample(prompts, seeds, cfg);
         double best = 0;
-        for (int rep = 0; rep < 5; rep++) {
+        for (int rep = 0; rep < reps; rep++) {
             long t0 = System.nanoTime();
             int tokens = sampler.sample(prompts, seeds, cfg).totalTokens();
             best = Math.max(best, tokens / ((System.nanoTime() - t0) / 1e9));

@@ -34,16 +34,21 @@ public final class AdamW {
     public record StepInfo(long step, double lr, double gradNorm, boolean clipped) {}
 
     private final Config config;
-    private final Tensor m, v, decayMask;
+    private final Tensor m, v;
+    /** The decayed tensors as sorted, disjoint ranges [start, end) of the flat buffer (a full-size mask cost as much memory as the moments). */
+    private final int[] decayStart, decayEnd;
     private long step;
 
     public AdamW(Config config, ParameterLayout layout, org.sparkrlhf.tensor.DType dtype) {
         this.config = config;
         this.m = Tensor.zeros(dtype, layout.size());
         this.v = Tensor.zeros(dtype, layout.size());
-        this.decayMask = Tensor.zeros(dtype, layout.size());
+        java.util.List<int[]> ranges = new java.util.ArrayList<>();
         for (ParameterLayout.Entry e : layout.entries().values())
-            if (e.decay() && e.shape().length >= 2) decayMask.slice(e.offset(), e.size()).fill(1.0);
+            if (e.decay() && e.shape().length >= 2) ranges.add(new int[] {e.offset(), e.offset() + e.size()});
+        ranges.sort(java.util.Comparator.comparingInt(r -> r[0]));
+        decayStart = ranges.stream().mapToInt(r -> r[0]).toArray();
+        decayEnd = ranges.stream().mapToInt(r -> r[1]).toArray();
     }
 
     /**
@@ -74,7 +79,7 @@ public final class AdamW {
             m.set(i, mi);
             v.set(i, vi);
             double pi = p.get(i);
-            p.set(i, pi - lr * (mi / c1) / (Math.sqrt(vi / c2) + eps) - wd * decayMask.get(i) * pi);
+            p.set(i, pi - lr * (mi / c1) / (Math.sqrt(vi / c2) + eps) - wd * decay(i) * pi);
         }
         return new StepInfo(step, lr, norm, clipScale < 1.0);
     }
@@ -94,7 +99,7 @@ public final class AdamW {
             g.read(o, gs, 0, len);
             m.read(o, ms, 0, len);
             v.read(o, vs, 0, len);
-            decayMask.read(o, ds, 0, len);
+            decayFlags(o, len, ds);
             for (int i = 0; i < len; i++) {
                 float gi = gs[i] * clipScale;
                 float mi = b1 * ms[i] + (1 - b1) * gi;
@@ -108,6 +113,24 @@ public final class AdamW {
             v.write(o, vs, 0, len);
           }
         });
+    }
+
+    /** 1 where element i decays, else 0. */
+    private double decay(int i) {
+        int r = java.util.Arrays.binarySearch(decayStart, i);
+        if (r < 0) r = -r - 2; // the last range starting before i
+        return r >= 0 && i < decayEnd[r] ? 1.0 : 0.0;
+    }
+
+    /** ds[0:len] = the decay flags of elements [o, o + len). */
+    private void decayFlags(int o, int len, float[] ds) {
+        java.util.Arrays.fill(ds, 0, len, 0f);
+        int r = java.util.Arrays.binarySearch(decayStart, o);
+        if (r < 0) r = Math.max(0, -r - 2);
+        for (; r < decayStart.length && decayStart[r] < o + len; r++) {
+            int from = Math.max(o, decayStart[r]), to = Math.min(o + len, decayEnd[r]);
+            if (from < to) java.util.Arrays.fill(ds, from - o, to - o, 1f);
+        }
     }
 
     public long stepCount() {

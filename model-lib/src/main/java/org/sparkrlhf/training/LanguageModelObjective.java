@@ -9,9 +9,6 @@ import org.sparkrlhf.tensor.Tensor;
 
 /** Next-token cross-entropy summed over target tokens: pre-training and SFT. */
 public final class LanguageModelObjective implements Objective<LmExample> {
-    /** d loss / d logits, reused across micro-batches: direct buffers are costly to allocate and free. */
-    private transient Tensor dLogits;
-
     @Override
     public StepStats accumulate(Gpt model, List<LmExample> examples, int microBatch, Parameters grads) {
         return run(model, examples, microBatch, grads);
@@ -29,14 +26,9 @@ public final class LanguageModelObjective implements Objective<LmExample> {
         for (int from = 0; from < examples.size(); from += microBatch) {
             LmMicroBatch mb = LmMicroBatch.of(examples.subList(from, Math.min(examples.size(), from + microBatch)));
             if (mb.count() == 0) continue;
-            int n = mb.targets().length;
             Forward f = model.forward(mb.batch());
-            Tensor d = null;
-            if (grads != null) {
-                if (dLogits == null || dLogits.size() < n * v || dLogits.dtype() != model.parameters().dtype())
-                    dLogits = Tensor.zeros(model.parameters().dtype(), n * v);
-                d = dLogits.size() == n * v ? dLogits : dLogits.slice(0, n * v);
-            }
+            // the logits become their own gradient (the loss reads each row before writing it): no second [n, V] buffer
+            Tensor d = grads != null ? f.logits() : null;
             loss += LanguageModelLoss.crossEntropy(f.logits(), v, mb.targets(), mb.weights(), 1.0, d);
             count += mb.count();
             if (grads != null) model.backward(f, d, null, null, grads);

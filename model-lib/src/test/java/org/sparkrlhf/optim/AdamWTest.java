@@ -17,6 +17,21 @@ import org.sparkrlhf.tensor.DType;
 class AdamWTest {
     static final ParameterLayout LAYOUT = ParameterLayout.of(GptConfig.of(5, 4, 4, 2, 1));
 
+    /** The float32 path decays exactly the matrices, element for element, across its 4096-element chunks. */
+    @Test
+    void float32DecaysMatricesOnlyAcrossChunkBoundaries() {
+        org.sparkrlhf.model.GptConfig c = org.sparkrlhf.model.GptConfig.of(97, 16, 48, 4, 2);
+        org.sparkrlhf.model.ParameterLayout layout = org.sparkrlhf.model.ParameterLayout.of(c);
+        Parameters p = Parameters.zeros(layout, DType.FLOAT32), g = Parameters.zeros(layout, DType.FLOAT32);
+        p.flat().fill(1.0); // zero gradient: only the decay moves a parameter
+        new AdamW(new AdamW.Config(LrSchedule.constant(0.5), 0.9, 0.999, 1e-8, 0.1, 1e9), layout, DType.FLOAT32).step(p, g);
+        for (org.sparkrlhf.model.ParameterLayout.Entry e : layout.entries().values()) {
+            boolean decays = e.decay() && e.shape().length >= 2;
+            for (int i = 0; i < e.size(); i++)
+                assertEquals(decays ? 1.0f - 0.05f : 1.0f, (float) p.get(e.name()).get(i), 0f, e.name() + "[" + i + "]");
+        }
+    }
+
     @Test
     void firstStepMatchesHandComputedValues() {
         // With bias correction the first Adam step is lr * g / (|g| + eps) = lr * sign(g); decay applies to matrices only.
