@@ -22,12 +22,13 @@ final class Activations {
     static final class Layer {
         final Tensor ln1, ln1Mean, ln1Rstd, qkv, att, attY, residual2, ln2, ln2Mean, ln2Rstd, fch, fchGelu, residual3;
 
-        Layer(DType dt, int n, int d, int bsz, int heads, int t) {
+        /** With {@code withScores} false there is no [B, H, T, T] score block (decoding attends to its cache instead). */
+        Layer(DType dt, int n, int d, int bsz, int heads, int t, boolean withScores) {
             ln1 = Tensor.zeros(dt, n * d);
             ln1Mean = Tensor.zeros(dt, n);
             ln1Rstd = Tensor.zeros(dt, n);
             qkv = Tensor.zeros(dt, n * 3 * d);
-            att = Tensor.zeros(dt, bsz * heads * t * t);
+            att = withScores ? Tensor.zeros(dt, bsz * heads * t * t) : null;
             attY = Tensor.zeros(dt, n * d);
             residual2 = Tensor.zeros(dt, n * d);
             ln2 = Tensor.zeros(dt, n * d);
@@ -46,7 +47,7 @@ final class Activations {
         int d = c.dModel();
         encoded = Tensor.zeros(dt, n * d);
         layers = new Layer[c.nLayers()];
-        for (int l = 0; l < layers.length; l++) layers[l] = new Layer(dt, n, d, batchSize, c.nHeads(), length);
+        for (int l = 0; l < layers.length; l++) layers[l] = new Layer(dt, n, d, batchSize, c.nHeads(), length, true);
         lnf = Tensor.zeros(dt, n * d);
         lnfMean = Tensor.zeros(dt, n);
         lnfRstd = Tensor.zeros(dt, n);

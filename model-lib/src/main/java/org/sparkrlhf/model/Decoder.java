@@ -13,7 +13,8 @@ public final class Decoder {
     private final Gpt model;
     private final GptConfig c;
     private int rows = -1;
-    private Tensor x, ln, qkv, attY, fch, fchGelu, mean, rstd, scores, logits, values;
+    private Tensor x, lnf, mean, rstd, scores, logits, values;
+    private Activations.Layer block; // one block's buffers, reused by every layer
 
     public Decoder(Gpt model) {
         this.model = model;
@@ -29,11 +30,8 @@ public final class Decoder {
         if (n != rows) {
             rows = n;
             x = Tensor.zeros(dt, n * d);
-            ln = Tensor.zeros(dt, n * d);
-            qkv = Tensor.zeros(dt, n * 3 * d);
-            attY = Tensor.zeros(dt, n * d);
-            fch = Tensor.zeros(dt, n * 4 * d);
-            fchGelu = Tensor.zeros(dt, n * 4 * d);
+            lnf = Tensor.zeros(dt, n * d);
+            block = new Activations.Layer(dt, n, d, 0, 0, 0, false);
             mean = Tensor.zeros(dt, n);
             rstd = Tensor.zeros(dt, n);
             logits = c.has(Head.LM) ? Tensor.zeros(dt, n * c.vocabSize()) : null;
@@ -66,39 +64,25 @@ public final class Decoder {
                 for (int j = 0; j < d; j++) x.set(row + j, wte.get(tok * d + j) + wpe.get(pos * d + j));
             }
 
+        Tensor residual = x;
         for (int l = 0; l < c.nLayers(); l++) {
-            String h = "h." + l + ".";
-            LayerNorm.forward(ln, mean, rstd, x, p(h + "ln_1.weight"), p(h + "ln_1.bias"), n, d, c.layerNormEps());
-            Linear.forward(qkv, ln, p(h + "attn.c_attn.weight"), p(h + "attn.c_attn.bias"), n, d, 3 * d);
-            appendKv(cache, l, t0, s);
-            attend(cache, l, t0, s);
-            // x += attY Wproj + b (Linear writes its output, so add through ln as scratch)
-            Linear.forward(ln, attY, p(h + "attn.c_proj.weight"), p(h + "attn.c_proj.bias"), n, d, d);
-            x.addScaled(ln, 1.0);
-            LayerNorm.forward(ln, mean, rstd, x, p(h + "ln_2.weight"), p(h + "ln_2.bias"), n, d, c.layerNormEps());
-            Linear.forward(fch, ln, p(h + "mlp.c_fc.weight"), p(h + "mlp.c_fc.bias"), n, d, 4 * d);
-            Gelu.forward(fchGelu, fch, n * 4 * d);
-            Linear.forward(ln, fchGelu, p(h + "mlp.c_proj.weight"), p(h + "mlp.c_proj.bias"), n, 4 * d, d);
-            x.addScaled(ln, 1.0);
+            int layer = l;
+            Block.forward(model.parameters(), c, l, residual, block, n, (qkv, y) -> {
+                appendKv(cache, layer, t0, s, qkv);
+                attend(cache, layer, t0, s, qkv, y);
+            });
+            residual = block.residual3;
         }
-        LayerNorm.forward(ln, mean, rstd, x, p("ln_f.weight"), p("ln_f.bias"), n, d, c.layerNormEps());
+        LayerNorm.forward(lnf, mean, rstd, residual, p("ln_f.weight"), p("ln_f.bias"), n, d, c.layerNormEps());
         if (logits != null)
-            Blas.gemm(false, true, n, c.vocabSize(), d, 1.0, ln, c.tiedLmHead() ? wte : p("lm_head.weight"), 0.0, logits);
-        if (values != null) {
-            Tensor w = p("v_head.weight");
-            double bias = p("v_head.bias").get(0);
-            for (int r = 0; r < n; r++) {
-                double v = bias;
-                for (int j = 0; j < d; j++) v += ln.get(r * d + j) * w.get(j);
-                values.set(r, v);
-            }
-        }
+            Blas.gemm(false, true, n, c.vocabSize(), d, 1.0, lnf, c.tiedLmHead() ? wte : p("lm_head.weight"), 0.0, logits);
+        if (values != null) Gpt.scalarHead(values, p("v_head.weight"), p("v_head.bias").get(0), lnf, n, d, null, s);
         cache.length = total;
         return new Step(logits, values, s);
     }
 
     /** Copies this call's keys and values from the fused QKV rows into the cache's head-major layout. */
-    private void appendKv(KvCache cache, int layer, int t0, int s) {
+    private void appendKv(KvCache cache, int layer, int t0, int s, Tensor qkv) {
         int d = c.dModel(), hd = c.headDim(), heads = c.nHeads(), cap = cache.capacity;
         Tensor k = cache.keys[layer], v = cache.values[layer];
         for (int b = 0; b < cache.batchSize; b++)
@@ -115,7 +99,7 @@ public final class Decoder {
     }
 
     /** attY[b, i, head] = softmax(q K^T / sqrt(hd)) V over readable cached columns. */
-    private void attend(KvCache cache, int layer, int t0, int s) {
+    private void attend(KvCache cache, int layer, int t0, int s, Tensor qkv, Tensor attY) {
         int d = c.dModel(), hd = c.headDim(), heads = c.nHeads(), cap = cache.capacity, total = t0 + s;
         double scale = 1.0 / Math.sqrt(hd);
         Tensor k = cache.keys[layer], v = cache.values[layer];

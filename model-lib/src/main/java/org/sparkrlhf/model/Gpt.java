@@ -67,17 +67,7 @@ public final class Gpt {
         Tensor residual = a.encoded;
         for (int l = 0; l < config.nLayers(); l++) {
             Activations.Layer L = a.layers[l];
-            String h = "h." + l + ".";
-            LayerNorm.forward(L.ln1, L.ln1Mean, L.ln1Rstd, residual, p(h + "ln_1.weight"), p(h + "ln_1.bias"), n, d, config.layerNormEps());
-            Linear.forward(L.qkv, L.ln1, p(h + "attn.c_attn.weight"), p(h + "attn.c_attn.bias"), n, d, 3 * d);
-            Attention.forward(L.attY, L.att, L.qkv, batch, config.nHeads(), d);
-            Linear.forward(L.residual2, L.attY, p(h + "attn.c_proj.weight"), p(h + "attn.c_proj.bias"), n, d, d);
-            L.residual2.addScaled(residual, 1.0);
-            LayerNorm.forward(L.ln2, L.ln2Mean, L.ln2Rstd, L.residual2, p(h + "ln_2.weight"), p(h + "ln_2.bias"), n, d, config.layerNormEps());
-            Linear.forward(L.fch, L.ln2, p(h + "mlp.c_fc.weight"), p(h + "mlp.c_fc.bias"), n, d, 4 * d);
-            Gelu.forward(L.fchGelu, L.fch, n * 4 * d);
-            Linear.forward(L.residual3, L.fchGelu, p(h + "mlp.c_proj.weight"), p(h + "mlp.c_proj.bias"), n, 4 * d, d);
-            L.residual3.addScaled(L.residual2, 1.0);
+            Block.forward(params, config, l, residual, L, n, (qkv, y) -> Attention.forward(y, L.att, qkv, batch, config.nHeads(), d));
             residual = L.residual3;
         }
         LayerNorm.forward(a.lnf, a.lnfMean, a.lnfRstd, residual, p("ln_f.weight"), p("ln_f.bias"), n, d, config.layerNormEps());
@@ -94,7 +84,7 @@ public final class Gpt {
     }
 
     /** out[i] = lnf[row(i)] . w + bias, where row(i) = i, or the last real token of row i when ends != null. */
-    private static void scalarHead(Tensor out, Tensor w, double bias, Tensor lnf, int count, int d, int[] ends, int t) {
+    static void scalarHead(Tensor out, Tensor w, double bias, Tensor lnf, int count, int d, int[] ends, int t) {
         for (int i = 0; i < count; i++) {
             int row = (ends == null ? i : i * t + ends[i] - 1) * d;
             double s = bias;
