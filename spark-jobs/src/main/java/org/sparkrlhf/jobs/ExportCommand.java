@@ -47,6 +47,9 @@ public final class ExportCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", description = "The tokenizer spec (default: model.tokenizer of the run's config.json beside the checkpoint).")
     String tokenizer;
 
+    @Option(names = "--critic", description = "From a PPO checkpoint, export the critic (trunk as GPT2LMHeadModel, its value head in value_head.safetensors) instead of the policy.")
+    boolean critic;
+
     @Option(names = "--verbose", description = "Print the stack trace with an error.")
     boolean verbose;
 
@@ -70,7 +73,7 @@ public final class ExportCommand implements Callable<Integer> {
             case "f16" -> "F16";
             default -> throw new ModelFileException("--dtype " + dtype + " is not one of f32, bf16, f16");
         };
-        ModelSpec m = ModelSpec.resolve(hadoop, "export", checkpoint, tokenizer);
+        ModelSpec m = ModelSpec.resolve(hadoop, "export", critic ? criticWeights(hadoop) : checkpoint, tokenizer);
         Gpt model = m.model();
         String weights = m.weights(), spec = m.tokenizer();
         HuggingFaceGpt2.RewardNorm norm = m.norm() == null ? null : new HuggingFaceGpt2.RewardNorm(m.norm().mean(), m.norm().std());
@@ -82,6 +85,14 @@ public final class ExportCommand implements Callable<Integer> {
                 model.config().has(Head.REWARD) ? "a reward model" : "a policy", model.config().has(Head.REWARD) ? "GPT2ForSequenceClassification" : "GPT2LMHeadModel",
                 model.parameters().flat().size(), dtype.toLowerCase(), weights, out, tokenizerNote);
         return 0;
+    }
+
+    /** A PPO checkpoint directory's critic.safetensors (its config.json beside it names the tokenizer). */
+    private String criticWeights(Configuration hadoop) throws IOException {
+        Path dir = new Path(checkpoint), file = new Path(dir, "critic.safetensors");
+        if (!file.getFileSystem(hadoop).exists(file))
+            throw new ModelFileException("export --critic: " + checkpoint + " has no critic.safetensors; name a PPO run's checkpoint directory (RUN/checkpoints/step-NNNNNNN)");
+        return file.toString();
     }
 
     /** Copies a Hugging Face tokenizer.json beside the model (with a tokenizer_config.json); says what was done. */

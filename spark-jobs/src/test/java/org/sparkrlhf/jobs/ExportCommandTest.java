@@ -79,6 +79,31 @@ class ExportCommandTest {
         assertArrayEquals(original.parameters().get("h.1.mlp.c_fc.weight").toFloatArray(), rm.get("h.1.mlp.c_fc.weight").toFloatArray());
     }
 
+    /** A PPO checkpoint's critic goes out as the trunk plus value_head.safetensors, and comes back with the same values. */
+    @Test
+    void aPpoCriticGoesOutWithItsValueHead(@TempDir Path tmp) throws Exception {
+        Path ckpt = tmp.resolve("step-0000020");
+        Files.createDirectories(ckpt);
+        GptConfig criticCfg = CFG.withHeads(Head.VALUE);
+        Gpt critic = Gpt.init(criticCfg, DType.FLOAT32, 9);
+        try (OutputStream o = Files.newOutputStream(ckpt.resolve("critic.safetensors"))) {
+            GptWeights.write(o, criticCfg, critic.parameters());
+        }
+        try (OutputStream o = Files.newOutputStream(ckpt.resolve("policy.safetensors"))) {
+            GptWeights.write(o, CFG, Gpt.init(CFG, DType.FLOAT32, 8).parameters());
+        }
+        Files.writeString(ckpt.resolve("config.json"), "{\"job\": {\"model\": {\"tokenizer\": \"bytes\"}}}");
+        Path out = tmp.resolve("critic-hf");
+        assertEquals(0, export(ckpt.toString(), "--out", out.toString(), "--critic"));
+        assertTrue(Files.exists(out.resolve("value_head.safetensors")));
+        Gpt back = ModelFiles.load(new Configuration(), "test", "hf:" + out);
+        assertTrue(back.config().has(Head.VALUE));
+        int[] toks = {72, 105, 33, 10};
+        Batch b = new Batch(toks, 1, toks.length, new int[]{0}, new int[]{toks.length});
+        assertArrayEquals(critic.forward(b).values().toFloatArray(), back.forward(b).values().toFloatArray());
+        assertEquals(2, export(tmp.resolve("step-0000020").resolve("critic.safetensors").toString(), "--out", tmp.resolve("x").toString(), "--critic"));
+    }
+
     @Test
     void aRewardModelKeepsItsNormalizedScoresOnHdfs(@TempDir Path tmp) throws Exception {
         MiniDFSCluster hdfs = MiniHdfs.start(tmp.resolve("dfs"));
@@ -118,7 +143,7 @@ class ExportCommandTest {
         }
         String[] lines = err.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("error: ")).toArray(String[]::new);
         assertEquals(3, lines.length, String.join("\n", lines));
-        assertTrue(lines[0].contains("nowhere does not exist; name a checkpoint directory or a weights file"), lines[0]);
+        assertTrue(lines[0].contains("nowhere does not exist; name a checkpoint directory, a weights file or hf:DIR"), lines[0]);
         assertTrue(lines[1].contains("--dtype f8 is not one of f32, bf16, f16"), lines[1]);
         assertTrue(lines[2].contains("holds a reward model but no reward_norm.json"), lines[2]);
 
