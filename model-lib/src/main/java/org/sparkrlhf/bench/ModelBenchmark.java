@@ -47,6 +47,9 @@ public final class ModelBenchmark implements Callable<Integer> {
     @Option(names = "--configs", split = ",", defaultValue = "small,medium", description = "Configs to run, in order: small, medium, gpt2 (default: ${DEFAULT-VALUE}).")
     String[] configs;
 
+    @Option(names = "--lora", defaultValue = "0", description = "Also train with LoRA adapters of this rank on every projection (alpha = 2 x rank) and compare with full fine-tuning: step time and bytes all-reduced per step.")
+    int loraRank;
+
     static final int BATCH = 16, PROMPT = 16, NEW_TOKENS = 64;
 
     static GptConfig config(String name) {
@@ -105,6 +108,23 @@ public final class ModelBenchmark implements Callable<Integer> {
             System.out.printf("%-7s %7d %12.0f %11.1f %7.0f%% %13.0f %8d %8d%n", name, trainThreads, bestTrain, trainGflops,
                     100 * trainGflops / gemmBest, bestSample, sampleThreads, rss);
             ObjectNode o = out.putObject(name);
+            if (loraRank > 0) {
+                Parallel.setThreads(trainThreads);
+                GptConfig lc = c.withLora(new org.sparkrlhf.model.Lora(loraRank, 2.0 * loraRank, 0.0, java.util.Set.copyOf(org.sparkrlhf.model.Lora.TARGETS)));
+                double loraTrain = trainTokensPerSecond(lc, steps, microBatch(name), c.vocabSize() > 1000 ? 1 : 5);
+                System.gc();
+                long fullBytes = 4L * org.sparkrlhf.model.ParameterLayout.of(c).size(), loraBytes = 4L * org.sparkrlhf.model.ParameterLayout.trainable(lc).size();
+                double fullStep = BATCH * c.contextLength() / bestTrain, loraStep = BATCH * c.contextLength() / loraTrain;
+                System.out.printf("%-7s LoRA rank %d on every projection: %.0f train tok/s, step %.2f s vs %.2f s full (%.0f%%); all-reduced per step %,.2f MB vs %,.1f MB full (%.2f%%)%n",
+                        name, loraRank, loraTrain, loraStep, fullStep, 100 * loraStep / fullStep, loraBytes / 1e6, fullBytes / 1e6, 100.0 * loraBytes / fullBytes);
+                ObjectNode lo = o.putObject("lora");
+                lo.put("rank", loraRank);
+                lo.put("train_tokens_per_s", Math.round(loraTrain));
+                lo.put("step_seconds", round(loraStep));
+                lo.put("full_step_seconds", round(fullStep));
+                lo.put("allreduce_bytes_per_step", loraBytes);
+                lo.put("full_allreduce_bytes_per_step", fullBytes);
+            }
             o.put("gemm_gflops", round(gemmBest));
             o.put("train_tokens_per_s", Math.round(bestTrain));
             o.put("train_gflops", round(trainGflops));
@@ -132,8 +152,8 @@ public final class ModelBenchmark implements Callable<Integer> {
     static double trainTokensPerSecond(GptConfig c, int steps, int micro, int warmups) {
         int t = c.contextLength(), n = BATCH * t, mn = micro * t;
         Gpt m = Gpt.init(c, DType.FLOAT32, 1);
-        Parameters grads = m.newGradients();
-        AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(3e-4)), m.parameters().layout(), DType.FLOAT32);
+        Parameters grads = m.newTrainableGradients(), trained = m.trainable(); // everything, or with LoRA the adapters
+        AdamW opt = new AdamW(AdamW.Config.defaults(LrSchedule.constant(3e-4)), trained.layout(), DType.FLOAT32);
         SplittableRandom r = new SplittableRandom(1);
         int[] tokens = r.ints(n + 1, 0, c.vocabSize()).toArray();
         int[] targets = Arrays.copyOfRange(tokens, 1, n + 1);
@@ -149,7 +169,7 @@ public final class ModelBenchmark implements Callable<Integer> {
                         Arrays.copyOfRange(weights, k * mn, (k + 1) * mn), n, f.logits());
                 m.backward(f, f.logits(), null, null, grads);
             }
-            opt.step(m.parameters(), grads);
+            opt.step(trained, grads);
         };
         for (int i = 0; i < warmups; i++) step.run(); // JIT warm-up
         long t0 = System.nanoTime();

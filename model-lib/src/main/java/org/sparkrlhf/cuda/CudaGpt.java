@@ -59,6 +59,8 @@ public final class CudaGpt implements AutoCloseable {
 
     /** With {@code attentionChunk} queries per attention chunk (tests use small chunks to cover the chunk boundaries). */
     public CudaGpt(CudaDevice dev, CudaKernels kernels, Cublas blas, GptConfig config, Parameters host, int attentionChunk) {
+        if (config.lora() != null)
+            throw new IllegalArgumentException("LoRA adapters run on the CPU backend so far (model.device: cpu)");
         if (!config.heads().equals(java.util.Set.of(Head.LM)))
             throw new IllegalArgumentException("the CUDA backend runs language-model-head models so far (heads " + config.heads()
                     + " asked); value and reward heads run with model.device: cpu");

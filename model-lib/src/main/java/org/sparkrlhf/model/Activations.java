@@ -17,13 +17,27 @@ final class Activations {
     // backward scratch
     final Tensor dResidual, dLn, dQkv, dAttY, dFch, dFchGelu, dLnf;
     final Tensor[] attScratch;
+    /** LoRA's scratch: a dropped-out input or an input-sized gradient [n, 4d], and du [n, rank] (null without LoRA). */
+    final Tensor loraScratch, loraDu;
 
     /** One transformer block's saved tensors. */
     static final class Layer {
         final Tensor ln1, ln1Mean, ln1Rstd, qkv, att, attY, residual2, ln2, ln2Mean, ln2Rstd, fch, fchGelu, residual3;
+        /** Each adapted projection's saved LoRA values, by its index in {@link Lora#TARGETS} (null where none). */
+        final LoraAdapter.Saved[] lora = new LoraAdapter.Saved[Lora.TARGETS.size()];
 
         /** With {@code withScores} false there is no [B, H, T, T] score block (decoding attends to its cache instead). */
-        Layer(DType dt, int n, int d, int bsz, int heads, int t, boolean withScores) {
+        Layer(GptConfig c, DType dt, int n, int bsz, int t, boolean withScores) {
+            this(dt, n, c.dModel(), bsz, c.nHeads(), t, withScores);
+            for (int i = 0; i < lora.length; i++) {
+                String target = Lora.TARGETS.get(i);
+                if (!c.adapts(target)) continue;
+                int in = Lora.shape(target, c.dModel())[0];
+                lora[i] = new LoraAdapter.Saved(Tensor.zeros(dt, n * c.lora().rank()), c.lora().dropout() > 0 ? Tensor.zeros(dt, n * in) : null);
+            }
+        }
+
+        private Layer(DType dt, int n, int d, int bsz, int heads, int t, boolean withScores) {
             ln1 = Tensor.zeros(dt, n * d);
             ln1Mean = Tensor.zeros(dt, n);
             ln1Rstd = Tensor.zeros(dt, n);
@@ -47,7 +61,7 @@ final class Activations {
         int d = c.dModel();
         encoded = Tensor.zeros(dt, n * d);
         layers = new Layer[c.nLayers()];
-        for (int l = 0; l < layers.length; l++) layers[l] = new Layer(dt, n, d, batchSize, c.nHeads(), length, true);
+        for (int l = 0; l < layers.length; l++) layers[l] = new Layer(c, dt, n, batchSize, length, true);
         lnf = Tensor.zeros(dt, n * d);
         lnfMean = Tensor.zeros(dt, n);
         lnfRstd = Tensor.zeros(dt, n);
@@ -61,6 +75,8 @@ final class Activations {
         dFch = Tensor.zeros(dt, n * 4 * d);
         dFchGelu = Tensor.zeros(dt, n * 4 * d);
         dLnf = Tensor.zeros(dt, n * d);
+        loraScratch = c.lora() == null ? null : Tensor.zeros(dt, n * 4 * d);
+        loraDu = c.lora() == null ? null : Tensor.zeros(dt, n * c.lora().rank());
         attScratch = new Tensor[org.sparkrlhf.tensor.Parallel.threads()];
         for (int i = 0; i < attScratch.length; i++) attScratch[i] = Tensor.zeros(dt, length * length);
     }

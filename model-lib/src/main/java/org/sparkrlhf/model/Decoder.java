@@ -15,6 +15,7 @@ public final class Decoder {
     private int rows = -1;
     private Tensor x, lnf, mean, rstd, scores, logits, values;
     private Activations.Layer block; // one block's buffers, reused by every layer
+    private Tensor loraScratch;
 
     public Decoder(Gpt model) {
         this.model = model;
@@ -31,7 +32,8 @@ public final class Decoder {
             rows = n;
             x = Tensor.zeros(dt, n * d);
             lnf = Tensor.zeros(dt, n * d);
-            block = new Activations.Layer(dt, n, d, 0, 0, 0, false);
+            block = new Activations.Layer(c, dt, n, 0, 0, false);
+            loraScratch = c.lora() == null ? null : Tensor.zeros(dt, n * 4 * d);
             mean = Tensor.zeros(dt, n);
             rstd = Tensor.zeros(dt, n);
             logits = c.has(Head.LM) ? Tensor.zeros(dt, n * c.vocabSize()) : null;
@@ -70,7 +72,7 @@ public final class Decoder {
             Block.forward(model.parameters(), c, l, residual, block, n, (qkv, y) -> {
                 appendKv(cache, layer, t0, s, qkv);
                 attend(cache, layer, t0, s, qkv, y);
-            });
+            }, null, loraScratch); // no dropout when decoding
             residual = block.residual3;
         }
         LayerNorm.forward(lnf, mean, rstd, residual, p("ln_f.weight"), p("ln_f.bias"), n, d, c.layerNormEps());

@@ -27,8 +27,9 @@ final class Embedding {
             }
     }
 
-    /** Adds each cell's gradient into its token's and its position's rows. */
+    /** Adds each cell's gradient into its token's and its position's rows (nothing when both are frozen, null). */
     static void backward(Tensor dWte, Tensor dWpe, Tensor dOut, Batch batch, int d) {
+        if (dWte == null && dWpe == null) return;
         int bsz = batch.batchSize(), t = batch.length();
         boolean fast = dOut instanceof FloatTensor;
         float[] g = fast ? Scratch.get(0, d) : null, acc = fast ? Scratch.get(1, d) : null;
@@ -37,13 +38,13 @@ final class Embedding {
                 int row = (b * t + i) * d, tok = batch.token(b, i) * d, pos = batch.position(b, i) * d;
                 if (fast) {
                     dOut.read(row, g, 0, d);
-                    addRow(dWte, tok, g, acc, d);
-                    addRow(dWpe, pos, g, acc, d);
+                    if (dWte != null) addRow(dWte, tok, g, acc, d);
+                    if (dWpe != null) addRow(dWpe, pos, g, acc, d);
                 } else {
                     for (int j = 0; j < d; j++) {
                         double v = dOut.get(row + j);
-                        dWte.add(tok + j, v);
-                        dWpe.add(pos + j, v);
+                        if (dWte != null) dWte.add(tok + j, v);
+                        if (dWpe != null) dWpe.add(pos + j, v);
                     }
                 }
             }

@@ -18,10 +18,17 @@ import java.util.Set;
  * @param heads         which output heads the model carries
  * @param layerNormEps  epsilon inside LayerNorm (GPT-2: 1e-5)
  * @param initStd       standard deviation of the normal weight init (GPT-2: 0.02)
+ * @param lora          LoRA adapters on the projections (their base weights frozen), or null
  */
 public record GptConfig(int vocabSize, int contextLength, int dModel, int nHeads, int nLayers,
-                        boolean tiedLmHead, Set<Head> heads, double layerNormEps, double initStd)
+                        boolean tiedLmHead, Set<Head> heads, double layerNormEps, double initStd, Lora lora)
         implements java.io.Serializable {
+
+    /** Without LoRA adapters. */
+    public GptConfig(int vocabSize, int contextLength, int dModel, int nHeads, int nLayers, boolean tiedLmHead, Set<Head> heads,
+                     double layerNormEps, double initStd) {
+        this(vocabSize, contextLength, dModel, nHeads, nLayers, tiedLmHead, heads, layerNormEps, initStd, null);
+    }
 
     public GptConfig {
         heads = heads == null || heads.isEmpty() ? EnumSet.noneOf(Head.class) : EnumSet.copyOf(heads);
@@ -51,11 +58,26 @@ public record GptConfig(int vocabSize, int contextLength, int dModel, int nHeads
 
     public GptConfig withHeads(Head... newHeads) {
         return new GptConfig(vocabSize, contextLength, dModel, nHeads, nLayers, tiedLmHead,
-                newHeads.length == 0 ? Set.of() : EnumSet.of(newHeads[0], newHeads), layerNormEps, initStd);
+                newHeads.length == 0 ? Set.of() : EnumSet.of(newHeads[0], newHeads), layerNormEps, initStd, lora);
     }
 
     public GptConfig withTiedLmHead(boolean tied) {
-        return new GptConfig(vocabSize, contextLength, dModel, nHeads, nLayers, tied, heads, layerNormEps, initStd);
+        return new GptConfig(vocabSize, contextLength, dModel, nHeads, nLayers, tied, heads, layerNormEps, initStd, lora);
+    }
+
+    /** This model with LoRA adapters (null: none). */
+    public GptConfig withLora(Lora adapters) {
+        return new GptConfig(vocabSize, contextLength, dModel, nHeads, nLayers, tiedLmHead, heads, layerNormEps, initStd, adapters);
+    }
+
+    /** The frozen base model under the adapters. */
+    public GptConfig base() {
+        return withLora(null);
+    }
+
+    /** Whether the projection {@code target} (c_attn, attn.c_proj, c_fc, mlp.c_proj) carries an adapter. */
+    public boolean adapts(String target) {
+        return lora != null && lora.targets().contains(target);
     }
 
     public int headDim() {

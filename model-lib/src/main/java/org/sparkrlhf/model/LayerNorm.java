@@ -61,7 +61,7 @@ final class LayerNorm {
         }
     }
 
-    /** Adds the gradients for x, w and b given the gradient of out. */
+    /** Adds the gradients for x, w and b given the gradient of out (w's and b's are skipped when null: frozen). */
     static void backward(Tensor dx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor w,
                          Tensor mean, Tensor rstd, int n, int c) {
         if (dx instanceof FloatTensor && x instanceof FloatTensor && dout instanceof FloatTensor) {
@@ -98,8 +98,8 @@ final class LayerNorm {
                     dx.write(r0 * c, dxr, 0, len);
                 }
             });
-            Floats.addParts(dw, dwAcc, c);
-            Floats.addParts(db, dbAcc, c);
+            if (dw != null) Floats.addParts(dw, dwAcc, c);
+            if (db != null) Floats.addParts(db, dbAcc, c);
             return;
         }
         for (int r = 0; r < n; r++) {
@@ -117,8 +117,8 @@ final class LayerNorm {
             for (int i = 0; i < c; i++) {
                 double d = dout.get(o + i);
                 double xhat = (x.get(o + i) - m) * s;
-                db.add(i, d);
-                dw.add(i, d * xhat);
+                if (db != null) db.add(i, d);
+                if (dw != null) dw.add(i, d * xhat);
                 dx.add(o + i, (d * w.get(i) - meanG - xhat * meanGx) * s);
             }
         }

@@ -28,12 +28,14 @@ final class Linear {
     }
 
     /**
-     * Adds dW and db; writes dx (overwriting when {@code accumulateDx} is false, adding otherwise).
+     * Adds dW and db (each skipped when null: a frozen weight); writes dx (overwriting when
+     * {@code accumulateDx} is false, adding otherwise).
      */
     static void backward(Tensor dx, boolean accumulateDx, Tensor dw, Tensor db, Tensor dout, Tensor x, Tensor w,
                          int n, int c, int oc) {
         Blas.gemm(false, true, n, c, oc, 1.0, dout, w, accumulateDx ? 1.0 : 0.0, dx);
-        Blas.gemm(true, false, c, oc, n, 1.0, x, dout, 1.0, dw);
+        if (dw != null) Blas.gemm(true, false, c, oc, n, 1.0, x, dout, 1.0, dw);
+        if (db == null) return;
         if (dout instanceof FloatTensor) {
             float[][] acc = new float[Parallel.parts(n, MIN_ROWS)][oc];
             Parallel.forRange(n, MIN_ROWS, (part, lo, hi) -> {

@@ -54,7 +54,30 @@ public final class ParameterLayout {
             p.add("score.weight", true, 1, d);
             p.add("score.bias", false, 1);
         }
+        if (c.lora() != null) // after everything else: the base model's layout is a prefix of this one
+            for (int l = 0; l < c.nLayers(); l++)
+                for (String target : Lora.TARGETS) {
+                    if (!c.adapts(target)) continue;
+                    int[] io = Lora.shape(target, d);
+                    String w = "h." + l + "." + Lora.weightOf(target);
+                    p.add(w + ".lora_A", false, io[0], c.lora().rank());
+                    p.add(w + ".lora_B", false, c.lora().rank(), io[1]);
+                }
         return p;
+    }
+
+    /**
+     * What LoRA training updates: the value and reward heads and the adapters, a suffix of the full
+     * layout (so their values and gradients are one contiguous run of the flat buffers).
+     */
+    public static ParameterLayout trainable(GptConfig c) {
+        ParameterLayout all = of(c), t = new ParameterLayout();
+        boolean in = false;
+        for (Entry e : all.entries.values()) {
+            in |= e.name().startsWith("v_head.") || e.name().startsWith("score.") || e.name().contains(".lora_");
+            if (in) t.add(e.name(), e.decay(), e.shape());
+        }
+        return t;
     }
 
     private void add(String name, boolean decay, int... shape) {

@@ -33,7 +33,10 @@ public final class Parameters {
         double residualStd = c.initStd() / Math.sqrt(2.0 * c.nLayers());
         for (ParameterLayout.Entry e : p.layout.entries().values()) {
             Tensor t = p.get(e.name());
-            if (e.name().contains("ln_") && e.name().endsWith(".weight")) {
+            if (e.name().endsWith(".lora_A")) { // Kaiming-uniform over the input width, as LoRA does; lora_B stays 0
+                double bound = 1.0 / Math.sqrt(e.shape()[0]);
+                for (int i = 0; i < t.size(); i++) t.set(i, bound * (2 * rng.nextDouble() - 1));
+            } else if (e.name().contains("ln_") && e.name().endsWith(".weight")) {
                 t.fill(1.0);
             } else if (e.name().endsWith(".weight")) {
                 double std = e.name().endsWith("c_proj.weight") ? residualStd : c.initStd();
