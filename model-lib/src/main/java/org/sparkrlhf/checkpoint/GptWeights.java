@@ -99,8 +99,9 @@ public final class GptWeights {
         return untouched;
     }
 
+    /** Output heads and LoRA adapters: what a model may add to the trunk it starts from (they keep their fresh init). */
     private static boolean isHead(String name) {
-        return name.startsWith("lm_head.") || name.startsWith("v_head.") || name.startsWith("score.");
+        return name.startsWith("lm_head.") || name.startsWith("v_head.") || name.startsWith("score.") || name.contains(".lora_");
     }
 
     static Parameters toParameters(Map<String, SafeTensors.Entry> byName, GptConfig config, DType dtype, String source) throws IOException {

@@ -13,7 +13,11 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
 
     public record Run(String dir, long seed, boolean resume, boolean recurring, int leaseSeconds, int leaseWaitSeconds) implements Serializable {}
 
-    public record Model(String tokenizer, int contextLength, int dModel, int nHeads, int nLayers, String init, String device) implements Serializable {
+    /** LoRA adapters: rank 0 trains every parameter. */
+    public record LoraSettings(int rank, double alpha, double dropout, List<String> targets) implements Serializable {}
+
+    public record Model(String tokenizer, int contextLength, int dModel, int nHeads, int nLayers, String init, String device,
+                        LoraSettings lora) implements Serializable {
         /** Whether ranks compute on their GPU. */
         public boolean cuda() {
             return "cuda".equals(device);
@@ -36,7 +40,14 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
     public org.sparkrlhf.model.GptConfig gptConfig(org.sparkrlhf.model.Head... heads) {
         int vocab = org.sparkrlhf.tokenizer.Tokenizers.create(model.tokenizer()).vocabSize();
         org.sparkrlhf.model.GptConfig c = org.sparkrlhf.model.GptConfig.of(vocab, model.contextLength(), model.dModel(), model.nHeads(), model.nLayers());
+        if (model.lora().rank() > 0) c = c.withLora(lora());
         return heads.length == 0 ? c : c.withHeads(heads);
+    }
+
+    /** model.lora as the model's adapters (rank > 0 only). */
+    public org.sparkrlhf.model.Lora lora() {
+        LoraSettings l = model.lora();
+        return new org.sparkrlhf.model.Lora(l.rank(), l.alpha(), l.dropout(), Set.copyOf(l.targets()));
     }
 
     /** The run directory and its file system (any Hadoop URI). */
@@ -49,6 +60,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
         List<String> e = new ArrayList<>();
         if (ppo.prompts().isBlank()) e.add("ppo.prompts must name the prompt records");
         if (model.cuda()) e.add("model.device: cuda runs pre-training and SFT so far; run PPO with model.device: cpu");
+        if (model.lora().rank() > 0) e.add("model.lora trains SFT and reward models so far; run PPO with model.lora.rank: 0");
         if (run.recurring()) e.add("run.recurring trains rounds on new data.train files (pretrain, sft, reward); a PPO run continues with run.resume=true");
         if (ppo.reward().isBlank()) e.add("ppo.reward must name a reward-model checkpoint directory or token-frequency:ID");
         if (ppo.reward().startsWith("token-frequency:") && !ppo.reward().substring("token-frequency:".length()).matches("\\d+"))
@@ -82,6 +94,15 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
         if (run.leaseWaitSeconds() < 0) e.add("run.leaseWaitSeconds must be >= 0, got " + run.leaseWaitSeconds());
         if (!(model.tokenizer().equals("bytes") || model.tokenizer().equals("gpt2") || model.tokenizer().startsWith("hf:") || model.tokenizer().startsWith("words:")))
             e.add("model.tokenizer must be bytes, gpt2, hf:/path/to/tokenizer.json or words:/path/to/vocab.txt, got '" + model.tokenizer() + "'");
+        if (model.lora().rank() < 0) e.add("model.lora.rank must be >= 0 (0: no adapters), got " + model.lora().rank());
+        if (model.lora().rank() > 0) {
+            try {
+                lora();
+            } catch (IllegalArgumentException x) {
+                e.add(x.getMessage().replace("invalid LoRA settings: ", "").replace("lora.", "model.lora."));
+            }
+            if (model.cuda()) e.add("model.lora runs on the CPU backend so far; set model.device: cpu or model.lora.rank: 0");
+        }
         if (!Set.of("cpu", "cuda").contains(model.device()))
             e.add("model.device must be cpu or cuda, got '" + model.device() + "'");
         positive(e, "model.contextLength", model.contextLength());

@@ -238,6 +238,7 @@ public final class BarrierTrainer<E> {
             rs.gpu.gradientsTo(rs.buffer);
         } else {
             r.grads.flat().zero();
+            if (r.model.config().lora() != null) r.model.setDropoutSeed(dropoutSeed(s.seed(), rs.position(), ring.rank()));
             local = obj.accumulate(r.model, mine, s.microBatch(), r.grads);
             r.grads.flat().read(0, rs.buffer, 0, n);
         }
@@ -268,9 +269,15 @@ public final class BarrierTrainer<E> {
             info = rs.gpu.step();
         } else {
             r.grads.flat().write(0, rs.buffer, 0, n);
-            info = r.optimizer.step(r.model.parameters(), r.grads);
+            info = r.optimizer.step(r.model.trainable(), r.grads);
         }
         return new StepReport(info.step(), loss, count, accuracy, info.gradNorm(), info.lr(), false, System.nanoTime() - t0, (long) slowest);
+    }
+
+    /** LoRA dropout's seed for a rank's step: fixed by the run seed and the data position, so a rerun draws the same masks. */
+    static long dropoutSeed(long seed, long position, int rank) {
+        long h = seed * 0x9E3779B97F4A7C15L + position * 0xC2B2AE3D27D4EB4FL + rank * 0x165667B19E3779F9L;
+        return h ^ (h >>> 31);
     }
 
     /** Checks that every replica ended identical, takes rank 0's state, and returns the stage's steps. */

@@ -13,13 +13,14 @@ final class Replica {
 
     Replica(ReplicaState s) {
         model = Gpt.init(s.config(), DType.FLOAT32, 0);
-        grads = model.newGradients();
-        optimizer = new AdamW(s.optimizer(), model.parameters().layout(), DType.FLOAT32);
+        grads = model.newTrainableGradients(); // everything, or with LoRA the adapters and heads
+        optimizer = new AdamW(s.optimizer(), model.trainable().layout(), DType.FLOAT32);
         s.loadInto(model, optimizer);
     }
 
+    /** Values in the gradient the ranks sum. */
     int size() {
-        return model.parameters().flat().size();
+        return grads.flat().size();
     }
 
     ReplicaState state() {

@@ -74,7 +74,7 @@ public final class ExportCommand implements Callable<Integer> {
             default -> throw new ModelFileException("--dtype " + dtype + " is not one of f32, bf16, f16");
         };
         ModelSpec m = ModelSpec.resolve(hadoop, "export", critic ? criticWeights(hadoop) : checkpoint, tokenizer);
-        Gpt model = m.model();
+        Gpt model = m.model().config().lora() != null ? m.model().merged() : m.model(); // adapters folded into their weights
         String weights = m.weights(), spec = m.tokenizer();
         HuggingFaceGpt2.RewardNorm norm = m.norm() == null ? null : new HuggingFaceGpt2.RewardNorm(m.norm().mean(), m.norm().std());
         Tokenizer tok = Tokenizers.create(spec);

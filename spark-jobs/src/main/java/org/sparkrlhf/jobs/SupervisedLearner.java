@@ -53,7 +53,8 @@ final class SupervisedLearner<E> implements TrainingLoop.Learner<StepReport> {
         model = Gpt.init(modelCfg, DType.FLOAT32, cfg.run().seed());
         if (round.resumeFrom().isEmpty() && !cfg.model().init().isEmpty())
             ModelFiles.loadInit(spark.sparkContext().hadoopConfiguration(), cfg.model().init(), model.parameters(), stage);
-        optimizer = new AdamW(new AdamW.Config(schedule, 0.9, 0.95, 1e-8, t.weightDecay(), t.maxGradNorm()), model.parameters().layout(), DType.FLOAT32);
+        // with LoRA the optimizer (and the gradient the ranks sum) covers the adapters and heads alone
+        optimizer = new AdamW(new AdamW.Config(schedule, 0.9, 0.95, 1e-8, t.weightDecay(), t.maxGradNorm()), model.trainable().layout(), DType.FLOAT32);
         data = ShardedData.of(examples, t.partitions());
         trainer = new BarrierTrainer<>(JavaSparkContext.fromSparkContext(spark.sparkContext()), model, optimizer, objective, data,
                 new BarrierTrainer.Settings(t.globalBatch(), t.microBatch(), cfg.run().seed(), t.maxBadSteps(), TrainingLoop.stageSettings(spark, cfg),

@@ -45,6 +45,20 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void loraSettingsAreValidatedWhereTheyApply() {
+        JobConfig c = load("data:\n  train: x\n", "model.lora.rank=8", "model.lora.targets=[c_attn, c_fc]");
+        assertTrue(c.gptConfig().lora().targets().equals(java.util.Set.of("c_attn", "c_fc")) && c.gptConfig().lora().scale() == 2.0);
+        assertTrue(load("data:\n  train: x\n").gptConfig().lora() == null, "rank 0 by default: no adapters");
+        ConfigException e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", "model.lora.rank=4", "model.lora.dropout=1.5",
+                "model.lora.targets=[q_proj]"));
+        assertTrue(e.getMessage().contains("model.lora.dropout must be in [0, 1)") && e.getMessage().contains("'q_proj' is not one of"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", "model.lora.rank=4", "model.device=cuda"));
+        assertTrue(e.getMessage().contains("model.lora runs on the CPU backend so far"), e.getMessage());
+        JobConfig ppo = load("data:\n  train: x\n", "model.lora.rank=4", "ppo.prompts=p.jsonl", "ppo.reward=token-frequency:3");
+        assertTrue(assertThrows(ConfigException.class, ppo::validatePpo).getMessage().contains("run PPO with model.lora.rank: 0"));
+    }
+
+    @Test
     void badValuesAreNamedAllAtOnce() {
         ConfigException e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", "train.steps=0", "model.nHeads=3", "train.schedule=step"));
         assertTrue(e.getMessage().contains("train.steps must be > 0") && e.getMessage().contains("model.dModel (128) must be divisible by model.nHeads (3)")
