@@ -76,6 +76,13 @@ public final class GpuCheck {
         report.put("decoder", table(section("decoder", failures, models::decoder), all));
         report.put("data_parallel", table(section("data_parallel", failures, models::dataParallel), all));
         report.put("nccl", section("nccl", failures, () -> ncclOneRank(dev)));
+        report.put("errors_and_threads", section("errors_and_threads", failures, () -> errorsAndThreads(dev, k)));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> et = (Map<String, Object>) report.get("errors_and_threads");
+        if (et != null) {
+            all.add(new Result("errors:oom_named_and_recovered_mismatches", Boolean.TRUE.equals(et.get("oversized_allocation_named_and_recovered")) ? 0 : 1, 0));
+            all.add(new Result("threads:step_on_another_thread_mismatches", Boolean.TRUE.equals(et.get("step_on_another_thread_bit_identical")) ? 0 : 1, 0));
+        }
         long failed = all.stream().filter(r -> !r.pass()).count();
         report.put("correctness", Map.of("checks", all.size(), "failed", failed,
                 "tolerances", Map.of("kernels_fp32", GpuKernelChecks.TOLERANCE, "model_fp32", GpuModelChecks.FP32_TOLERANCE, "model_tf32", GpuModelChecks.TF32_TOLERANCE)));
@@ -115,6 +122,64 @@ public final class GpuCheck {
             float[] y = new float[n];
             dev.download(y, 0, buf, 0, n);
             out.put("one_rank_sum_identical", java.util.Arrays.equals(x, y));
+        }
+        return out;
+    }
+
+    /**
+     * What the Spark wiring relies on: an allocation past the GPU's memory is a clear error after which
+     * the device still works, and a replica made on one thread steps on another once it binds there
+     * (a later stage's task runs on a new thread).
+     */
+    private static Map<String, Object> errorsAndThreads(CudaDevice dev, CudaKernels k) throws Exception {
+        Map<String, Object> out = new LinkedHashMap<>();
+        String oom = null;
+        try (DeviceMemory huge = dev.allocate(dev.totalMemory(), "a buffer four times the GPU's memory")) {
+            oom = "no error";
+        } catch (org.sparkrlhf.cuda.CudaException e) {
+            oom = e.getMessage();
+        }
+        out.put("oversized_allocation", oom);
+        boolean oomOk = oom.startsWith("out of GPU memory allocating") && oom.contains("lower the batch size");
+        try (DeviceMemory after = dev.allocate(1 << 20, "a buffer after the failed one")) {
+            dev.zero(after);
+            dev.synchronize("the allocation after an out-of-memory error");
+        }
+        out.put("oversized_allocation_named_and_recovered", oomOk);
+        org.sparkrlhf.model.GptConfig c = GpuModelChecks.SMALL;
+        org.sparkrlhf.optim.AdamW.Config opt = new org.sparkrlhf.optim.AdamW.Config(org.sparkrlhf.optim.LrSchedule.constant(1e-3), 0.9, 0.95, 1e-8, 0.1, 1.0);
+        java.util.List<org.sparkrlhf.training.LmExample> ex = new ArrayList<>();
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(3);
+        for (int e = 0; e < 4; e++) {
+            int[] toks = rng.ints(10, 0, c.vocabSize()).toArray();
+            boolean[] t = new boolean[10];
+            java.util.Arrays.fill(t, 2, 10, true);
+            ex.add(new org.sparkrlhf.training.LmExample(toks, t));
+        }
+        try (Cublas blas = new Cublas(Cublas.Precision.FP32);
+             org.sparkrlhf.cuda.CudaReplica here = org.sparkrlhf.cuda.CudaReplica.on(dev, k, blas, c, opt, GpuModelChecks.perturbedInit(c, 5).toDType(org.sparkrlhf.tensor.DType.FLOAT32));
+             org.sparkrlhf.cuda.CudaReplica there = org.sparkrlhf.cuda.CudaReplica.on(dev, k, blas, c, opt, GpuModelChecks.perturbedInit(c, 5).toDType(org.sparkrlhf.tensor.DType.FLOAT32))) {
+            here.zeroGradients();
+            here.accumulate(ex, 2);
+            here.step();
+            java.util.concurrent.atomic.AtomicReference<Throwable> err = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread t = new Thread(() -> {
+                try {
+                    there.bindThread();
+                    there.zeroGradients();
+                    there.accumulate(ex, 2);
+                    there.step();
+                    dev.synchronize("the step on another thread");
+                } catch (Throwable x) {
+                    err.set(x);
+                }
+            });
+            t.start();
+            t.join();
+            here.bindThread();
+            if (err.get() != null) throw new IllegalStateException("a step on another thread failed", err.get());
+            out.put("step_on_another_thread_bit_identical",
+                    java.util.Arrays.equals(here.parameters().flat().toFloatArray(), there.parameters().flat().toFloatArray()));
         }
         return out;
     }
