@@ -95,11 +95,36 @@ public final class ExportCommand implements Callable<Integer> {
         return file.toString();
     }
 
+    /** GPT-2's own vocab.json and merges.txt (from the ranks the gpt2 tokenizer uses), which GPT2Tokenizer loads. */
+    private static String writeGpt2Tokenizer(HadoopModelDirectory target) throws IOException {
+        java.nio.file.Path tmp = java.nio.file.Files.createTempDirectory("gpt2-tokenizer");
+        try {
+            org.sparkrlhf.tokenizer.BpeFiles.writeGpt2(tmp.resolve("vocab.json"), tmp.resolve("merges.txt"));
+            for (String f : new String[]{"vocab.json", "merges.txt"})
+                try (OutputStream o = target.create(f)) {
+                    java.nio.file.Files.copy(tmp.resolve(f), o);
+                }
+        } finally {
+            for (String f : new String[]{"vocab.json", "merges.txt"}) java.nio.file.Files.deleteIfExists(tmp.resolve(f));
+            java.nio.file.Files.deleteIfExists(tmp);
+        }
+        ObjectNode c = JSON.createObjectNode();
+        c.put("tokenizer_class", "GPT2Tokenizer");
+        c.put("bos_token", "<|endoftext|>");
+        c.put("eos_token", "<|endoftext|>");
+        c.put("unk_token", "<|endoftext|>");
+        c.put("add_prefix_space", false);
+        c.put("model_max_length", 1024);
+        try (OutputStream o = target.create("tokenizer_config.json")) {
+            o.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(c));
+        }
+        return "tokenizer: GPT-2's vocab.json and merges.txt";
+    }
+
     /** Copies a Hugging Face tokenizer.json beside the model (with a tokenizer_config.json); says what was done. */
     private static String writeTokenizer(Configuration hadoop, String spec, Tokenizer tok, HadoopModelDirectory target) throws IOException {
-        if (!spec.startsWith("hf:"))
-            return spec.equals("gpt2") ? "tokenizer: GPT-2's own (AutoTokenizer.from_pretrained(\"gpt2\") loads it)"
-                    : "tokenizer '" + spec + "' has no Hugging Face form: only the model was written";
+        if (spec.equals("gpt2")) return writeGpt2Tokenizer(target);
+        if (!spec.startsWith("hf:")) return "tokenizer '" + spec + "' has no Hugging Face form: only the model was written";
         Path source = new Path(spec.substring(3));
         try (InputStream in = source.getFileSystem(hadoop).open(source); OutputStream o = target.create("tokenizer.json")) {
             in.transferTo(o);

@@ -28,11 +28,12 @@ record ModelSpec(Gpt model, String weights, String tokenizer, ExperienceMaker.Sc
         if (spec.startsWith("hf:")) {
             Gpt model = ModelFiles.load(hadoop, option, spec);
             String tok = tokenizerOverride;
-            Path json = new Path(spec.substring(3), "tokenizer.json");
+            Path json = new Path(spec.substring(3), "tokenizer.json"), vocab = new Path(spec.substring(3), "vocab.json");
             if (tok == null) {
-                if (!json.getFileSystem(hadoop).exists(json))
-                    throw new ModelFileException(option + ": " + spec + " has no tokenizer.json; pass --tokenizer");
-                tok = "hf:" + json;
+                FileSystem fs = json.getFileSystem(hadoop);
+                if (fs.exists(json)) tok = "hf:" + json;
+                else if (fs.exists(vocab) && fs.exists(new Path(spec.substring(3), "merges.txt"))) tok = spec; // GPT-2's vocab.json + merges.txt
+                else throw new ModelFileException(option + ": " + spec + " has neither tokenizer.json nor vocab.json + merges.txt; pass --tokenizer");
             }
             ExperienceMaker.ScoreNorm norm = model.config().has(Head.REWARD) ? ModelFiles.rewardNorm(hadoop, spec) : null;
             return new ModelSpec(model, spec, tok, norm);

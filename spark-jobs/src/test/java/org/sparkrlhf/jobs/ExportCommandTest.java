@@ -79,6 +79,25 @@ class ExportCommandTest {
         assertArrayEquals(original.parameters().get("h.1.mlp.c_fc.weight").toFloatArray(), rm.get("h.1.mlp.c_fc.weight").toFloatArray());
     }
 
+    /** The gpt2 tokenizer goes out as GPT-2's own vocab.json + merges.txt, and hf:DIR reads them back to the same ids. */
+    @Test
+    void gpt2TokenizerFilesGoOutAndComeBack(@TempDir Path tmp) throws Exception {
+        GptConfig cfg = GptConfig.of(50257, 16, 8, 2, 1);
+        Path ckpt = tmp.resolve("step-0000001");
+        Files.createDirectories(ckpt);
+        try (OutputStream o = Files.newOutputStream(ckpt.resolve("weights.safetensors"))) {
+            GptWeights.write(o, cfg, Gpt.init(cfg, DType.FLOAT32, 3).parameters());
+        }
+        Files.writeString(ckpt.resolve("config.json"), "{\"model\": {\"tokenizer\": \"gpt2\"}}");
+        Path out = tmp.resolve("hf");
+        assertEquals(0, export(ckpt.toString(), "--out", out.toString()));
+        for (String f : new String[]{"vocab.json", "merges.txt", "tokenizer_config.json"}) assertTrue(Files.exists(out.resolve(f)), f);
+        assertTrue(Files.readString(out.resolve("tokenizer_config.json")).contains("GPT2Tokenizer"));
+        ModelSpec back = ModelSpec.resolve(new Configuration(), "test", "hf:" + out, null);
+        String text = "Hello world, it's a test of GPT-2's tokenizer files.";
+        assertArrayEquals(org.sparkrlhf.tokenizer.Tokenizers.create("gpt2").encode(text), org.sparkrlhf.tokenizer.Tokenizers.create(back.tokenizer()).encode(text));
+    }
+
     /** A PPO checkpoint's critic goes out as the trunk plus value_head.safetensors, and comes back with the same values. */
     @Test
     void aPpoCriticGoesOutWithItsValueHead(@TempDir Path tmp) throws Exception {
