@@ -60,7 +60,6 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
         List<String> e = new ArrayList<>();
         if (ppo.prompts().isBlank()) e.add("ppo.prompts must name the prompt records");
         if (model.cuda()) e.add("model.device: cuda runs pre-training and SFT so far; run PPO with model.device: cpu");
-        if (model.lora().rank() > 0) e.add("model.lora trains SFT and reward models so far; run PPO with model.lora.rank: 0");
         if (run.recurring()) e.add("run.recurring trains rounds on new data.train files (pretrain, sft, reward); a PPO run continues with run.resume=true");
         if (ppo.reward().isBlank()) e.add("ppo.reward must name a reward-model checkpoint directory or token-frequency:ID");
         if (ppo.reward().startsWith("token-frequency:") && !ppo.reward().substring("token-frequency:".length()).matches("\\d+"))

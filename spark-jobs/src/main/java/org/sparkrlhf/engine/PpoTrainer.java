@@ -246,7 +246,9 @@ public final class PpoTrainer {
             int per = settings.promptsPerIteration() / prompts.partitions(), ptxPer = ptx == null ? 0 : ptxPerMinibatch / ptx.partitions();
             Gpt reward = models.rewardModel();
             statics = jsc.broadcast(new Static(UUID.randomUUID().toString(), reward == null ? null : reward.config(),
-                    models.reference().parameters().flat().toFloatBytes(), reward == null ? null : reward.parameters().flat().toFloatBytes(),
+                    // with LoRA the reference is the policy's frozen base, which every rank already holds
+                    models.policy().config().lora() != null ? null : models.reference().parameters().flat().toFloatBytes(),
+                    reward == null ? null : reward.parameters().flat().toFloatBytes(),
                     models.scripted(), settings, per, Math.max(1, prompts.minBlockSize / per), ptxCoef, ptxPer,
                     ptx == null ? 1 : Math.max(1, ptx.minBlockSize / Math.max(1, ptxPer))));
         }
@@ -300,11 +302,15 @@ public final class PpoTrainer {
         RankState(Static s, Start start) {
             policy = new Replica(start.policy());
             critic = new Replica(start.critic());
-            reference = Gpt.init(start.policy().config(), DType.FLOAT32, 0);
-            reference.parameters().flat().copyFromFloatBytes(s.reference());
+            if (s.reference() == null) {
+                reference = policy.model.base(); // LoRA: the same memory as the policy's frozen base
+            } else {
+                reference = Gpt.init(start.policy().config(), DType.FLOAT32, 0);
+                reference.parameters().flat().copyFromFloatBytes(s.reference());
+            }
             rewardModel = s.rewardCfg() == null ? null : Gpt.init(s.rewardCfg(), DType.FLOAT32, 0);
             if (rewardModel != null) rewardModel.parameters().flat().copyFromFloatBytes(s.rewardModel());
-            ptxGrads = s.ptxCoef() > 0 ? policy.model.newGradients() : null;
+            ptxGrads = s.ptxCoef() > 0 ? policy.model.newTrainableGradients() : null;
             buffer = new float[policy.size() + critic.size()];
             setCounters(start);
         }
@@ -465,8 +471,8 @@ public final class PpoTrainer {
         rs.badInARow = 0;
         pg.flat().write(0, rs.buffer, 0, np);
         cg.flat().write(0, rs.buffer, np, nc);
-        rs.policy.optimizer.step(rs.policy.model.parameters(), pg);
-        rs.critic.optimizer.step(rs.critic.model.parameters(), cg);
+        rs.policy.optimizer.step(rs.policy.model.trainable(), pg);
+        rs.critic.optimizer.step(rs.critic.model.trainable(), cg);
         return new Update(sum, ptxLoss, slowest, false);
     }
 

@@ -97,7 +97,12 @@ public final class PpoJob extends JobCommand {
             throw new ConfigException("model.tokenizer '" + cfg.model().tokenizer() + "' has " + tok.vocabSize() + " tokens, more than the policy's vocabulary of "
                     + policy.config().vocabSize() + " (ppo.policyInit " + p.policyInit() + "); use the tokenizer the policy was trained with"
                     + (p.policyInit().startsWith(ModelFiles.HF) ? " (model.tokenizer=" + p.policyInit() + "/tokenizer.json)" : ""));
-        Gpt reference = policy.frozenCopy();
+        if (cfg.model().lora().rank() > 0) { // adapters on the given policy; its base, frozen, is the reference (no second copy)
+            Gpt adapted = Gpt.init(policy.config().withLora(cfg.lora()), DType.FLOAT32, cfg.run().seed());
+            adapted.parameters().copySharedFrom(policy.parameters());
+            policy = adapted;
+        }
+        Gpt reference = policy.config().lora() != null ? policy.base() : policy.frozenCopy();
         Gpt rewardModel = null;
         RewardFunction scripted = null;
         ExperienceMaker.ScoreNorm norm = new ExperienceMaker.ScoreNorm(0, 1);
@@ -127,7 +132,7 @@ public final class PpoJob extends JobCommand {
 
         AdamW.Config pc = new AdamW.Config(LrSchedule.constant(p.policyLr()), 0.9, 0.95, 1e-8, 0.0, cfg.train().maxGradNorm());
         AdamW.Config cc = new AdamW.Config(LrSchedule.constant(p.criticLr()), 0.9, 0.95, 1e-8, 0.0, cfg.train().maxGradNorm());
-        AdamW policyOpt = new AdamW(pc, policy.parameters().layout(), DType.FLOAT32), criticOpt = new AdamW(cc, critic.parameters().layout(), DType.FLOAT32);
+        AdamW policyOpt = new AdamW(pc, policy.trainable().layout(), DType.FLOAT32), criticOpt = new AdamW(cc, critic.trainable().layout(), DType.FLOAT32);
         KlController kl = p.klMode().equals("adaptive") ? KlController.adaptive(p.klBeta(), p.klTarget(), p.klHorizon()) : KlController.fixed(p.klBeta());
         PpoSettings settings = new PpoSettings(p.gamma(), p.lambda(), p.clip(), p.valueClip(), p.entropyCoef(), 1.0,
                 KlEstimator.valueOf(p.klEstimator().toUpperCase()), p.scoreClip(), p.missingEosPenalty());

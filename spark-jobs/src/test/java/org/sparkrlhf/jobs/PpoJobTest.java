@@ -69,6 +69,30 @@ class PpoJobTest {
         return GptWeights.read(c.open("policy.safetensors"), "policy", 0, DType.FLOAT32).parameters().flat().toFloatArray();
     }
 
+    /** PPO with LoRA: the base stays what it was (it is the reference), only adapters and the heads move. */
+    @Test
+    void loraPpoTrainsAdaptersOnTopOfAFrozenReference(@TempDir java.nio.file.Path dir) throws Exception {
+        String run = dir.resolve("lora").toUri().toString();
+        List<String> o = new ArrayList<>(List.of("run.dir=" + run, "ppo.prompts=" + prompts.toUri(), "ppo.reward=token-frequency:101",
+                "ppo.criticInit=policy", "ppo.iterations=2", "ppo.promptsPerIteration=8", "ppo.maxNewTokens=8", "ppo.epochs=2",
+                "ppo.minibatches=2", "ppo.policyLr=0.01", "ppo.criticLr=0.01", "model.contextLength=96", "model.dModel=32", "model.nHeads=2",
+                "model.nLayers=1", "train.partitions=2", "train.microBatch=4", "train.checkpointEvery=2", "data.maxBadFraction=0.05",
+                "model.lora.rank=4", "model.lora.targets=[c_attn, c_fc]"));
+        JobConfig cfg = ConfigLoader.load(null, "test", o);
+        PpoJob.train(spark, cfg, null);
+        Path p = new Path(run);
+        FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+        CheckpointStore.Checkpoint c = new CheckpointStore(fs, p, 2, true).latestValid().orElseThrow();
+        GptWeights.Loaded policy = GptWeights.read(c.open("policy.safetensors"), "policy", 0, DType.FLOAT32);
+        assertEquals(4, policy.config().lora().rank());
+        org.sparkrlhf.model.Gpt start = org.sparkrlhf.model.Gpt.init(cfg.gptConfig(), DType.FLOAT32, cfg.run().seed());
+        for (org.sparkrlhf.model.ParameterLayout.Entry e : org.sparkrlhf.model.ParameterLayout.of(cfg.gptConfig().base()).entries().values())
+            org.junit.jupiter.api.Assertions.assertArrayEquals(start.parameters().get(e.name()).toFloatArray(), policy.parameters().get(e.name()).toFloatArray(),
+                    "frozen base " + e.name());
+        org.junit.jupiter.api.Assertions.assertTrue(policy.parameters().get("h.0.attn.c_attn.lora_B").sumOfSquares() > 0, "the policy's adapters trained");
+        org.junit.jupiter.api.Assertions.assertTrue(!policy.parameters().layout().contains("h.0.attn.c_proj.lora_A"), "only the named targets are adapted");
+    }
+
     @Test
     void resumedPpoIsBitIdenticalAndTheRunRecordsItself(@TempDir java.nio.file.Path dir) throws Exception {
         String ref = dir.resolve("ref").toUri().toString(), run = dir.resolve("run").toUri().toString();
