@@ -41,8 +41,38 @@ public final class GptWeights {
         SafeTensors.write(out, entries, meta);
     }
 
-    /** A loaded model: its config and parameters. */
-    public record Loaded(GptConfig config, Parameters parameters) {}
+    static final String BASE_KEY = "sparkrlhf.base";
+
+    /**
+     * A LoRA model's trained part alone (its adapters and heads, {@link org.sparkrlhf.model.Gpt#trainable()}),
+     * with the config and where the frozen base comes from ({@code base}: a weights location, or
+     * {@code seed:N} for the random init of run seed N): what a LoRA run checkpoints.
+     */
+    public static void writeAdapters(OutputStream out, GptConfig config, Parameters trainable, String base) throws IOException {
+        if (config.lora() == null) throw new IllegalArgumentException("only a LoRA model is written as adapters");
+        List<SafeTensors.Entry> entries = new ArrayList<>();
+        for (ParameterLayout.Entry e : trainable.layout().entries().values())
+            entries.add(new SafeTensors.Entry(e.name(), Arrays.stream(e.shape()).asLongStream().toArray(), trainable.get(e.name()).toFloatArray()));
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "pt");
+        meta.put(CONFIG_KEY, JSON.writeValueAsString(config));
+        meta.put(BASE_KEY, base);
+        SafeTensors.write(out, entries, meta);
+    }
+
+    /**
+     * A loaded model: its config and parameters; for a LoRA adapters file ({@link #writeAdapters}) the
+     * parameters are the trainable part only and {@code base} says where the rest comes from (else null).
+     */
+    public record Loaded(GptConfig config, Parameters parameters, String base) {
+        public Loaded(GptConfig config, Parameters parameters) {
+            this(config, parameters, null);
+        }
+
+        public boolean adaptersOnly() {
+            return base != null;
+        }
+    }
 
     /**
      * Reads weights written by {@link #write} (config from metadata) or a GPT-2-style file, whose
@@ -54,6 +84,8 @@ public final class GptWeights {
         GptConfig config = c.metadata().containsKey(CONFIG_KEY)
                 ? JSON.readValue(c.metadata().get(CONFIG_KEY), GptConfig.class)
                 : infer(byName, nHeadsIfUnknown, source);
+        String base = c.metadata().get(BASE_KEY);
+        if (base != null) return new Loaded(config, toParameters(byName, ParameterLayout.trainable(config), dtype, source, config), base);
         return new Loaded(config, toParameters(byName, config, dtype, source));
     }
 
@@ -105,7 +137,11 @@ public final class GptWeights {
     }
 
     static Parameters toParameters(Map<String, SafeTensors.Entry> byName, GptConfig config, DType dtype, String source) throws IOException {
-        ParameterLayout layout = ParameterLayout.of(config);
+        return toParameters(byName, ParameterLayout.of(config), dtype, source, config);
+    }
+
+    private static Parameters toParameters(Map<String, SafeTensors.Entry> byName, ParameterLayout layout, DType dtype, String source, GptConfig config)
+            throws IOException {
         Parameters p = Parameters.zeros(layout, dtype);
         for (ParameterLayout.Entry e : layout.entries().values()) {
             SafeTensors.Entry t = byName.get(e.name());

@@ -51,19 +51,42 @@ public final class ModelFiles {
             HuggingFaceGpt2.Imported m = imported(hadoop, key, location);
             return new Gpt(m.config(), m.parameters());
         }
+        GptWeights.Loaded l;
         try (InputStream in = open(hadoop, key, location)) {
-            GptWeights.Loaded l = GptWeights.read(in, location, 0, DType.FLOAT32);
-            return new Gpt(l.config(), l.parameters());
+            l = GptWeights.read(in, location, 0, DType.FLOAT32);
         } catch (IOException | IllegalArgumentException e) {
             throw unusable(key, location, e, "point " + key + " at weights of the model the job expects");
         }
+        if (!l.adaptersOnly()) return new Gpt(l.config(), l.parameters());
+        return withBase(hadoop, key, location, l);
+    }
+
+    /** A LoRA run's adapters on their base: the weights their file names (a LoRA checkpoint holds only the adapters and heads). */
+    private static Gpt withBase(Configuration hadoop, String key, String location, GptWeights.Loaded adapters) throws IOException {
+        String base = adapters.base();
+        Gpt model;
+        if (base.startsWith("seed:")) { // the run started from random weights: the same init, drawn again
+            model = Gpt.init(adapters.config(), DType.FLOAT32, Long.parseLong(base.substring(5)));
+        } else {
+            model = Gpt.init(adapters.config(), DType.FLOAT32, 0);
+            Gpt b = load(hadoop, key + " (the base of the LoRA adapters in " + location + ")", base);
+            if (b.config().lora() != null) b = b.merged();
+            model.base().parameters().copySharedFrom(b.parameters());
+        }
+        model.trainable().flat().copyFrom(adapters.parameters().flat());
+        return model;
     }
 
     /** {@code model.init}: the trunk into {@code target}; heads the file lacks (a reward head on an SFT model) keep their fresh init. */
     static void loadInit(Configuration hadoop, String location, Parameters target, String stage) throws IOException {
         List<String> fresh;
         try {
-            if (location.startsWith(HF)) fresh = HuggingFaceGpt2.readTrunk(huggingFace(hadoop, "model.init", location), target);
+            if (!location.startsWith(HF) && isAdapters(hadoop, location)) { // a LoRA run's checkpoint: its adapters merged into its base
+                Gpt m = load(hadoop, "model.init", location).merged();
+                fresh = new java.util.ArrayList<>();
+                for (var e : target.layout().entries().values()) if (!m.parameters().layout().contains(e.name())) fresh.add(e.name());
+                target.copySharedFrom(m.parameters());
+            } else if (location.startsWith(HF)) fresh = HuggingFaceGpt2.readTrunk(huggingFace(hadoop, "model.init", location), target);
             else try (InputStream in = open(hadoop, "model.init", location)) {
                 fresh = GptWeights.readTrunk(in, location, target);
             }
@@ -73,6 +96,13 @@ public final class ModelFiles {
                     : "model.* sets the sizes; they must be the ones the file was trained with");
         }
         if (!fresh.isEmpty()) System.err.printf("%s: initialised from %s; new heads %s start from random init%n", stage, location, fresh);
+    }
+
+    /** Whether a weights file is a LoRA adapters file (metadata only is read). */
+    private static boolean isAdapters(Configuration hadoop, String location) throws IOException {
+        try (InputStream in = open(hadoop, "model.init", location)) {
+            return GptWeights.read(in, location, 0, DType.FLOAT32).adaptersOnly();
+        }
     }
 
     /** The reward model of {@code ppo.reward} (a reward-job checkpoint directory) and the normalization its scores get. */

@@ -51,7 +51,8 @@ final class SupervisedLearner<E> implements TrainingLoop.Learner<StepReport> {
         LrSchedule schedule = new LrSchedule(LrSchedule.Kind.valueOf(t.schedule().toUpperCase()), t.lr(), t.minLr(), t.warmupSteps(), t.steps(),
                 round.startStep());
         model = Gpt.init(modelCfg, DType.FLOAT32, cfg.run().seed());
-        if (round.resumeFrom().isEmpty() && !cfg.model().init().isEmpty())
+        // a LoRA checkpoint holds only the adapters and heads: the base comes from model.init on a resume too
+        if ((round.resumeFrom().isEmpty() || modelCfg.lora() != null) && !cfg.model().init().isEmpty())
             ModelFiles.loadInit(spark.sparkContext().hadoopConfiguration(), cfg.model().init(), model.parameters(), stage);
         // with LoRA the optimizer (and the gradient the ranks sum) covers the adapters and heads alone
         optimizer = new AdamW(new AdamW.Config(schedule, 0.9, 0.95, 1e-8, t.weightDecay(), t.maxGradNorm()), model.trainable().layout(), DType.FLOAT32);
@@ -126,7 +127,14 @@ final class SupervisedLearner<E> implements TrainingLoop.Learner<StepReport> {
 
     @Override
     public void restore(CheckpointStore.Checkpoint c) throws IOException {
-        model.parameters().flat().copyFrom(c.read("weights.safetensors", (in, src) -> GptWeights.read(in, src, model.config(), DType.FLOAT32)).flat());
+        if (model.config().lora() != null) {
+            GptWeights.Loaded a = c.read("weights.safetensors", (in, src) -> GptWeights.read(in, src, 0, DType.FLOAT32));
+            if (!a.adaptersOnly() || !a.config().equals(model.config()))
+                throw new IllegalStateException("checkpoint " + c.step() + " does not hold this run's LoRA adapters; resume with the settings it was written with");
+            model.trainable().flat().copyFrom(a.parameters().flat());
+        } else {
+            model.parameters().flat().copyFrom(c.read("weights.safetensors", (in, src) -> GptWeights.read(in, src, model.config(), DType.FLOAT32)).flat());
+        }
         c.read("optimizer.safetensors", (in, src) -> {
             OptimizerStateIO.read(in, src, optimizer);
             return null;
@@ -146,7 +154,11 @@ final class SupervisedLearner<E> implements TrainingLoop.Learner<StepReport> {
         state.put("stepsPerEpoch", trainer.stepsPerEpoch());
         if (cfg.run().recurring()) state.set("round", round.toJson()); // what TrainingRound.plan reads next time
         Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>();
-        files.put("weights.safetensors", out -> GptWeights.write(out, model.config(), model.parameters()));
+        if (model.config().lora() != null) // the adapters and heads alone; the base is model.init (or the run seed's init)
+            files.put("weights.safetensors", out -> GptWeights.writeAdapters(out, model.config(), model.trainable(),
+                    cfg.model().init().isEmpty() ? "seed:" + cfg.run().seed() : cfg.model().init()));
+        else
+            files.put("weights.safetensors", out -> GptWeights.write(out, model.config(), model.parameters()));
         files.put("optimizer.safetensors", out -> OptimizerStateIO.write(out, optimizer));
         return files;
     }

@@ -95,20 +95,38 @@ class SftJobTest extends LocalSparkTest {
         try (var in = Files.newInputStream(ckpt.resolve("weights.safetensors"))) {
             saved = GptWeights.read(in, "ckpt", 0, DType.FLOAT32);
         }
-        assertEquals(4, saved.config().lora().rank());
+        assertTrue(saved.adaptersOnly() && saved.base().equals(init.toUri().toString()), "the checkpoint holds the adapters and names the base: " + saved.base());
+        assertEquals(org.sparkrlhf.model.ParameterLayout.trainable(saved.config()).size(), saved.parameters().flat().size());
+        Gpt adapted = ModelFiles.load(new org.apache.hadoop.conf.Configuration(), "test", ckpt.resolve("weights.safetensors").toString());
         for (org.sparkrlhf.model.ParameterLayout.Entry e : org.sparkrlhf.model.ParameterLayout.of(cfg).entries().values())
-            assertArrayEquals(pre.parameters().get(e.name()).toFloatArray(), saved.parameters().get(e.name()).toFloatArray(), "frozen " + e.name());
-        assertTrue(saved.parameters().get("h.0.mlp.c_fc.lora_B").sumOfSquares() > 0, "the adapters trained");
+            assertArrayEquals(pre.parameters().get(e.name()).toFloatArray(), adapted.parameters().get(e.name()).toFloatArray(), "frozen " + e.name());
+        assertTrue(adapted.parameters().get("h.0.mlp.c_fc.lora_B").sumOfSquares() > 0, "the adapters trained");
         long moments;
         try (var in = Files.newInputStream(ckpt.resolve("optimizer.safetensors"))) {
             moments = org.sparkrlhf.checkpoint.SafeTensors.read(in, "opt").tensors().values().stream().mapToLong(t -> t.data().length).max().orElse(0);
         }
         assertEquals(org.sparkrlhf.model.ParameterLayout.trainable(saved.config()).size(), moments, "AdamW keeps moments for the adapters alone");
 
+        // a LoRA run resumed from its adapters-only checkpoint ends bit-identically to an uninterrupted one
+        List<String> common = List.of("data.train=" + dir.resolve("sft.jsonl").toUri(), "model.init=" + init.toUri(), "model.contextLength=128",
+                "model.dModel=32", "model.nHeads=2", "model.nLayers=1", "model.lora.rank=4", "model.lora.dropout=0.1", "train.globalBatch=8",
+                "train.microBatch=4", "train.warmupSteps=0", "train.schedule=constant", "train.lr=0.02", "train.checkpointEvery=3");
+        java.util.function.BiFunction<String, List<String>, List<String>> with = (run, more) -> {
+            List<String> all = new ArrayList<>(common);
+            all.add("run.dir=" + dir.resolve(run).toUri());
+            all.addAll(more);
+            return all;
+        };
+        SftJob.train(spark, ConfigLoader.load(null, "test", with.apply("whole", List.of("train.steps=6"))), null);
+        SftJob.train(spark, ConfigLoader.load(null, "test", with.apply("cut", List.of("train.steps=3"))), null);
+        SftJob.train(spark, ConfigLoader.load(null, "test", with.apply("cut", List.of("train.steps=6", "run.resume=true"))), null);
+        byte[] whole = Files.readAllBytes(dir.resolve("whole/checkpoints/step-0000006/weights.safetensors"));
+        byte[] resumed = Files.readAllBytes(dir.resolve("cut/checkpoints/step-0000006/weights.safetensors"));
+        assertArrayEquals(whole, resumed, "adapters after a resume");
+
         assertEquals(0, new picocli.CommandLine(new ExportCommand()).execute(ckpt.toString(), "--out", dir.resolve("hf").toString()));
         Gpt exported = ModelFiles.load(new org.apache.hadoop.conf.Configuration(), "test", "hf:" + dir.resolve("hf"));
         assertEquals(null, exported.config().lora());
-        Gpt adapted = new Gpt(saved.config(), saved.parameters());
         int[] toks = {72, 101, 108, 108, 111, 32, 116};
         org.sparkrlhf.model.Batch b = org.sparkrlhf.model.Batch.dense(toks, 1, toks.length);
         float[] want = adapted.forward(b).logits().toFloatArray(), got = exported.forward(b).logits().toFloatArray();
