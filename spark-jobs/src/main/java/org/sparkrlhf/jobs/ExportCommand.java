@@ -47,6 +47,9 @@ public final class ExportCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", description = "The tokenizer spec (default: model.tokenizer of the run's config.json beside the checkpoint).")
     String tokenizer;
 
+    @Option(names = "--peft", description = "From a LoRA run, write the adapters as a PEFT adapter directory (adapter_config.json, adapter_model.safetensors) instead of merging them.")
+    boolean peft;
+
     @Option(names = "--critic", description = "From a PPO checkpoint, export the critic (trunk as GPT2LMHeadModel, its value head in value_head.safetensors) instead of the policy.")
     boolean critic;
 
@@ -74,6 +77,7 @@ public final class ExportCommand implements Callable<Integer> {
             default -> throw new ModelFileException("--dtype " + dtype + " is not one of f32, bf16, f16");
         };
         ModelSpec m = ModelSpec.resolve(hadoop, "export", critic ? criticWeights(hadoop) : checkpoint, tokenizer);
+        if (peft) return exportPeft(hadoop, m, type);
         Gpt model = m.model().config().lora() != null ? m.model().merged() : m.model(); // adapters folded into their weights
         String weights = m.weights(), spec = m.tokenizer();
         HuggingFaceGpt2.RewardNorm norm = m.norm() == null ? null : new HuggingFaceGpt2.RewardNorm(m.norm().mean(), m.norm().std());
@@ -84,6 +88,23 @@ public final class ExportCommand implements Callable<Integer> {
         System.out.printf("exported %s (%s, %,d parameters, %s) from %s to %s; %s%n",
                 model.config().has(Head.REWARD) ? "a reward model" : "a policy", model.config().has(Head.REWARD) ? "GPT2ForSequenceClassification" : "GPT2LMHeadModel",
                 model.parameters().flat().size(), dtype.toLowerCase(), weights, out, tokenizerNote);
+        return 0;
+    }
+
+    /** The adapters alone, as PEFT writes them, with the tokenizer; the base is exported on its own (bin/rlhf export of model.init). */
+    private int exportPeft(Configuration hadoop, ModelSpec m, String type) throws IOException {
+        if (m.model().config().lora() == null)
+            throw new ModelFileException("export --peft: " + checkpoint + " is not a LoRA model (it has no adapters); export it without --peft");
+        HadoopModelDirectory target = new HadoopModelDirectory(hadoop, out);
+        try {
+            org.sparkrlhf.checkpoint.PeftAdapters.write(target, m.model(), type, null);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFileException("export --peft: " + e.getMessage());
+        }
+        Tokenizer tok = Tokenizers.create(m.tokenizer());
+        String note = writeTokenizer(hadoop, m.tokenizer(), tok, target);
+        System.out.printf("exported the LoRA adapters of %s (rank %d on %s) to %s as a PEFT adapter directory; load it onto the base model "
+                + "exported without --peft from its model.init; %s%n", m.weights(), m.model().config().lora().rank(), m.model().config().lora().targets(), out, note);
         return 0;
     }
 

@@ -98,6 +98,58 @@ class ExportCommandTest {
         assertArrayEquals(org.sparkrlhf.tokenizer.Tokenizers.create("gpt2").encode(text), org.sparkrlhf.tokenizer.Tokenizers.create(back.tokenizer()).encode(text));
     }
 
+    /**
+     * A LoRA checkpoint as a PEFT adapter directory: PEFT's file names, keys, shapes ([r, in] and
+     * [out, r], transposed from ours) and config, and the adapters it holds fold into the base exactly
+     * as merging does: W + (alpha / r) lora_A^T lora_B^T.
+     */
+    @Test
+    void loraAdaptersGoOutAsAPeftDirectory(@TempDir Path tmp) throws Exception {
+        Path base = checkpoint(tmp.resolve("base"), CFG, 6, null).resolve("weights.safetensors");
+        GptConfig lc = CFG.withLora(new org.sparkrlhf.model.Lora(4, 8.0, 0.05, java.util.Set.of("c_attn", "mlp.c_proj")));
+        Gpt adapted = Gpt.init(lc, DType.FLOAT32, 6);
+        java.util.SplittableRandom r = new java.util.SplittableRandom(1);
+        for (var e : org.sparkrlhf.model.ParameterLayout.trainable(lc).entries().values()) {
+            var t = adapted.parameters().get(e.name());
+            for (int i = 0; i < t.size(); i++) t.set(i, r.nextDouble() - 0.5);
+        }
+        Path ckpt = tmp.resolve("lora");
+        Files.createDirectories(ckpt);
+        try (OutputStream o = Files.newOutputStream(ckpt.resolve("weights.safetensors"))) {
+            GptWeights.writeAdapters(o, lc, adapted.trainable(), base.toUri().toString());
+        }
+        Files.writeString(ckpt.resolve("config.json"), "{\"model\": {\"tokenizer\": \"bytes\"}}");
+        Path out = tmp.resolve("peft");
+        assertEquals(0, export(ckpt.toString(), "--out", out.toString(), "--peft"));
+        var cfg = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
+        assertEquals("LORA", cfg.get("peft_type").asText());
+        assertEquals("CAUSAL_LM", cfg.get("task_type").asText());
+        assertEquals(4, cfg.get("r").asInt());
+        assertEquals(8.0, cfg.get("lora_alpha").asDouble());
+        assertTrue(cfg.get("fan_in_fan_out").asBoolean());
+        assertEquals(java.util.List.of("c_attn", "mlp.c_proj"), java.util.List.of(cfg.get("target_modules").get(0).asText(), cfg.get("target_modules").get(1).asText()));
+        org.sparkrlhf.checkpoint.SafeTensors.Contents c;
+        try (var in = Files.newInputStream(out.resolve("adapter_model.safetensors"))) {
+            c = org.sparkrlhf.checkpoint.SafeTensors.read(in, "peft");
+        }
+        assertEquals(4 * 2, c.tensors().size(), "two layers x two targets x (A, B)");
+        int d = CFG.dModel();
+        var a = c.tensors().get("base_model.model.transformer.h.1.attn.c_attn.lora_A.weight");
+        var b = c.tensors().get("base_model.model.transformer.h.1.attn.c_attn.lora_B.weight");
+        assertArrayEquals(new long[]{4, d}, a.shape());
+        assertArrayEquals(new long[]{3 * d, 4}, b.shape());
+        // fold PEFT's tensors as PEFT does and compare with our merge
+        Gpt full = ModelFiles.load(new Configuration(), "test", ckpt.resolve("weights.safetensors").toString());
+        float[] w = full.parameters().get("h.1.attn.c_attn.weight").toFloatArray(), merged = full.merged().parameters().get("h.1.attn.c_attn.weight").toFloatArray();
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < 3 * d; j++) {
+                double delta = 0;
+                for (int k = 0; k < 4; k++) delta += a.data()[k * d + i] * (double) b.data()[j * 4 + k];
+                assertEquals(merged[i * 3 * d + j], w[i * 3 * d + j] + 2.0 * delta, 1e-5, "W[" + i + "][" + j + "]");
+            }
+        assertEquals(2, export(base.toString(), "--out", tmp.resolve("no").toString(), "--peft", "--tokenizer", "bytes"), "a model without adapters is refused");
+    }
+
     /** A PPO checkpoint's critic goes out as the trunk plus value_head.safetensors, and comes back with the same values. */
     @Test
     void aPpoCriticGoesOutWithItsValueHead(@TempDir Path tmp) throws Exception {
