@@ -48,6 +48,7 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
     private final Runnable release;
     private final FileSystem fs;
     private final Path runDir;
+    private final JobConfig cfg;
     private SamplesLog samples;
 
     PpoLearner(Parts parts, ExperienceMaker.ScoreNorm norm, Tokenizer tok, Quarantine.Counts promptCounts, JobConfig cfg, FileSystem fs,
@@ -60,6 +61,7 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         this.release = release;
         this.fs = fs;
         this.runDir = new Path(cfg.run().dir());
+        this.cfg = cfg;
         this.samples = new SamplesLog(fs, runDir, 0);
     }
 
@@ -148,8 +150,8 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
     @Override
     public void restore(CheckpointStore.Checkpoint c) throws IOException {
         Gpt policy = parts.policy(), critic = parts.critic();
-        policy.parameters().flat().copyFrom(c.read("policy.safetensors", (in, src) -> GptWeights.read(in, src, policy.config(), DType.FLOAT32)).flat());
-        critic.parameters().flat().copyFrom(c.read("critic.safetensors", (in, src) -> GptWeights.read(in, src, critic.config(), DType.FLOAT32)).flat());
+        readModel(c, "policy.safetensors", policy);
+        readModel(c, "critic.safetensors", critic);
         c.read("policy_optimizer.safetensors", (in, src) -> {
             OptimizerStateIO.read(in, src, parts.policyOpt());
             return null;
@@ -177,8 +179,8 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         state.put("rewardNormMean", norm.mean());
         state.put("rewardNormStd", norm.std());
         Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>();
-        files.put("policy.safetensors", out -> GptWeights.write(out, parts.policy().config(), parts.policy().parameters()));
-        files.put("critic.safetensors", out -> GptWeights.write(out, parts.critic().config(), parts.critic().parameters()));
+        files.put("policy.safetensors", out -> writeModel(out, parts.policy(), policyBase()));
+        files.put("critic.safetensors", out -> writeModel(out, parts.critic(), criticBase()));
         files.put("policy_optimizer.safetensors", out -> OptimizerStateIO.write(out, parts.policyOpt()));
         files.put("critic_optimizer.safetensors", out -> OptimizerStateIO.write(out, parts.criticOpt()));
         return files;
@@ -187,6 +189,36 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
     @Override
     public Gpt model() {
         return parts.policy();
+    }
+
+    /** A whole model, or with LoRA its adapters and heads naming the base they sit on (the job rebuilds that base on a resume). */
+    private static void writeModel(java.io.OutputStream out, Gpt m, String base) throws IOException {
+        if (m.config().lora() != null) GptWeights.writeAdapters(out, m.config(), m.trainable(), base);
+        else GptWeights.write(out, m.config(), m.parameters());
+    }
+
+    private static void readModel(CheckpointStore.Checkpoint c, String file, Gpt m) throws IOException {
+        if (m.config().lora() == null) {
+            m.parameters().flat().copyFrom(c.read(file, (in, src) -> GptWeights.read(in, src, m.config(), DType.FLOAT32)).flat());
+            return;
+        }
+        GptWeights.Loaded a = c.read(file, (in, src) -> GptWeights.read(in, src, 0, DType.FLOAT32));
+        if (!a.adaptersOnly() || !a.config().equals(m.config()))
+            throw new IllegalStateException(file + " of checkpoint " + c.step() + " does not hold this run's LoRA adapters; resume with the settings it was written with");
+        m.trainable().flat().copyFrom(a.parameters().flat());
+    }
+
+    /** Where the policy's frozen base comes from: ppo.policyInit, or the run seed's random init. */
+    private String policyBase() {
+        return cfg.ppo().policyInit().isEmpty() ? "seed:" + cfg.run().seed() : cfg.ppo().policyInit();
+    }
+
+    /** The critic's trunk: the reward model's (ppo.criticInit=reward), else the policy's base. */
+    private String criticBase() {
+        String reward = cfg.ppo().reward();
+        if (cfg.ppo().criticInit().equals("reward") && !reward.startsWith("token-frequency:"))
+            return reward.startsWith(ModelFiles.HF) ? reward : reward + "/weights.safetensors";
+        return policyBase();
     }
 
     @Override

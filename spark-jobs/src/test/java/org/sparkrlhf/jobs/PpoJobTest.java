@@ -83,7 +83,12 @@ class PpoJobTest {
         Path p = new Path(run);
         FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
         CheckpointStore.Checkpoint c = new CheckpointStore(fs, p, 2, true).latestValid().orElseThrow();
-        GptWeights.Loaded policy = GptWeights.read(c.open("policy.safetensors"), "policy", 0, DType.FLOAT32);
+        GptWeights.Loaded file = GptWeights.read(c.open("policy.safetensors"), "policy", 0, DType.FLOAT32);
+        org.junit.jupiter.api.Assertions.assertTrue(file.adaptersOnly() && file.base().equals("seed:" + cfg.run().seed()), "adapters only, on the seed's init");
+        org.sparkrlhf.model.Gpt policy = ModelFiles.load(spark.sparkContext().hadoopConfiguration(), "test",
+                new Path(c.dir(), "policy.safetensors").toString());
+        org.sparkrlhf.model.Gpt critic = ModelFiles.load(spark.sparkContext().hadoopConfiguration(), "test", new Path(c.dir(), "critic.safetensors").toString());
+        org.junit.jupiter.api.Assertions.assertTrue(critic.config().has(org.sparkrlhf.model.Head.VALUE) && critic.config().lora() != null);
         assertEquals(4, policy.config().lora().rank());
         org.sparkrlhf.model.Gpt start = org.sparkrlhf.model.Gpt.init(cfg.gptConfig(), DType.FLOAT32, cfg.run().seed());
         for (org.sparkrlhf.model.ParameterLayout.Entry e : org.sparkrlhf.model.ParameterLayout.of(cfg.gptConfig().base()).entries().values())
@@ -91,6 +96,19 @@ class PpoJobTest {
                     "frozen base " + e.name());
         org.junit.jupiter.api.Assertions.assertTrue(policy.parameters().get("h.0.attn.c_attn.lora_B").sumOfSquares() > 0, "the policy's adapters trained");
         org.junit.jupiter.api.Assertions.assertTrue(!policy.parameters().layout().contains("h.0.attn.c_proj.lora_A"), "only the named targets are adapted");
+
+        // resumed from its adapters-only checkpoint, it ends bit-identically
+        String cut = dir.resolve("cut").toUri().toString();
+        List<String> first = new ArrayList<>(o), second = new ArrayList<>(o);
+        first.replaceAll(x -> x.startsWith("run.dir=") ? "run.dir=" + cut : x.equals("ppo.iterations=2") ? "ppo.iterations=1" : x.equals("train.checkpointEvery=2") ? "train.checkpointEvery=1" : x);
+        second.replaceAll(x -> x.startsWith("run.dir=") ? "run.dir=" + cut : x.equals("train.checkpointEvery=2") ? "train.checkpointEvery=1" : x);
+        second.add("run.resume=true");
+        PpoJob.train(spark, ConfigLoader.load(null, "test", first), null);
+        PpoJob.train(spark, ConfigLoader.load(null, "test", second), null);
+        CheckpointStore.Checkpoint resumed = new CheckpointStore(fs, new Path(cut), 2, true).latestValid().orElseThrow();
+        assertEquals(2, resumed.step());
+        for (String f : new String[]{"policy.safetensors", "critic.safetensors"})
+            org.junit.jupiter.api.Assertions.assertArrayEquals(c.open(f).readAllBytes(), resumed.open(f).readAllBytes(), f + " after a resume");
     }
 
     @Test
