@@ -38,6 +38,22 @@ class RewardJobTest extends LocalSparkTest {
         lines.add("{\"prompt\":\"Q\",\"responses\":[\"a\",\"b\"],\"ranking\":[1,1]}");
         Files.write(dir.resolve("prefs.jsonl"), lines, StandardCharsets.UTF_8);
 
+        // with LoRA adapters the reward model learns the same preference; its checkpoint holds the adapters and the score head
+        TrainingLoop.Outcome lo = RewardJob.train(spark, ConfigLoader.load(null, "test", List.of("run.dir=" + dir.resolve("lora").toUri(),
+                "data.train=" + dir.resolve("prefs.jsonl").toUri(), "data.evalFraction=0.2", "model.contextLength=96", "model.dModel=32",
+                "model.nHeads=2", "model.nLayers=1", "model.lora.rank=4", "train.steps=20", "train.globalBatch=8", "train.microBatch=4",
+                "train.warmupSteps=2", "train.lr=0.01", "train.checkpointEvery=20", "data.maxBadFraction=0.05")), null);
+        assertEquals(20, lo.step());
+        JsonNode loraEval = json.readTree(dir.resolve("lora/eval/reward-step-20.json").toFile());
+        assertTrue(loraEval.get("accuracy").asDouble() > 0.7, "LoRA reward model's held-out accuracy: " + loraEval);
+        org.sparkrlhf.checkpoint.GptWeights.Loaded adapters;
+        try (var in = Files.newInputStream(dir.resolve("lora/checkpoints/step-0000020/weights.safetensors"))) {
+            adapters = org.sparkrlhf.checkpoint.GptWeights.read(in, "rm", 0, org.sparkrlhf.tensor.DType.FLOAT32);
+        }
+        assertTrue(adapters.adaptersOnly() && adapters.parameters().layout().contains("score.weight"), "adapters and the score head only");
+        assertTrue(ModelFiles.rewardModel(new org.apache.hadoop.conf.Configuration(), dir.resolve("lora/checkpoints/step-0000020").toString())
+                .config().has(org.sparkrlhf.model.Head.REWARD), "PPO reads it as a reward model, on its base");
+
         List<Double> acc = new ArrayList<>();
         TrainingLoop.Outcome o = RewardJob.train(spark, ConfigLoader.load(null, "test", List.of("run.dir=" + dir.resolve("run").toUri(),
                 "data.train=" + dir.resolve("prefs.jsonl").toUri(), "data.evalFraction=0.2", "model.contextLength=96", "model.dModel=32",
