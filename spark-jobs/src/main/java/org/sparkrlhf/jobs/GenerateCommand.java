@@ -39,20 +39,15 @@ import picocli.CommandLine.Option;
 @Command(name = "generate", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Sample responses to a prompt data set with a model, as a Spark job (JSON lines or Parquet out).")
 public final class GenerateCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    RecordJobOptions io = new RecordJobOptions();
+
     @Option(names = "--model", required = true, description = "The policy: a checkpoint directory, a weights file, or hf:DIR.")
     String model;
     @Option(names = "--prompts", required = true, description = "Prompt records ({\"prompt\": ...} or {\"messages\": [...]}), a file or directory, any Hadoop URI.")
     String prompts;
-    @Option(names = "--out", required = true, description = "The output directory (must not exist).")
-    String out;
-    @Option(names = "--format", defaultValue = "jsonl", description = "Format of the prompt records: jsonl or parquet (default: ${DEFAULT-VALUE}).")
-    String format;
-    @Option(names = "--out-format", defaultValue = "jsonl", description = "jsonl or parquet (default: ${DEFAULT-VALUE}).")
-    String outFormat;
     @Option(names = "--reward", description = "A reward model (a reward-job checkpoint directory or hf:DIR) to score each response.")
     String reward;
-    @Option(names = "--tokenizer", description = "The tokenizer spec (default: the model's own).")
-    String tokenizer;
     @Option(names = "--samples", defaultValue = "1", description = "Responses per prompt (default: ${DEFAULT-VALUE}).")
     int samples;
     @Option(names = "--max-new-tokens", defaultValue = "64", description = "Default: ${DEFAULT-VALUE}.")
@@ -65,16 +60,6 @@ public final class GenerateCommand implements Callable<Integer> {
     double topP;
     @Option(names = "--seed", defaultValue = "1234", description = "Seeds every response with its prompt's index (default: ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--partitions", defaultValue = "0", description = "Spark tasks (default: the cluster's default parallelism).")
-    int partitions;
-    @Option(names = "--max-chars", defaultValue = "100000", description = "Longer records are quarantined (default: ${DEFAULT-VALUE}).")
-    int maxChars;
-    @Option(names = "--max-bad-fraction", defaultValue = "0.01", description = "Stop if more records than this share are malformed (default: ${DEFAULT-VALUE}).")
-    double maxBadFraction;
-    @Option(names = "--master", description = "Spark master (default: spark-submit's, else local[*]).")
-    String master;
-    @Option(names = "--verbose", description = "Print the stack trace with an error.")
-    boolean verbose;
 
     public static void main(String[] args) {
         SparkDefaults.exit(new CommandLine(new GenerateCommand()).execute(args));
@@ -84,23 +69,22 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try {
             check();
-            SparkSession spark = SparkDefaults.cliSession(master, "spark-rlhf generate");
+            SparkSession spark = SparkDefaults.cliSession(io.master, "spark-rlhf generate");
             try {
                 long n = run(spark);
-                System.out.printf("done: %,d responses in %s/responses (%s)%n", n, out, outFormat);
+                System.out.printf("done: %,d responses in %s/responses (%s)%n", n, io.out, io.outFormat);
                 return 0;
             } finally {
                 spark.stop();
             }
         } catch (Exception e) {
-            return UserErrors.report(e, verbose, System.err);
+            return UserErrors.report(e, io.verbose, System.err);
         }
     }
 
     void check() {
         if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1, got " + samples);
-        if (!format.equals("jsonl") && !format.equals("parquet")) throw new IllegalArgumentException("--format must be jsonl or parquet, got '" + format + "'");
-        if (!outFormat.equals("jsonl") && !outFormat.equals("parquet")) throw new IllegalArgumentException("--out-format must be jsonl or parquet, got '" + outFormat + "'");
+        io.check();
         new SamplingConfig(temperature, topK, topP, maxNewTokens, null, false); // validates, naming the setting
     }
 
@@ -108,10 +92,10 @@ public final class GenerateCommand implements Callable<Integer> {
     long run(SparkSession spark) throws IOException {
         check();
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-        Path outDir = new Path(out);
+        Path outDir = new Path(io.out);
         FileSystem fs = outDir.getFileSystem(hadoop);
-        if (fs.exists(outDir)) throw new IllegalArgumentException("--out " + out + " exists; name a new directory (nothing is overwritten)");
-        ModelSpec policy = ModelSpec.resolve(hadoop, "--model", model, tokenizer);
+        if (fs.exists(outDir)) throw new IllegalArgumentException("--out " + io.out + " exists; name a new directory (nothing is overwritten)");
+        ModelSpec policy = ModelSpec.resolve(hadoop, "--model", model, io.tokenizer);
         if (!policy.model().config().has(Head.LM)) throw new ModelFileException("--model " + model + " has no language-model head: it cannot generate");
         ModelSpec scorer = reward == null ? null : ModelSpec.resolve(hadoop, "--reward", reward, null);
         if (scorer != null && !scorer.model().config().has(Head.REWARD))
@@ -123,13 +107,13 @@ public final class GenerateCommand implements Callable<Integer> {
         if (maxPrompt < 1) throw new IllegalArgumentException("--max-new-tokens " + maxNewTokens + " leaves no room for a prompt in the model's context of "
                 + policy.model().config().contextLength());
         String spec = policy.tokenizer();
-        int chars = maxChars;
-        JavaRDD<org.sparkrlhf.data.Parsed<Pair>> parsed = RecordFiles.read(spark, prompts, format, "--prompts")
+        int chars = io.maxChars;
+        JavaRDD<org.sparkrlhf.data.Parsed<Pair>> parsed = RecordFiles.read(spark, prompts, io.format, "--prompts")
                 .map(src -> TextPairRecords.parse(src, chars, Tokenizers.create(spec), maxPrompt, false));
-        Quarantine.Result<Pair> good = Quarantine.apply(parsed, fs, outDir, "prompts", maxBadFraction, "--max-bad-fraction");
+        Quarantine.Result<Pair> good = Quarantine.apply(parsed, fs, outDir, "prompts", io.maxBadFraction, "--max-bad-fraction");
         JavaPairRDD<Pair, Long> indexed = good.good().zipWithIndex();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        int parts = partitions > 0 ? partitions : jsc.defaultParallelism();
+        int parts = io.partitions > 0 ? io.partitions : jsc.defaultParallelism();
         SamplingConfig sampling = new SamplingConfig(temperature, topK, topP, maxNewTokens, new int[]{tok.eosToken()}, false);
         var models = jsc.broadcast(new ModelBytes[]{ModelBytes.of(policy.model()), scorer == null ? null : ModelBytes.of(scorer.model())});
         long t0 = System.nanoTime(), count;
@@ -137,7 +121,7 @@ public final class GenerateCommand implements Callable<Integer> {
             Generation.Job job = new Generation.Job(models, spec, sampling, samples, seed, tok.padToken(), scorer == null ? null : scorer.norm(),
                     Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")));
             JavaRDD<String> lines = Generation.generate(indexed, parts, job).cache();
-            count = write(spark, lines, new Path(outDir, "responses").toString(), outFormat);
+            count = write(spark, lines, new Path(outDir, "responses").toString(), io.outFormat);
             lines.unpersist(false);
         } finally {
             models.unpersist(false);

@@ -33,28 +33,13 @@ import picocli.CommandLine.Option;
 @Command(name = "score", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Score {prompt, response} records with a reward model, as a Spark job (JSON lines or Parquet out).")
 public final class ScoreCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    RecordJobOptions io = new RecordJobOptions();
+
     @Option(names = "--reward", required = true, description = "The reward model: a reward-job checkpoint directory or hf:DIR.")
     String reward;
     @Option(names = "--records", required = true, description = "Records with 'prompt' (or 'messages') and 'response', a file or directory, any Hadoop URI.")
     String records;
-    @Option(names = "--out", required = true, description = "The output directory (must not exist).")
-    String out;
-    @Option(names = "--format", defaultValue = "jsonl", description = "Format of the records: jsonl or parquet (default: ${DEFAULT-VALUE}).")
-    String format;
-    @Option(names = "--out-format", defaultValue = "jsonl", description = "jsonl or parquet (default: ${DEFAULT-VALUE}).")
-    String outFormat;
-    @Option(names = "--tokenizer", description = "The tokenizer spec (default: the reward model's own).")
-    String tokenizer;
-    @Option(names = "--partitions", defaultValue = "0", description = "Spark tasks (default: the cluster's default parallelism).")
-    int partitions;
-    @Option(names = "--max-chars", defaultValue = "100000", description = "Longer records are quarantined (default: ${DEFAULT-VALUE}).")
-    int maxChars;
-    @Option(names = "--max-bad-fraction", defaultValue = "0.01", description = "Stop if more records than this share are malformed (default: ${DEFAULT-VALUE}).")
-    double maxBadFraction;
-    @Option(names = "--master", description = "Spark master (default: spark-submit's, else local[*]).")
-    String master;
-    @Option(names = "--verbose", description = "Print the stack trace with an error.")
-    boolean verbose;
 
     public static void main(String[] args) {
         SparkDefaults.exit(new CommandLine(new ScoreCommand()).execute(args));
@@ -63,42 +48,41 @@ public final class ScoreCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try {
-            if (!format.equals("jsonl") && !format.equals("parquet")) throw new IllegalArgumentException("--format must be jsonl or parquet, got '" + format + "'");
-            if (!outFormat.equals("jsonl") && !outFormat.equals("parquet")) throw new IllegalArgumentException("--out-format must be jsonl or parquet, got '" + outFormat + "'");
-            SparkSession spark = SparkDefaults.cliSession(master, "spark-rlhf score");
+            io.check();
+            SparkSession spark = SparkDefaults.cliSession(io.master, "spark-rlhf score");
             try {
                 long n = run(spark);
-                System.out.printf("done: %,d scores in %s/scores (%s)%n", n, out, outFormat);
+                System.out.printf("done: %,d scores in %s/scores (%s)%n", n, io.out, io.outFormat);
                 return 0;
             } finally {
                 spark.stop();
             }
         } catch (Exception e) {
-            return UserErrors.report(e, verbose, System.err);
+            return UserErrors.report(e, io.verbose, System.err);
         }
     }
 
     long run(SparkSession spark) throws IOException {
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-        Path outDir = new Path(out);
+        Path outDir = new Path(io.out);
         FileSystem fs = outDir.getFileSystem(hadoop);
-        if (fs.exists(outDir)) throw new IllegalArgumentException("--out " + out + " exists; name a new directory (nothing is overwritten)");
-        ModelSpec scorer = ModelSpec.resolve(hadoop, "--reward", reward, tokenizer);
+        if (fs.exists(outDir)) throw new IllegalArgumentException("--out " + io.out + " exists; name a new directory (nothing is overwritten)");
+        ModelSpec scorer = ModelSpec.resolve(hadoop, "--reward", reward, io.tokenizer);
         if (!scorer.model().config().has(Head.REWARD)) throw new ModelFileException("--reward " + reward + " is not a reward model (no reward head)");
         String spec = scorer.tokenizer();
-        int chars = maxChars, maxTokens = scorer.model().config().contextLength();
-        JavaRDD<org.sparkrlhf.data.Parsed<Pair>> parsed = RecordFiles.read(spark, records, format, "--records")
+        int chars = io.maxChars, maxTokens = scorer.model().config().contextLength();
+        JavaRDD<org.sparkrlhf.data.Parsed<Pair>> parsed = RecordFiles.read(spark, records, io.format, "--records")
                 .map(src -> TextPairRecords.parse(src, chars, Tokenizers.create(spec), maxTokens, true));
-        Quarantine.Result<Pair> good = Quarantine.apply(parsed, fs, outDir, "records", maxBadFraction, "--max-bad-fraction");
+        Quarantine.Result<Pair> good = Quarantine.apply(parsed, fs, outDir, "records", io.maxBadFraction, "--max-bad-fraction");
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        int parts = partitions > 0 ? partitions : jsc.defaultParallelism();
+        int parts = io.partitions > 0 ? io.partitions : jsc.defaultParallelism();
         var models = jsc.broadcast(new ModelBytes[]{null, ModelBytes.of(scorer.model())});
         long t0 = System.nanoTime(), count;
         try (StageBar bar = StageBar.tasks(spark.sparkContext())) {
             Generation.Job job = new Generation.Job(models, spec, null, 1, 0, 0, scorer.norm(),
                     Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")));
             JavaRDD<String> lines = Generation.score(good.good().zipWithIndex(), parts, job).cache();
-            count = GenerateCommand.write(spark, lines, new Path(outDir, "scores").toString(), outFormat);
+            count = GenerateCommand.write(spark, lines, new Path(outDir, "scores").toString(), io.outFormat);
             lines.unpersist(false);
         } finally {
             models.unpersist(false);
