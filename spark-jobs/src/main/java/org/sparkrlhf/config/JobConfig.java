@@ -9,7 +9,7 @@ import java.util.Set;
  * The typed configuration of a training job, with defaults in {@code defaults.yaml}. Loaded by
  * {@link ConfigLoader}; every value is validated here, and errors name the key.
  */
-public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) implements Serializable {
+public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, Dpo dpo) implements Serializable {
 
     public record Run(String dir, long seed, boolean resume, boolean recurring, int leaseSeconds, int leaseWaitSeconds) implements Serializable {}
 
@@ -35,6 +35,28 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo) i
                       double valueClip, double gamma, double lambda, double entropyCoef, String klMode, double klBeta, double klTarget,
                       double klHorizon, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
                       double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch) implements Serializable {}
+
+    /** Direct preference optimization: beta, the loss (sigmoid = DPO, ipo), conservative DPO's label smoothing. */
+    public record Dpo(double beta, String loss, double labelSmoothing) implements Serializable {
+        public org.sparkrlhf.preference.DpoLoss.Settings settings() {
+            return new org.sparkrlhf.preference.DpoLoss.Settings(beta, loss.equals("ipo") ? org.sparkrlhf.preference.DpoLoss.Kind.IPO
+                    : org.sparkrlhf.preference.DpoLoss.Kind.SIGMOID, labelSmoothing);
+        }
+    }
+
+    /** Checks the DPO section (only the DPO job needs it). */
+    public JobConfig validateDpo() {
+        List<String> e = new ArrayList<>();
+        if (!Set.of("sigmoid", "ipo").contains(dpo.loss())) e.add("dpo.loss must be sigmoid or ipo, got '" + dpo.loss() + "'");
+        else try {
+            dpo.settings();
+        } catch (IllegalArgumentException x) {
+            e.add(x.getMessage());
+        }
+        if (model.cuda()) e.add("model.device: cuda runs pre-training and SFT so far; run DPO with model.device: cpu");
+        if (!e.isEmpty()) throw new ConfigException("invalid config: " + String.join("; ", e));
+        return this;
+    }
 
     /** The GPT these settings describe, with the tokenizer's vocabulary and the given heads. */
     public org.sparkrlhf.model.GptConfig gptConfig(org.sparkrlhf.model.Head... heads) {

@@ -15,6 +15,11 @@ import org.sparkrlhf.training.PreferenceGroup;
 public final class PreferenceRecords {
     private PreferenceRecords() {}
 
+    /** The chat-templated prompt's tokens that lead every response of a record ({@link #parse}'s sequences start with them). */
+    public static int promptLength(String prompt, Tokenizer tok) {
+        return tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("user", prompt)))).length;
+    }
+
     public static Parsed<PreferenceGroup> parse(SourceLine src, int maxChars, Tokenizer tok, int contextLength) {
         String[] why = new String[1];
         JsonNode n = JsonRecord.object(src, why);
