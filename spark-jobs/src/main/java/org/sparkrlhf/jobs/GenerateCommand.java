@@ -58,6 +58,8 @@ public final class GenerateCommand implements Callable<Integer> {
     int topK;
     @Option(names = "--top-p", defaultValue = "1.0", description = "Keep the smallest set reaching this probability (default: ${DEFAULT-VALUE}).")
     double topP;
+    @Option(names = "--keep-best", arity = "0..1", description = "With --reward: write only each prompt's best-scoring sample (best-of-n; the output is SFT data).")
+    boolean keepBest;
     @Option(names = "--seed", defaultValue = "1234", description = "Seeds every response with its prompt's index (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -84,6 +86,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
     void check() {
         if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1, got " + samples);
+        if (keepBest && reward == null) throw new IllegalArgumentException("--keep-best picks by the reward model's score: give --reward");
         io.check();
         new SamplingConfig(temperature, topK, topP, maxNewTokens, null, false); // validates, naming the setting
     }
@@ -119,7 +122,7 @@ public final class GenerateCommand implements Callable<Integer> {
         long t0 = System.nanoTime(), count;
         try (StageBar bar = StageBar.tasks(spark.sparkContext())) {
             Generation.Job job = new Generation.Job(models, spec, sampling, samples, seed, tok.padToken(), scorer == null ? null : scorer.norm(),
-                    Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")));
+                    Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")), keepBest);
             JavaRDD<String> lines = Generation.generate(indexed, parts, job).cache();
             count = write(spark, lines, new Path(outDir, "responses").toString(), io.outFormat);
             lines.unpersist(false);
@@ -135,6 +138,7 @@ public final class GenerateCommand implements Callable<Integer> {
         p.put("prompt_records", good.counts().total());
         p.put("quarantined", good.counts().bad());
         p.put("samples_per_prompt", samples);
+        p.put("keep_best", keepBest);
         p.put("responses", count);
         p.put("max_new_tokens", maxNewTokens);
         p.put("temperature", temperature);

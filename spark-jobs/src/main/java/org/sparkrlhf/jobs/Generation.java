@@ -37,7 +37,7 @@ final class Generation {
 
     /** What a task needs besides its prompts; {@code reward} and {@code norm} are null without a reward model. */
     record Job(Broadcast<ModelBytes[]> models, String tokenizer, SamplingConfig sampling, int samples, long seed, int padToken,
-               ExperienceMaker.ScoreNorm norm, int threads) implements Serializable {}
+               ExperienceMaker.ScoreNorm norm, int threads, boolean keepBest) implements Serializable {}
 
     /** A test's fault, thrown inside a task (see GenerateCommandTest); null in real runs. */
     static volatile TaskFault fault;
@@ -65,6 +65,7 @@ final class Generation {
                 }
             });
             List<Tuple2<Long, String>> out = new ArrayList<>();
+            java.util.Map<Long, double[]> best = new java.util.HashMap<>(); // prompt -> {best score, its sample}
             for (int from = 0; from < rows.size(); from += CHUNK) {
                 int to = Math.min(rows.size(), from + CHUNK);
                 int[][] prompt = new int[to - from][];
@@ -90,9 +91,18 @@ final class Generation {
                     o.put("seed", seeds[r]);
                     if (scores != null) putScores(o, scores[r], job.norm());
                     out.add(new Tuple2<>(ids.get(i)[0] * job.samples() + ids.get(i)[1], JSON.writeValueAsString(o)));
+                    if (scores != null) best.merge(ids.get(i)[0], new double[] {scores[r], ids.get(i)[1]},
+                            (a, b2) -> b2[0] > a[0] ? b2 : a); // ties keep the lower sample number
                 }
             }
-            return out.iterator();
+            if (!job.keepBest()) return out.iterator();
+            // best-of-n: a prompt's samples are all in this task, so its best one is chosen here
+            List<Tuple2<Long, String>> kept = new ArrayList<>();
+            for (Tuple2<Long, String> t : out) {
+                long prompt = t._1() / job.samples();
+                if ((long) best.get(prompt)[1] == t._1() % job.samples()) kept.add(t);
+            }
+            return kept.iterator();
         }).sortByKey(true, partitions).values();
     }
 

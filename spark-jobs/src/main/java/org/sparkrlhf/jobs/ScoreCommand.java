@@ -80,7 +80,7 @@ public final class ScoreCommand implements Callable<Integer> {
         long t0 = System.nanoTime(), count;
         try (StageBar bar = StageBar.tasks(spark.sparkContext())) {
             Generation.Job job = new Generation.Job(models, spec, null, 1, 0, 0, scorer.norm(),
-                    Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")));
+                    Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")), false);
             JavaRDD<String> lines = Generation.score(good.good().zipWithIndex(), parts, job).cache();
             count = GenerateCommand.write(spark, lines, new Path(outDir, "scores").toString(), io.outFormat);
             lines.unpersist(false);

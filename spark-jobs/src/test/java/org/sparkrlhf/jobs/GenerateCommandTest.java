@@ -186,6 +186,27 @@ class GenerateCommandTest {
         assertTrue(Files.readString(dir.resolve("s/quarantine/records.jsonl")).contains("missing field 'response'"));
     }
 
+    /** Best-of-n: each prompt's best-scoring sample alone, and the output is SFT data as it stands (rejection-sampling fine-tuning). */
+    @Test
+    void keepBestWritesEachPromptsBestSampleAsSftData(@TempDir Path dir) throws Exception {
+        generate(dir.resolve("all"), "--samples", "3").run(spark);
+        assertEquals(5, generate(dir.resolve("best"), "--samples", "3", "--keep-best", "true").run(spark));
+        List<JsonNode> all = rows(dir.resolve("all/responses")), best = rows(dir.resolve("best/responses"));
+        for (JsonNode b : best) {
+            double max = all.stream().filter(a -> a.get("prompt_index").asLong() == b.get("prompt_index").asLong())
+                    .mapToDouble(a -> a.get("score").asDouble()).max().orElseThrow();
+            assertEquals(max, b.get("score").asDouble(), 0.0, "prompt " + b.get("prompt_index"));
+        }
+        TrainingLoop.Outcome o = SftJob.train(spark, org.sparkrlhf.config.ConfigLoader.load(null, "test", List.of(
+                "run.dir=" + dir.resolve("sft").toUri(), "data.train=" + dir.resolve("best/responses").toUri(), "data.evalFraction=0",
+                "model.init=" + policy.resolve("weights.safetensors").toUri(), "model.contextLength=96", "model.dModel=32", "model.nHeads=2",
+                "model.nLayers=1", "train.steps=2", "train.globalBatch=4", "train.microBatch=2", "train.partitions=2", "train.warmupSteps=0")), null);
+        assertEquals(2, o.step());
+        GenerateCommand noReward = generate(dir.resolve("x"), "--keep-best", "true");
+        noReward.reward = null;
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> noReward.run(spark)).getMessage().contains("give --reward"));
+    }
+
     @Test
     void mistakesAreNamed(@TempDir Path dir) throws Exception {
         Files.createDirectories(dir.resolve("exists"));
