@@ -36,6 +36,18 @@ public final class PpoPolicyLoss {
     /** The same with every average divided by {@code normalizer} instead (1: sums, for accumulation across machines). */
     public static Result compute(Tensor logits, int v, int[] actions, double[] oldLogProbs, double[] advantages,
                                  double[] mask, double clip, double entropyCoef, double normalizer, Tensor dLogits) {
+        return compute(logits, v, actions, oldLogProbs, advantages, mask, clip, entropyCoef, normalizer, null, 0, dLogits);
+    }
+
+    /**
+     * With GRPO's KL term in the loss: {@code klCoef} times the k3 estimate of KL(pi || ref) per token,
+     * exp(q - p) - (q - p) - 1 with p = log pi(a) and q = log ref(a) (reported in {@link Result#loss()}
+     * only; {@code refLogProbs} null for none).
+     */
+    public static Result compute(Tensor logits, int v, int[] actions, double[] oldLogProbs, double[] advantages,
+                                 double[] mask, double clip, double entropyCoef, double normalizer,
+                                 double[] refLogProbs, double klCoef, Tensor dLogits) {
+        double klTerm = 0;
         double count = normalizer;
         double policy = 0, entropy = 0, approxKl = 0, clipped = 0, ratioSum = 0, ratioMax = Double.NEGATIVE_INFINITY;
         for (int r = 0; r < actions.length; r++) {
@@ -56,6 +68,11 @@ public final class PpoPolicyLoss {
             policy -= w * Math.min(unclipped, ratioClipped * a);
             // d(-term)/d logp: -A r on the unclipped branch, 0 on the clipped branch (constant in r)
             double dLogp = takesClipped ? 0.0 : -w * a * ratio;
+            if (refLogProbs != null && klCoef != 0) { // + c k3: d/dp [exp(q - p) - (q - p) - 1] = 1 - exp(q - p)
+                double d = refLogProbs[r] - logp;
+                klTerm += w * klCoef * (Math.exp(d) - d - 1);
+                dLogp += w * klCoef * (1 - Math.exp(d));
+            }
 
             double h = 0;
             for (int j = 0; j < v; j++) {
@@ -77,7 +94,7 @@ public final class PpoPolicyLoss {
                 dLogits.add(off + actions[r], dLogp);
             }
         }
-        double loss = policy - entropyCoef * entropy;
+        double loss = policy - entropyCoef * entropy + klTerm;
         return new Result(loss, policy, entropy, approxKl, clipped, ratioSum, ratioMax);
     }
 }
