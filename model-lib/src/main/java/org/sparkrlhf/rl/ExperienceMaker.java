@@ -67,6 +67,56 @@ public final class ExperienceMaker {
         return new Made(out, new Timing(t1 - t0, System.nanoTime() - t1));
     }
 
+    /**
+     * Critic-free experience (GRPO, RLOO): {@code k} samples of each prompt (seeds[i * k + j] for
+     * sample j of prompt i), each response's sequence reward (the normalized, clipped score, plus the
+     * missing-EOS penalty; for RLOO minus beta times its summed KL estimate), and every token of a
+     * response given its group advantage. Values and returns are zero: no critic is read.
+     */
+    public static Made makeGroups(List<int[]> prompts, int k, long[] seeds, Models models, Settings settings, double beta, Advantage method) {
+        if (method.needsCritic()) throw new IllegalArgumentException("makeGroups is for the critic-free methods, not " + method);
+        if (seeds.length != prompts.size() * k) throw new IllegalArgumentException("need k seeds per prompt: " + prompts.size() * k + ", got " + seeds.length);
+        List<int[]> expanded = new ArrayList<>(prompts.size() * k);
+        for (int[] p : prompts) for (int j = 0; j < k; j++) expanded.add(p);
+        PpoSettings ppo = settings.ppo();
+        ScoreNorm norm = settings.norm();
+        long t0 = System.nanoTime();
+        Samples samples = new Sampler(models.policy(), settings.padToken()).sample(expanded.toArray(int[][]::new), seeds, settings.sampling());
+        long t1 = System.nanoTime();
+        List<int[]> responses = new ArrayList<>();
+        for (int[] r : samples.tokens()) responses.add(r);
+        double[] scores = models.reward().score(expanded, responses);
+        int n = expanded.size(), micro = settings.microBatch();
+        double[][] logp = new double[n][], ref = new double[n][];
+        for (int from = 0; from < n; from += micro) {
+            int to = Math.min(n, from + micro);
+            double[][] lp = responseLogProbs(models.policy(), expanded.subList(from, to), responses.subList(from, to));
+            double[][] rf = responseLogProbs(models.reference(), expanded.subList(from, to), responses.subList(from, to));
+            System.arraycopy(lp, 0, logp, from, to - from);
+            System.arraycopy(rf, 0, ref, from, to - from);
+        }
+        double[] seqReward = new double[n];
+        boolean[] eos = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            int[] r = responses.get(i);
+            eos[i] = samples.stopped()[i] && r.length > 0 && r[r.length - 1] == settings.eosToken();
+            seqReward[i] = Math.max(-ppo.scoreClip(), Math.min(ppo.scoreClip(), (scores[i] - norm.mean()) / norm.std()))
+                    + (eos[i] ? 0 : ppo.missingEosPenalty());
+            if (method == Advantage.RLOO)
+                for (int t = 0; t < r.length; t++) seqReward[i] -= beta * ppo.klEstimator().estimate(logp[i][t], ref[i][t]);
+        }
+        double[] adv = method == Advantage.RLOO ? GroupAdvantages.rloo(seqReward, k) : GroupAdvantages.grpo(seqReward, k, 1e-4);
+        List<Experience> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int len = responses.get(i).length;
+            double[] a = new double[len], rewards = new double[len];
+            java.util.Arrays.fill(a, adv[i]);
+            rewards[len - 1] = seqReward[i];
+            out.add(new Experience(expanded.get(i), responses.get(i), logp[i], ref[i], new double[len], scores[i], eos[i], rewards, a, new double[len]));
+        }
+        return new Made(out, new Timing(t1 - t0, System.nanoTime() - t1));
+    }
+
     /** The right-padded batch of prompt+response sequences minus their last token (the model's inputs). */
     static Batch inputs(List<int[]> prompts, List<int[]> responses) {
         int n = prompts.size(), len = 1;

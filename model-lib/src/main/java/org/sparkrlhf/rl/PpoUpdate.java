@@ -29,13 +29,24 @@ public final class PpoUpdate {
 
     public static Stats accumulate(Gpt policy, Gpt critic, List<Experience> mb, Moments advantageStats, PpoSettings s,
                                    Parameters policyGrads, Parameters criticGrads) {
+        return accumulate(policy, critic, mb, advantageStats, s, policyGrads, criticGrads, 0.0);
+    }
+
+    /**
+     * As above; {@code critic} null for the critic-free methods (no value loss), {@code advantageStats}
+     * null to take the advantages as they are (group methods normalize within the group), and
+     * {@code klInLoss} > 0 adds GRPO's k3 KL penalty against the reference to the loss.
+     */
+    public static Stats accumulate(Gpt policy, Gpt critic, List<Experience> mb, Moments advantageStats, PpoSettings s,
+                                   Parameters policyGrads, Parameters criticGrads, double klInLoss) {
         long t0 = System.nanoTime();
         if (mb.isEmpty()) return Stats.ZERO;
         List<int[]> prompts = mb.stream().map(Experience::prompt).toList(), responses = mb.stream().map(Experience::response).toList();
         Batch b = ExperienceMaker.inputs(prompts, responses);
         int rows = b.batchSize() * b.length(), v = policy.config().vocabSize();
         int[] actions = new int[rows];
-        double[] oldLogp = new double[rows], adv = new double[rows], mask = new double[rows], oldV = new double[rows], ret = new double[rows];
+        double[] oldLogp = new double[rows], adv = new double[rows], mask = new double[rows], oldV = new double[rows], ret = new double[rows],
+                refLogp = new double[rows];
         double tokens = 0;
         for (int i = 0; i < mb.size(); i++) {
             Experience e = mb.get(i);
@@ -43,7 +54,8 @@ public final class PpoUpdate {
                 int row = ExperienceMaker.row(b, i, e.prompt().length, t);
                 actions[row] = e.response()[t];
                 oldLogp[row] = e.oldLogProbs()[t];
-                adv[row] = advantageStats.whiten(e.advantages()[t], true);
+                adv[row] = advantageStats == null ? e.advantages()[t] : advantageStats.whiten(e.advantages()[t], true);
+                refLogp[row] = e.refLogProbs()[t];
                 oldV[row] = e.oldValues()[t];
                 ret[row] = e.returns()[t];
                 mask[row] = 1;
@@ -52,8 +64,12 @@ public final class PpoUpdate {
         }
         Forward f = policy.forward(b);
         Tensor dLogits = Tensor.zeros(policy.parameters().dtype(), rows * v);
-        PpoPolicyLoss.Result pr = PpoPolicyLoss.compute(f.logits(), v, actions, oldLogp, adv, mask, s.clip(), s.entropyCoef(), 1.0, dLogits);
+        PpoPolicyLoss.Result pr = PpoPolicyLoss.compute(f.logits(), v, actions, oldLogp, adv, mask, s.clip(), s.entropyCoef(), 1.0,
+                klInLoss > 0 ? refLogp : null, klInLoss, dLogits);
         policy.backward(f, dLogits, null, null, policyGrads);
+        if (critic == null)
+            return new Stats(pr.policyLoss(), 0, pr.entropy(), pr.approxKl(), pr.clipFraction(), pr.ratioMean(), pr.ratioMax(), tokens,
+                    System.nanoTime() - t0);
 
         Forward cf = critic.forward(b);
         Tensor dValues = Tensor.zeros(critic.parameters().dtype(), rows);
