@@ -32,12 +32,18 @@ public final class GptWeights {
     private static final Set<String> IGNORED_SUFFIXES = Set.of(".attn.bias", ".attn.masked_bias");
 
     public static void write(OutputStream out, GptConfig config, Parameters params) throws IOException {
+        write(out, config, params, null);
+    }
+
+    /** Every tensor of {@code params}'s layout, the config, and (for LoRA adapters) where their base comes from. */
+    private static void write(OutputStream out, GptConfig config, Parameters params, String base) throws IOException {
         List<SafeTensors.Entry> entries = new ArrayList<>();
         for (ParameterLayout.Entry e : params.layout().entries().values())
             entries.add(new SafeTensors.Entry(e.name(), Arrays.stream(e.shape()).asLongStream().toArray(), params.get(e.name()).toFloatArray()));
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
         meta.put(CONFIG_KEY, JSON.writeValueAsString(config));
+        if (base != null) meta.put(BASE_KEY, base);
         SafeTensors.write(out, entries, meta);
     }
 
@@ -50,14 +56,7 @@ public final class GptWeights {
      */
     public static void writeAdapters(OutputStream out, GptConfig config, Parameters trainable, String base) throws IOException {
         if (config.lora() == null) throw new IllegalArgumentException("only a LoRA model is written as adapters");
-        List<SafeTensors.Entry> entries = new ArrayList<>();
-        for (ParameterLayout.Entry e : trainable.layout().entries().values())
-            entries.add(new SafeTensors.Entry(e.name(), Arrays.stream(e.shape()).asLongStream().toArray(), trainable.get(e.name()).toFloatArray()));
-        Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("format", "pt");
-        meta.put(CONFIG_KEY, JSON.writeValueAsString(config));
-        meta.put(BASE_KEY, base);
-        SafeTensors.write(out, entries, meta);
+        write(out, config, trainable, base);
     }
 
     /**
@@ -79,7 +78,11 @@ public final class GptWeights {
      * sizes come from its shapes and {@code nHeadsIfUnknown} (not recoverable from shapes).
      */
     public static Loaded read(InputStream in, String source, int nHeadsIfUnknown, DType dtype) throws IOException {
-        SafeTensors.Contents c = SafeTensors.read(in, source);
+        return read(SafeTensors.read(in, source), source, nHeadsIfUnknown, dtype);
+    }
+
+    /** {@link #read(InputStream, String, int, DType)} on a file already read. */
+    public static Loaded read(SafeTensors.Contents c, String source, int nHeadsIfUnknown, DType dtype) throws IOException {
         Map<String, SafeTensors.Entry> byName = byGpt2Name(c);
         GptConfig config = c.metadata().containsKey(CONFIG_KEY)
                 ? JSON.readValue(c.metadata().get(CONFIG_KEY), GptConfig.class)
@@ -110,7 +113,17 @@ public final class GptWeights {
      * model's trunk. Returns the names left untouched; a missing trunk tensor is an error.
      */
     public static List<String> readTrunk(InputStream in, String source, Parameters target) throws IOException {
-        return copyTrunk(byGpt2Name(SafeTensors.read(in, source)), source, target);
+        return readTrunk(SafeTensors.read(in, source), source, target);
+    }
+
+    /** {@link #readTrunk(InputStream, String, Parameters)} on a file already read. */
+    public static List<String> readTrunk(SafeTensors.Contents c, String source, Parameters target) throws IOException {
+        return copyTrunk(byGpt2Name(c), source, target);
+    }
+
+    /** Whether a file holds a LoRA run's adapters alone ({@link #writeAdapters}): its metadata names their base. */
+    public static boolean isAdapters(SafeTensors.Contents c) {
+        return c.metadata().containsKey(BASE_KEY);
     }
 
     /** {@link #readTrunk} from tensors already read, by GPT-2 name (one file, or a Hugging Face directory's shards). */

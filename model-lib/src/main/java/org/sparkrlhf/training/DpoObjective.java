@@ -15,7 +15,7 @@ import org.sparkrlhf.tensor.Tensor;
  * pairs through the policy together, sums each response's log-probabilities, and sends the loss's
  * derivative by that sum back as per-token weights on the response's log-probabilities (the gradient
  * of a weighted cross-entropy with weight -dLoss/dSum). {@link StepStats#correct()} counts pairs
- * whose implicit reward prefers the chosen response; {@link #margins} reports the margins themselves.
+ * whose implicit reward prefers the chosen response; {@link #evaluate(Gpt, List, int, double[])} reports the margins themselves.
  */
 public final class DpoObjective implements Objective<DpoPair> {
     private final DpoLoss.Settings settings;
@@ -34,11 +34,10 @@ public final class DpoObjective implements Objective<DpoPair> {
         return run(model, pairs, microBatch, null, null);
     }
 
-    /** beta x h for each pair (the implicit reward margin), in order. */
-    public double[] margins(Gpt model, List<DpoPair> pairs, int microBatch) {
-        double[] out = new double[pairs.size()];
-        run(model, pairs, microBatch, null, out);
-        return out;
+    /** {@link #evaluate}, also writing beta x h for each pair (the implicit reward margin) into {@code margins}, in order. */
+    public StepStats evaluate(Gpt model, List<DpoPair> pairs, int microBatch, double[] margins) {
+        if (margins.length != pairs.size()) throw new IllegalArgumentException("need one margin slot per pair: " + pairs.size() + ", got " + margins.length);
+        return run(model, pairs, microBatch, null, margins);
     }
 
     private StepStats run(Gpt model, List<DpoPair> pairs, int microBatch, Parameters grads, double[] margins) {

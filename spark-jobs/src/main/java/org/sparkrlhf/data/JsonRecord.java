@@ -23,6 +23,20 @@ final class JsonRecord {
         return null;
     }
 
+    /**
+     * The turns a record asks to be answered: its chat {@code messages}, else its {@code prompt} as one
+     * user turn; null with {@code why[0]} saying what is missing or bad.
+     */
+    static List<ChatTemplate.Turn> promptTurns(JsonNode n, String[] why) {
+        if (n.has("messages")) return messages(n.get("messages"), why);
+        JsonNode p = n.get("prompt");
+        if (p == null || !p.isTextual() || p.asText().isBlank()) {
+            why[0] = "missing or empty field 'prompt' (or give 'messages')";
+            return null;
+        }
+        return List.of(new ChatTemplate.Turn("user", p.asText()));
+    }
+
     /** Chat turns from a {@code messages} array, or null with {@code why[0]} saying which message is bad. */
     static List<ChatTemplate.Turn> messages(JsonNode msgs, String[] why) {
         if (!msgs.isArray() || msgs.isEmpty()) {

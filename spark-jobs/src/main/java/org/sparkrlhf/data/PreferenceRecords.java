@@ -15,12 +15,15 @@ import org.sparkrlhf.training.PreferenceGroup;
 public final class PreferenceRecords {
     private PreferenceRecords() {}
 
-    /** The chat-templated prompt's tokens that lead every response of a record ({@link #parse}'s sequences start with them). */
-    public static int promptLength(String prompt, Tokenizer tok) {
-        return tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("user", prompt)))).length;
-    }
+    /** A record's comparisons and the length of the chat-templated prompt every one of its sequences starts with (DPO scores only what follows). */
+    public record Prompted(PreferenceGroup group, int promptLength) implements java.io.Serializable {}
 
     public static Parsed<PreferenceGroup> parse(SourceLine src, int maxChars, Tokenizer tok, int contextLength) {
+        Parsed<Prompted> p = parsePrompted(src, maxChars, tok, contextLength);
+        return p.isOk() ? Parsed.ok(p.value().group(), src) : Parsed.bad(p.reason(), src);
+    }
+
+    public static Parsed<Prompted> parsePrompted(SourceLine src, int maxChars, Tokenizer tok, int contextLength) {
         String[] why = new String[1];
         JsonNode n = JsonRecord.object(src, why);
         if (n == null) return Parsed.bad(why[0], src);
@@ -70,7 +73,7 @@ public final class PreferenceRecords {
         PreferenceGroup g = seqs.length == 2 && !n.has("ranking")
                 ? new PreferenceGroup(seqs, new int[]{0}, new int[]{1}, new double[]{margin}, annotator, criterion)
                 : PreferenceGroup.ranking(seqs, annotator, criterion);
-        return Parsed.ok(g, src);
+        return Parsed.ok(new Prompted(g, promptIds.length), src);
     }
 
     private static String text(JsonNode n, String field) {

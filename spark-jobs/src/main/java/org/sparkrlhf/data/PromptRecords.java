@@ -1,7 +1,6 @@
 package org.sparkrlhf.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.util.ArrayList;
 import java.util.List;
 import org.sparkrlhf.tokenizer.Tokenizer;
 
@@ -16,15 +15,8 @@ public final class PromptRecords {
         String[] why = new String[1];
         JsonNode n = JsonRecord.object(src, why);
         if (n == null) return Parsed.bad(why[0], src);
-        List<ChatTemplate.Turn> turns = new ArrayList<>();
-        if (n.has("messages")) {
-            turns = JsonRecord.messages(n.get("messages"), why);
-            if (turns == null) return Parsed.bad(why[0], src);
-        } else {
-            JsonNode p = n.get("prompt");
-            if (p == null || !p.isTextual() || p.asText().isBlank()) return Parsed.bad("missing or empty field 'prompt' (or give 'messages')", src);
-            turns.add(new ChatTemplate.Turn("user", p.asText()));
-        }
+        List<ChatTemplate.Turn> turns = JsonRecord.promptTurns(n, why);
+        if (turns == null) return Parsed.bad(why[0], src);
         String text = ChatTemplate.prompt(turns);
         if (text.length() > maxChars) return Parsed.bad("text of " + text.length() + " characters exceeds data.maxChars = " + maxChars, src);
         int[] ids = tok.encode(text);

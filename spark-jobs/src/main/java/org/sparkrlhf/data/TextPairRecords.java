@@ -1,7 +1,6 @@
 package org.sparkrlhf.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.util.ArrayList;
 import java.util.List;
 import org.sparkrlhf.tokenizer.Tokenizer;
 
@@ -20,18 +19,9 @@ public final class TextPairRecords {
         String[] why = new String[1];
         JsonNode n = JsonRecord.object(src, why);
         if (n == null) return Parsed.bad(why[0], src);
-        List<ChatTemplate.Turn> turns = new ArrayList<>();
-        String shown;
-        if (n.has("messages")) {
-            turns = JsonRecord.messages(n.get("messages"), why);
-            if (turns == null) return Parsed.bad(why[0], src);
-            shown = n.get("messages").toString();
-        } else {
-            JsonNode p = n.get("prompt");
-            if (p == null || !p.isTextual() || p.asText().isBlank()) return Parsed.bad("missing or empty field 'prompt' (or give 'messages')", src);
-            turns.add(new ChatTemplate.Turn("user", p.asText()));
-            shown = p.asText();
-        }
+        List<ChatTemplate.Turn> turns = JsonRecord.promptTurns(n, why);
+        if (turns == null) return Parsed.bad(why[0], src);
+        String shown = n.has("messages") ? n.get("messages").toString() : n.get("prompt").asText(); // the prompt as the record gave it
         String response = null;
         if (needsResponse) {
             JsonNode r = n.get("response");

@@ -11,6 +11,7 @@ import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.RewardFunction;
 import org.sparkrlhf.sampling.Sampler;
+import org.sparkrlhf.sampling.SampleSeed;
 import org.sparkrlhf.sampling.SamplingConfig;
 import scala.Tuple2;
 
@@ -54,7 +55,7 @@ final class PolicyEvaluation {
                 for (int from = 0; from < seqs.size(); from += CHUNK) {
                     List<int[]> batch = seqs.subList(from, Math.min(seqs.size(), from + CHUNK));
                     long[] seeds = new long[batch.size()];
-                    for (int i = 0; i < seeds.length; i++) seeds[i] = seedOf(seed, ids.get(from + i)[0], ids.get(from + i)[1]);
+                    for (int i = 0; i < seeds.length; i++) seeds[i] = SampleSeed.of(seed, ids.get(from + i)[0], ids.get(from + i)[1]);
                     List<int[]> responses = List.of(sampler.sample(batch.toArray(int[][]::new), seeds, sampling).tokens());
                     double[] proxies = proxy.score(batch, responses);
                     double[][] lp = r == null ? null : ExperienceMaker.responseLogProbs(p, batch, responses);
@@ -73,12 +74,5 @@ final class PolicyEvaluation {
         } finally {
             models.unpersist(false);
         }
-    }
-
-    /** The sampling seed of one (prompt, sample): independent of partitioning, so results do not depend on the cluster. */
-    static long seedOf(long seed, int prompt, int sample) {
-        long h = seed * 0x9E3779B97F4A7C15L + prompt * 0xC2B2AE3D27D4EB4FL + sample * 0x165667B19E3779F9L;
-        h ^= h >>> 29;
-        return h * 0xBF58476D1CE4E5B9L;
     }
 }

@@ -1,6 +1,5 @@
 package org.sparkrlhf.jobs;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -21,7 +20,6 @@ import org.sparkrlhf.config.JobConfig;
 import org.sparkrlhf.data.Parsed;
 import org.sparkrlhf.data.PreferenceRecords;
 import org.sparkrlhf.data.Quarantine;
-import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.SourceLine;
 import org.sparkrlhf.engine.ModelBytes;
 import org.sparkrlhf.engine.SparkDefaults;
@@ -78,17 +76,8 @@ public final class DpoJob extends JobCommand {
         FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
         TrainingRound round = TrainingRound.plan(cfg, jsc.hadoopConfiguration(), dir.resumeFrom());
         if (round.nothingToDo()) return TrainingLoop.idle(cfg, round, "dpo");
-        JavaRDD<Parsed<List<DpoPair>>> parsed = parse(cfg, RecordFiles.read(spark, round.paths(), cfg.data().train(), cfg.data().format()));
-        JavaRDD<Parsed<List<DpoPair>>> trainPart = parsed, evalPart;
-        if (cfg.data().eval().isEmpty()) {
-            int perMille = (int) Math.round(cfg.data().evalFraction() * 1000);
-            trainPart = parsed.filter(p -> !RewardJob.heldOut(p, perMille));
-            evalPart = parsed.filter(p -> RewardJob.heldOut(p, perMille));
-        } else {
-            evalPart = parse(cfg, RecordFiles.read(spark, cfg.data().eval(), cfg.data().format(), "data.eval"));
-        }
-        Quarantine.Result<List<DpoPair>> train = Quarantine.apply(trainPart, fs, runDir, "train", cfg.data().maxBadFraction());
-        Quarantine.Result<List<DpoPair>> eval = Quarantine.apply(evalPart, fs, runDir, "eval", cfg.data().maxBadFraction());
+        HeldOutSplit<List<DpoPair>> split = HeldOutSplit.of(spark, cfg, round, fs, runDir, lines -> parse(cfg, lines));
+        Quarantine.Result<List<DpoPair>> train = split.train(), eval = split.eval();
 
         // the reference: the model DPO starts from, scoring every pair once on the executors
         GptConfig modelCfg = cfg.gptConfig();
@@ -115,8 +104,8 @@ public final class DpoJob extends JobCommand {
             @Override
             public Double evaluate(Gpt model, long step, ObjectNode row) throws IOException {
                 if (evalPairs.isEmpty()) return null;
-                var stats = objective.evaluate(model, evalPairs, micro);
-                double[] margins = objective.margins(model, evalPairs, micro);
+                double[] margins = new double[evalPairs.size()];
+                var stats = objective.evaluate(model, evalPairs, micro, margins); // one pass: loss, accuracy and margins
                 double meanMargin = 0;
                 for (double m : margins) meanMargin += m / margins.length;
                 ObjectNode e = JSON.createObjectNode();
@@ -159,23 +148,15 @@ public final class DpoJob extends JobCommand {
             Tokenizer tok = Tokenizers.create(tokSpec);
             List<Parsed<List<DpoPair>>> out = new ArrayList<>();
             it.forEachRemaining((SourceLine l) -> {
-                Parsed<PreferenceGroup> g = PreferenceRecords.parse(l, maxChars, tok, ctx);
+                Parsed<PreferenceRecords.Prompted> g = PreferenceRecords.parsePrompted(l, maxChars, tok, ctx);
                 if (!g.isOk()) {
                     out.add(Parsed.bad(g.reason(), l));
                     return;
                 }
-                int prompt;
-                try {
-                    JsonNode n = JSON.readTree(l.text());
-                    prompt = PreferenceRecords.promptLength(n.get("prompt").asText(), tok);
-                } catch (IOException e) {
-                    out.add(Parsed.bad("unreadable record: " + e.getMessage(), l));
-                    return;
-                }
-                PreferenceGroup pg = g.value();
+                PreferenceGroup pg = g.value().group();
                 List<DpoPair> pairs = new ArrayList<>();
                 for (int i = 0; i < pg.pairs(); i++)
-                    pairs.add(new DpoPair(pg.sequences()[pg.chosen()[i]], pg.sequences()[pg.rejected()[i]], prompt, 0, 0));
+                    pairs.add(new DpoPair(pg.sequences()[pg.chosen()[i]], pg.sequences()[pg.rejected()[i]], g.value().promptLength(), 0, 0));
                 out.add(Parsed.ok(pairs, l));
             });
             return out.iterator();

@@ -17,6 +17,7 @@ import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.RewardFunction;
 import org.sparkrlhf.sampling.Sampler;
+import org.sparkrlhf.sampling.SampleSeed;
 import org.sparkrlhf.sampling.Samples;
 import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tokenizer.Tokenizer;
@@ -72,7 +73,7 @@ final class Generation {
                 long[] seeds = new long[to - from];
                 for (int i = from; i < to; i++) {
                     prompt[i - from] = rows.get(i).promptIds();
-                    seeds[i - from] = seedOf(job.seed(), ids.get(i)[0], (int) ids.get(i)[1]);
+                    seeds[i - from] = SampleSeed.of(job.seed(), ids.get(i)[0], (int) ids.get(i)[1]);
                 }
                 Samples s = sampler.sample(prompt, seeds, job.sampling());
                 List<int[]> responses = List.of(s.tokens());
@@ -134,13 +135,6 @@ final class Generation {
     private static void putScores(ObjectNode o, double raw, ExperienceMaker.ScoreNorm norm) {
         o.put("score", raw);
         o.put("score_normalized", (raw - norm.mean()) / norm.std());
-    }
-
-    /** The sampling seed of (prompt, sample): independent of partitioning and of the other prompts. */
-    static long seedOf(long seed, long prompt, int sample) {
-        long h = seed * 0x9E3779B97F4A7C15L + prompt * 0xC2B2AE3D27D4EB4FL + sample * 0x165667B19E3779F9L;
-        h ^= h >>> 29;
-        return h * 0xBF58476D1CE4E5B9L;
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();

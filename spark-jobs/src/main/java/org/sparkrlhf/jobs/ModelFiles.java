@@ -4,12 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.sparkrlhf.checkpoint.CheckpointStore;
 import org.sparkrlhf.checkpoint.GptWeights;
 import org.sparkrlhf.checkpoint.HuggingFaceGpt2;
+import org.sparkrlhf.checkpoint.SafeTensors;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.Parameters;
 import org.sparkrlhf.rl.ExperienceMaker;
@@ -81,14 +84,21 @@ public final class ModelFiles {
     static void loadInit(Configuration hadoop, String location, Parameters target, String stage) throws IOException {
         List<String> fresh;
         try {
-            if (!location.startsWith(HF) && isAdapters(hadoop, location)) { // a LoRA run's checkpoint: its adapters merged into its base
-                Gpt m = load(hadoop, "model.init", location).merged();
-                fresh = new java.util.ArrayList<>();
-                for (var e : target.layout().entries().values()) if (!m.parameters().layout().contains(e.name())) fresh.add(e.name());
-                target.copySharedFrom(m.parameters());
-            } else if (location.startsWith(HF)) fresh = HuggingFaceGpt2.readTrunk(huggingFace(hadoop, "model.init", location), target);
-            else try (InputStream in = open(hadoop, "model.init", location)) {
-                fresh = GptWeights.readTrunk(in, location, target);
+            if (location.startsWith(HF)) {
+                fresh = HuggingFaceGpt2.readTrunk(huggingFace(hadoop, "model.init", location), target);
+            } else {
+                SafeTensors.Contents file;
+                try (InputStream in = open(hadoop, "model.init", location)) {
+                    file = SafeTensors.read(in, location); // read once, whichever kind it is
+                }
+                if (GptWeights.isAdapters(file)) { // a LoRA run's checkpoint: its adapters merged into its base
+                    Gpt m = withBase(hadoop, "model.init", location, GptWeights.read(file, location, 0, DType.FLOAT32)).merged();
+                    fresh = new java.util.ArrayList<>();
+                    for (var e : target.layout().entries().values()) if (!m.parameters().layout().contains(e.name())) fresh.add(e.name());
+                    target.copySharedFrom(m.parameters());
+                } else {
+                    fresh = GptWeights.readTrunk(file, location, target);
+                }
             }
         } catch (IOException | IllegalArgumentException e) {
             throw unusable("model.init", location, e, String.valueOf(e.getMessage()).contains("'wte.weight' has shape")
@@ -98,11 +108,22 @@ public final class ModelFiles {
         if (!fresh.isEmpty()) System.err.printf("%s: initialised from %s; new heads %s start from random init%n", stage, location, fresh);
     }
 
-    /** Whether a weights file is a LoRA adapters file (metadata only is read). */
-    private static boolean isAdapters(Configuration hadoop, String location) throws IOException {
-        try (InputStream in = open(hadoop, "model.init", location)) {
-            return GptWeights.read(in, location, 0, DType.FLOAT32).adaptersOnly();
+    /** A checkpoint's model file: the whole model, or with LoRA its adapters and heads naming the base they sit on (a job rebuilds that base on a resume). */
+    static void writeModel(OutputStream out, Gpt m, String base) throws IOException {
+        if (m.config().lora() != null) GptWeights.writeAdapters(out, m.config(), m.trainable(), base);
+        else GptWeights.write(out, m.config(), m.parameters());
+    }
+
+    /** Reads {@link #writeModel}'s file back into {@code m} (with LoRA only the adapters and heads: the base is already there). */
+    static void restoreModel(CheckpointStore.Checkpoint c, String file, Gpt m) throws IOException {
+        if (m.config().lora() == null) {
+            m.parameters().flat().copyFrom(c.read(file, (in, src) -> GptWeights.read(in, src, m.config(), DType.FLOAT32)).flat());
+            return;
         }
+        GptWeights.Loaded a = c.read(file, (in, src) -> GptWeights.read(in, src, 0, DType.FLOAT32));
+        if (!a.adaptersOnly() || !a.config().equals(m.config()))
+            throw new IllegalStateException(file + " of checkpoint " + c.step() + " does not hold this run's LoRA adapters; resume with the settings it was written with");
+        m.trainable().flat().copyFrom(a.parameters().flat());
     }
 
     /** The reward model of {@code ppo.reward} (a reward-job checkpoint directory) and the normalization its scores get. */

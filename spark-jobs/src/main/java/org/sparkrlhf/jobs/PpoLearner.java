@@ -15,7 +15,6 @@ import java.util.function.Consumer;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.sparkrlhf.checkpoint.CheckpointStore;
-import org.sparkrlhf.checkpoint.GptWeights;
 import org.sparkrlhf.checkpoint.OptimizerStateIO;
 import org.sparkrlhf.config.JobConfig;
 import org.sparkrlhf.data.Quarantine;
@@ -24,7 +23,6 @@ import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.optim.AdamW;
 import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.KlController;
-import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.tokenizer.Tokenizer;
 
 /**
@@ -150,8 +148,8 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
     @Override
     public void restore(CheckpointStore.Checkpoint c) throws IOException {
         Gpt policy = parts.policy(), critic = parts.critic();
-        readModel(c, "policy.safetensors", policy);
-        readModel(c, "critic.safetensors", critic);
+        ModelFiles.restoreModel(c, "policy.safetensors", policy);
+        ModelFiles.restoreModel(c, "critic.safetensors", critic);
         c.read("policy_optimizer.safetensors", (in, src) -> {
             OptimizerStateIO.read(in, src, parts.policyOpt());
             return null;
@@ -179,8 +177,8 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         state.put("rewardNormMean", norm.mean());
         state.put("rewardNormStd", norm.std());
         Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>();
-        files.put("policy.safetensors", out -> writeModel(out, parts.policy(), policyBase()));
-        files.put("critic.safetensors", out -> writeModel(out, parts.critic(), criticBase()));
+        files.put("policy.safetensors", out -> ModelFiles.writeModel(out, parts.policy(), policyBase()));
+        files.put("critic.safetensors", out -> ModelFiles.writeModel(out, parts.critic(), criticBase()));
         files.put("policy_optimizer.safetensors", out -> OptimizerStateIO.write(out, parts.policyOpt()));
         files.put("critic_optimizer.safetensors", out -> OptimizerStateIO.write(out, parts.criticOpt()));
         return files;
@@ -189,23 +187,6 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
     @Override
     public Gpt model() {
         return parts.policy();
-    }
-
-    /** A whole model, or with LoRA its adapters and heads naming the base they sit on (the job rebuilds that base on a resume). */
-    private static void writeModel(java.io.OutputStream out, Gpt m, String base) throws IOException {
-        if (m.config().lora() != null) GptWeights.writeAdapters(out, m.config(), m.trainable(), base);
-        else GptWeights.write(out, m.config(), m.parameters());
-    }
-
-    private static void readModel(CheckpointStore.Checkpoint c, String file, Gpt m) throws IOException {
-        if (m.config().lora() == null) {
-            m.parameters().flat().copyFrom(c.read(file, (in, src) -> GptWeights.read(in, src, m.config(), DType.FLOAT32)).flat());
-            return;
-        }
-        GptWeights.Loaded a = c.read(file, (in, src) -> GptWeights.read(in, src, 0, DType.FLOAT32));
-        if (!a.adaptersOnly() || !a.config().equals(m.config()))
-            throw new IllegalStateException(file + " of checkpoint " + c.step() + " does not hold this run's LoRA adapters; resume with the settings it was written with");
-        m.trainable().flat().copyFrom(a.parameters().flat());
     }
 
     /** Where the policy's frozen base comes from: ppo.policyInit, or the run seed's random init. */

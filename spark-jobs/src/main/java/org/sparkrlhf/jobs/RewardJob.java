@@ -20,7 +20,6 @@ import org.sparkrlhf.config.JobConfig;
 import org.sparkrlhf.data.Parsed;
 import org.sparkrlhf.data.PreferenceRecords;
 import org.sparkrlhf.data.Quarantine;
-import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.SourceLine;
 import org.sparkrlhf.engine.SparkDefaults;
 import org.sparkrlhf.model.Gpt;
@@ -67,17 +66,8 @@ public final class RewardJob extends JobCommand {
         FileSystem fs = cfg.runFileSystem(jsc.hadoopConfiguration());
         TrainingRound round = TrainingRound.plan(cfg, jsc.hadoopConfiguration(), dir.resumeFrom());
         if (round.nothingToDo()) return TrainingLoop.idle(cfg, round, "reward");
-        JavaRDD<Parsed<PreferenceGroup>> parsed = parse(cfg, RecordFiles.read(spark, round.paths(), cfg.data().train(), cfg.data().format()));
-        JavaRDD<Parsed<PreferenceGroup>> trainPart = parsed, evalPart;
-        if (cfg.data().eval().isEmpty()) {
-            int perMille = (int) Math.round(cfg.data().evalFraction() * 1000);
-            trainPart = parsed.filter(p -> !heldOut(p, perMille));
-            evalPart = parsed.filter(p -> heldOut(p, perMille));
-        } else {
-            evalPart = parse(cfg, RecordFiles.read(spark, cfg.data().eval(), cfg.data().format(), "data.eval"));
-        }
-        Quarantine.Result<PreferenceGroup> train = Quarantine.apply(trainPart, fs, runDir, "train", cfg.data().maxBadFraction());
-        Quarantine.Result<PreferenceGroup> eval = Quarantine.apply(evalPart, fs, runDir, "eval", cfg.data().maxBadFraction());
+        HeldOutSplit<PreferenceGroup> split = HeldOutSplit.of(spark, cfg, round, fs, runDir, lines -> parse(cfg, lines));
+        Quarantine.Result<PreferenceGroup> train = split.train(), eval = split.eval();
         JavaRDD<PreferenceGroup> evalGroups = eval.good().persist(StorageLevel.MEMORY_AND_DISK());
         JavaRDD<PreferenceGroup> trainGroups = train.good();
 
@@ -124,13 +114,5 @@ public final class RewardJob extends JobCommand {
             it.forEachRemaining((SourceLine l) -> out.add(PreferenceRecords.parse(l, maxChars, tok, ctx)));
             return out.iterator();
         });
-    }
-
-    /** A stable split by file name and line: the same record is held out on every run, wherever the data lives. */
-    static boolean heldOut(Parsed<?> p, int perMille) {
-        String name = p.file().substring(p.file().lastIndexOf('/') + 1);
-        long h = (name.hashCode() * 0x9E3779B97F4A7C15L) ^ (p.line() * 0xC2B2AE3D27D4EB4FL);
-        h ^= h >>> 31;
-        return Math.floorMod(h, 1000) < perMille;
     }
 }

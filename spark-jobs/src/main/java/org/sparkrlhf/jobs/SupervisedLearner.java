@@ -11,7 +11,6 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.checkpoint.CheckpointStore;
-import org.sparkrlhf.checkpoint.GptWeights;
 import org.sparkrlhf.checkpoint.OptimizerStateIO;
 import org.sparkrlhf.config.JobConfig;
 import org.sparkrlhf.engine.BarrierTrainer;
@@ -127,14 +126,7 @@ final class SupervisedLearner<E> implements TrainingLoop.Learner<StepReport> {
 
     @Override
     public void restore(CheckpointStore.Checkpoint c) throws IOException {
-        if (model.config().lora() != null) {
-            GptWeights.Loaded a = c.read("weights.safetensors", (in, src) -> GptWeights.read(in, src, 0, DType.FLOAT32));
-            if (!a.adaptersOnly() || !a.config().equals(model.config()))
-                throw new IllegalStateException("checkpoint " + c.step() + " does not hold this run's LoRA adapters; resume with the settings it was written with");
-            model.trainable().flat().copyFrom(a.parameters().flat());
-        } else {
-            model.parameters().flat().copyFrom(c.read("weights.safetensors", (in, src) -> GptWeights.read(in, src, model.config(), DType.FLOAT32)).flat());
-        }
+        ModelFiles.restoreModel(c, "weights.safetensors", model);
         c.read("optimizer.safetensors", (in, src) -> {
             OptimizerStateIO.read(in, src, optimizer);
             return null;
@@ -154,11 +146,9 @@ final class SupervisedLearner<E> implements TrainingLoop.Learner<StepReport> {
         state.put("stepsPerEpoch", trainer.stepsPerEpoch());
         if (cfg.run().recurring()) state.set("round", round.toJson()); // what TrainingRound.plan reads next time
         Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>();
-        if (model.config().lora() != null) // the adapters and heads alone; the base is model.init (or the run seed's init)
-            files.put("weights.safetensors", out -> GptWeights.writeAdapters(out, model.config(), model.trainable(),
-                    cfg.model().init().isEmpty() ? "seed:" + cfg.run().seed() : cfg.model().init()));
-        else
-            files.put("weights.safetensors", out -> GptWeights.write(out, model.config(), model.parameters()));
+        // with LoRA the adapters and heads alone; their base is model.init (or the run seed's init)
+        String base = cfg.model().init().isEmpty() ? "seed:" + cfg.run().seed() : cfg.model().init();
+        files.put("weights.safetensors", out -> ModelFiles.writeModel(out, model, base));
         files.put("optimizer.safetensors", out -> OptimizerStateIO.write(out, optimizer));
         return files;
     }
