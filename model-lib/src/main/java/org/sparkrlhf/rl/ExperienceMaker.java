@@ -23,8 +23,11 @@ public final class ExperienceMaker {
     /** Normalization of reward scores (from the reward model's statistics). */
     public record ScoreNorm(double mean, double std) implements java.io.Serializable {}
 
-    /** Where the time went: sampling, and scoring (policy, reference, critic, reward, GAE). */
-    public record Timing(long samplingNanos, long scoringNanos) implements java.io.Serializable {}
+    /**
+     * Where the time went: sampling, and scoring (policy, reference, critic, reward, GAE), of which
+     * the critic's share (what the critic-free methods save here).
+     */
+    public record Timing(long samplingNanos, long scoringNanos, long criticNanos) implements java.io.Serializable {}
 
     /** The models experience comes from: the policy that samples, its frozen reference, the critic, and the reward. */
     public record Models(Gpt policy, Gpt reference, Gpt critic, RewardFunction reward) {}
@@ -51,10 +54,14 @@ public final class ExperienceMaker {
         for (int[] r : samples.tokens()) responses.add(r);
         double[] scores = reward.score(prompts, responses);
         List<Experience> out = new ArrayList<>();
+        long criticNanos = 0;
         for (int from = 0; from < prompts.size(); from += microBatch) {
             int to = Math.min(prompts.size(), from + microBatch);
             List<int[]> p = prompts.subList(from, to), r = responses.subList(from, to);
-            double[][] logp = responseLogProbs(policy, p, r), ref = responseLogProbs(reference, p, r), val = responseValues(critic, p, r);
+            double[][] logp = responseLogProbs(policy, p, r), ref = responseLogProbs(reference, p, r);
+            long c0 = System.nanoTime();
+            double[][] val = responseValues(critic, p, r);
+            criticNanos += System.nanoTime() - c0;
             for (int i = 0; i < p.size(); i++) {
                 int k = from + i;
                 boolean eos = samples.stopped()[k] && r.get(i).length > 0 && r.get(i)[r.get(i).length - 1] == eosToken;
@@ -64,7 +71,7 @@ public final class ExperienceMaker {
                 out.add(new Experience(p.get(i), r.get(i), logp[i], ref[i], val[i], scores[k], eos, rewards, g.advantages(), g.returns()));
             }
         }
-        return new Made(out, new Timing(t1 - t0, System.nanoTime() - t1));
+        return new Made(out, new Timing(t1 - t0, System.nanoTime() - t1, criticNanos));
     }
 
     /**
@@ -114,7 +121,7 @@ public final class ExperienceMaker {
             rewards[len - 1] = seqReward[i];
             out.add(new Experience(expanded.get(i), responses.get(i), logp[i], ref[i], new double[len], scores[i], eos[i], rewards, a, new double[len]));
         }
-        return new Made(out, new Timing(t1 - t0, System.nanoTime() - t1));
+        return new Made(out, new Timing(t1 - t0, System.nanoTime() - t1, 0));
     }
 
     /** The right-padded batch of prompt+response sequences minus their last token (the model's inputs). */

@@ -16,14 +16,18 @@ import org.sparkrlhf.tensor.Tensor;
 public final class PpoUpdate {
     private PpoUpdate() {}
 
-    /** Sums over the minibatch's response tokens (ratioMax is a maximum). */
+    /**
+     * Sums over the minibatch's response tokens (ratioMax is a maximum); the compute time, and the
+     * critic's share of it (what the critic-free methods save).
+     */
     public record Stats(double policyLoss, double valueLoss, double entropy, double approxKl, double clipped, double ratio,
-                        double ratioMax, double tokens, long computeNanos) implements Serializable {
-        public static final Stats ZERO = new Stats(0, 0, 0, 0, 0, 0, Double.NEGATIVE_INFINITY, 0, 0);
+                        double ratioMax, double tokens, long computeNanos, long criticNanos) implements Serializable {
+        public static final Stats ZERO = new Stats(0, 0, 0, 0, 0, 0, Double.NEGATIVE_INFINITY, 0, 0, 0);
 
         public Stats plus(Stats o) {
             return new Stats(policyLoss + o.policyLoss, valueLoss + o.valueLoss, entropy + o.entropy, approxKl + o.approxKl,
-                    clipped + o.clipped, ratio + o.ratio, Math.max(ratioMax, o.ratioMax), tokens + o.tokens, Math.max(computeNanos, o.computeNanos));
+                    clipped + o.clipped, ratio + o.ratio, Math.max(ratioMax, o.ratioMax), tokens + o.tokens, Math.max(computeNanos, o.computeNanos),
+                    Math.max(criticNanos, o.criticNanos));
         }
     }
 
@@ -69,13 +73,15 @@ public final class PpoUpdate {
         policy.backward(f, dLogits, null, null, policyGrads);
         if (critic == null)
             return new Stats(pr.policyLoss(), 0, pr.entropy(), pr.approxKl(), pr.clipFraction(), pr.ratioMean(), pr.ratioMax(), tokens,
-                    System.nanoTime() - t0);
+                    System.nanoTime() - t0, 0);
 
+        long c0 = System.nanoTime();
         Forward cf = critic.forward(b);
         Tensor dValues = Tensor.zeros(critic.parameters().dtype(), rows);
         double vl = ValueLoss.compute(cf.values(), oldV, ret, mask, s.valueClip(), 1.0, dValues);
         critic.backward(cf, null, dValues, null, criticGrads);
+        long t1 = System.nanoTime();
         return new Stats(pr.policyLoss(), vl, pr.entropy(), pr.approxKl(), pr.clipFraction(), pr.ratioMean(), pr.ratioMax(), tokens,
-                System.nanoTime() - t0);
+                t1 - t0, t1 - c0);
     }
 }

@@ -30,8 +30,8 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
                         String schedule, double weightDecay, double maxGradNorm, int maxBadSteps, int collectiveTimeoutSeconds, int stageRetries, String collective, int checkpointEvery,
                         int keepLast, int logEvery) implements Serializable {}
 
-    public record Ppo(String prompts, String policyInit, String reward, String criticInit, int iterations, int promptsPerIteration,
-                      int maxNewTokens, double temperature, int topK, double topP, int epochs, int minibatches, double clip,
+    public record Ppo(String prompts, String policyInit, String reward, String criticInit, String advantage, int groupSize, int iterations,
+                      int promptsPerIteration, int maxNewTokens, double temperature, int topK, double topP, int epochs, int minibatches, double clip,
                       double valueClip, double gamma, double lambda, double entropyCoef, String klMode, double klBeta, double klTarget,
                       double klHorizon, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
                       double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch) implements Serializable {}
@@ -42,6 +42,16 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
             return new org.sparkrlhf.preference.DpoLoss.Settings(beta, loss.equals("ipo") ? org.sparkrlhf.preference.DpoLoss.Kind.IPO
                     : org.sparkrlhf.preference.DpoLoss.Kind.SIGMOID, labelSmoothing);
         }
+    }
+
+    /** ppo.advantage as the trainer's method. */
+    public org.sparkrlhf.rl.Advantage advantage() {
+        return org.sparkrlhf.rl.Advantage.valueOf(ppo.advantage().toUpperCase(java.util.Locale.ROOT));
+    }
+
+    /** Samples per prompt: ppo.groupSize for the group methods, one for GAE. */
+    public int samplesPerPrompt() {
+        return advantage().needsCritic() ? 1 : ppo.groupSize();
     }
 
     /** Checks the DPO section (only the DPO job needs it). */
@@ -87,6 +97,11 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
         if (ppo.reward().startsWith("token-frequency:") && !ppo.reward().substring("token-frequency:".length()).matches("\\d+"))
             e.add("ppo.reward=token-frequency:ID needs a token id, got '" + ppo.reward().substring("token-frequency:".length()) + "'");
         if (!Set.of("reward", "policy").contains(ppo.criticInit())) e.add("ppo.criticInit must be reward or policy, got '" + ppo.criticInit() + "'");
+        if (!Set.of("gae", "grpo", "rloo").contains(ppo.advantage()))
+            e.add("ppo.advantage must be gae (PPO with a critic), grpo or rloo (critic-free), got '" + ppo.advantage() + "'");
+        else if (!ppo.advantage().equals("gae") && ppo.groupSize() < 2)
+            e.add("ppo.groupSize must be >= 2 for ppo.advantage=" + ppo.advantage() + " (a baseline needs other samples of the same prompt), got "
+                    + ppo.groupSize());
         positive(e, "ppo.iterations", ppo.iterations());
         positive(e, "ppo.promptsPerIteration", ppo.promptsPerIteration());
         positive(e, "ppo.maxNewTokens", ppo.maxNewTokens());

@@ -12,6 +12,7 @@ import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.model.Parameters;
 import org.sparkrlhf.optim.AdamW;
+import org.sparkrlhf.rl.Advantage;
 import org.sparkrlhf.rl.Experience;
 import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.KlController;
@@ -29,7 +30,8 @@ import org.sparkrlhf.training.StepStats;
  * and reward models. In one stage every rank, as the algorithm reads:
  * <ol>
  *   <li>makes experience from its share of the iteration's prompts (fixed by seed and iteration):
- *       samples, scores, KL-shaped rewards, GAE;</li>
+ *       samples, scores, KL-shaped rewards, GAE; or, for the critic-free methods (GRPO, RLOO),
+ *       K samples per prompt and their group advantages, with no critic anywhere;</li>
  *   <li>exchanges with the other ranks the advantage moments (whitening uses the whole batch's)
  *       and the token counts of every coming update;</li>
  *   <li>runs epochs x minibatches of updates: the gradients of its minibatch share, summed by the
@@ -42,35 +44,54 @@ import org.sparkrlhf.training.StepStats;
  */
 public final class PpoTrainer {
 
-    /** The models of a run: policy and critic (trained), the frozen reference, and the reward (a model, or else a scripted function). */
+    /**
+     * The models of a run: policy and critic (trained; no critic for GRPO and RLOO), the frozen
+     * reference, and the reward (a model, or else a scripted function).
+     */
     public record Models(Gpt policy, Gpt critic, Gpt reference, Gpt rewardModel, RewardFunction scripted) {}
 
-    /** The optimizers for policy and critic (their replicas live on the ranks), and the driver's KL controller. */
+    /** The optimizers for policy and critic (null without one; their replicas live on the ranks), and the driver's KL controller. */
     public record Optimizers(AdamW policy, AdamW critic, KlController kl) {}
 
     /**
      * An iteration's shape: how experience is made, prompts per iteration, epochs x minibatches of
-     * updates, the seed, how many non-finite updates in a row are skipped before the run stops, and
-     * how stages run.
+     * updates, the seed, how many non-finite updates in a row are skipped before the run stops, how
+     * stages run, where advantages come from, and the samples per prompt ({@code groupSize}: 1 for
+     * GAE, at least 2 for the group methods).
      */
     public record Settings(ExperienceMaker.Settings experience, int promptsPerIteration, int epochs, int minibatches, long seed, int maxBadSteps,
-                           StageSettings stages) implements Serializable {}
+                           StageSettings stages, Advantage advantage, int groupSize) implements Serializable {
+        public Settings {
+            if (advantage.needsCritic() ? groupSize != 1 : groupSize < 2)
+                throw new IllegalArgumentException(advantage + " takes " + (advantage.needsCritic() ? "one sample" : "at least 2 samples")
+                        + " per prompt, got " + groupSize);
+        }
+
+        /** PPO proper: a critic and GAE, one sample per prompt. */
+        public Settings(ExperienceMaker.Settings experience, int promptsPerIteration, int epochs, int minibatches, long seed, int maxBadSteps,
+                        StageSettings stages) {
+            this(experience, promptsPerIteration, epochs, minibatches, seed, maxBadSteps, stages, Advantage.GAE, 1);
+        }
+    }
 
     /** A sampled response and its score, for the run's record. */
     public record Sample(int[] prompt, int[] response, double score) implements Serializable {}
 
-    /** Everything an iteration measured. */
+    /**
+     * Everything an iteration measured; {@code criticSeconds} is the critic's share of scoring and
+     * training (the slowest rank's), what the critic-free methods save.
+     */
     public record Report(long iteration, double scoreMean, double klMean, double beta, double responseLength, double eosRate,
                          double policyLoss, double valueLoss, double entropy, double approxKl, double clipFraction, double ratioMean,
                          double ratioMax, double valueExplainedVariance, double samplingSeconds, double scoringSeconds,
                          double trainingSeconds, double overheadSeconds, double iterationSeconds, double tokens,
-                         double ptxLoss, int skippedUpdates, List<Sample> samples) {}
+                         double ptxLoss, int skippedUpdates, double criticSeconds, List<Sample> samples) {}
 
     /** What ranks need once per run: the frozen models, the settings, the pre-training mix. */
     record Static(String runId, GptConfig rewardCfg, byte[] reference, byte[] rewardModel, RewardFunction scripted, Settings settings,
                   int promptsPerRank, long promptEpochSteps, double ptxCoef, int ptxPerRank, long ptxEpochSteps) implements Serializable {}
 
-    /** The trained models and counters at an iteration's start (and, from rank 0, at its end). */
+    /** The trained models (critic null without one) and counters at an iteration's start (and, from rank 0, at its end). */
     record Start(long iteration, ReplicaState policy, ReplicaState critic, long skippedUpdates, long badInARow) implements Serializable {}
 
     /** A rank's data: its prompts, and its pre-training sequences (null without PPO-ptx). */
@@ -78,10 +99,12 @@ public final class PpoTrainer {
 
     /** One rank's experience statistics and rollouts. */
     record ExperienceStats(Moments advantages, Moments returns, Moments residuals, double scoreSum, double klSum, double lengthSum,
-                           double eosCount, double count, long samplingNanos, long scoringNanos, List<Sample> samples) implements Serializable {}
+                           double eosCount, double count, long samplingNanos, long scoringNanos, long criticNanos, List<Sample> samples)
+            implements Serializable {}
 
     /** What an iteration's updates measured, summed over ranks (every rank holds the same sums; rank 0 returns them). */
-    record Learning(PpoUpdate.Stats total, long trainingNanos, double ptxLossSum, int ptxUpdates, int skipped) implements Serializable {}
+    record Learning(PpoUpdate.Stats total, long trainingNanos, long criticNanos, double ptxLossSum, int ptxUpdates, int skipped)
+            implements Serializable {}
 
     /**
      * A rank's result: its digest, its experience, its skip counters; from rank 0 the learning and,
@@ -113,6 +136,8 @@ public final class PpoTrainer {
     public PpoTrainer(JavaSparkContext jsc, Models models, Optimizers optimizers, Settings settings, ShardedData<int[]> prompts) {
         if (settings.promptsPerIteration() % (prompts.partitions() * settings.minibatches()) != 0)
             throw new IllegalArgumentException("promptsPerIteration must be a multiple of partitions x minibatches");
+        if (settings.advantage().needsCritic() != (models.critic() != null))
+            throw new IllegalArgumentException(settings.advantage() + (models.critic() == null ? " needs a critic" : " trains no critic; pass none"));
         this.runner = new StageRunner(jsc, prompts.partitions(), settings.stages());
         this.jsc = jsc;
         this.models = models;
@@ -211,12 +236,13 @@ public final class PpoTrainer {
 
     /** The driver's copy of the models and counters, at iteration {@code heldIteration}. */
     private Start heldState() {
-        return new Start(heldIteration, ReplicaState.of(policy, policyOpt), ReplicaState.of(critic, criticOpt), heldSkipped, heldBadInARow);
+        return new Start(heldIteration, ReplicaState.of(policy, policyOpt), critic == null ? null : ReplicaState.of(critic, criticOpt), heldSkipped,
+                heldBadInARow);
     }
 
     private void hold(Start end) {
         end.policy().loadInto(policy, policyOpt);
-        end.critic().loadInto(critic, criticOpt);
+        if (critic != null) end.critic().loadInto(critic, criticOpt);
         heldIteration = end.iteration();
         heldSkipped = end.skippedUpdates();
         heldBadInARow = end.badInARow();
@@ -291,7 +317,7 @@ public final class PpoTrainer {
         }
     }
 
-    /** A rank's state between iterations: the trained replicas, the frozen models, the gradient buffers, the counters. */
+    /** A rank's state between iterations: the trained replicas (no critic for the group methods), the frozen models, the gradient buffers, the counters. */
     static final class RankState implements ResidentReplicas.Resident {
         final Replica policy, critic;
         final Gpt reference, rewardModel;
@@ -301,7 +327,7 @@ public final class PpoTrainer {
 
         RankState(Static s, Start start) {
             policy = new Replica(start.policy());
-            critic = new Replica(start.critic());
+            critic = start.critic() == null ? null : new Replica(start.critic());
             if (s.reference() == null) {
                 reference = policy.model.base(); // LoRA: the same memory as the policy's frozen base
             } else {
@@ -311,13 +337,13 @@ public final class PpoTrainer {
             rewardModel = s.rewardCfg() == null ? null : Gpt.init(s.rewardCfg(), DType.FLOAT32, 0);
             if (rewardModel != null) rewardModel.parameters().flat().copyFromFloatBytes(s.rewardModel());
             ptxGrads = s.ptxCoef() > 0 ? policy.model.newTrainableGradients() : null;
-            buffer = new float[policy.size() + critic.size()];
+            buffer = new float[policy.size() + (critic == null ? 0 : critic.size())];
             setCounters(start);
         }
 
         RankState load(Start start) {
             start.policy().loadInto(policy.model, policy.optimizer);
-            start.critic().loadInto(critic.model, critic.optimizer);
+            if (critic != null) start.critic().loadInto(critic.model, critic.optimizer);
             setCounters(start);
             return this;
         }
@@ -334,7 +360,7 @@ public final class PpoTrainer {
         }
 
         Start snapshot() {
-            return new Start(iteration, policy.state(), critic.state(), skippedUpdates, badInARow);
+            return new Start(iteration, policy.state(), critic == null ? null : critic.state(), skippedUpdates, badInARow);
         }
     }
 
@@ -345,13 +371,14 @@ public final class PpoTrainer {
         int rank = links.rank();
         Collective ring = links.ring();
 
-        // 1. experience from this rank's prompts
+        // 1. experience from this rank's prompts (sample j of prompt i seeded by index i x groupSize + j)
         List<int[]> mine = shard.prompts().slice(seed, it, s.promptsPerRank(), s.promptEpochSteps());
-        long[] seeds = new long[mine.size()];
+        long[] seeds = new long[mine.size() * set.groupSize()];
         for (int i = 0; i < seeds.length; i++) seeds[i] = mix(seed, it, shard.prompts().partition, i);
         RewardFunction reward = s.scripted() != null ? s.scripted() : RewardFunction.model(rs.rewardModel, set.experience().microBatch());
-        ExperienceMaker.Made made = ExperienceMaker.make(mine, seeds, new ExperienceMaker.Models(rs.policy.model, rs.reference, rs.critic.model, reward),
-                set.experience(), beta);
+        ExperienceMaker.Models from = new ExperienceMaker.Models(rs.policy.model, rs.reference, rs.critic == null ? null : rs.critic.model, reward);
+        ExperienceMaker.Made made = set.advantage().needsCritic() ? ExperienceMaker.make(mine, seeds, from, set.experience(), beta)
+                : ExperienceMaker.makeGroups(mine, set.groupSize(), seeds, from, set.experience(), beta, set.advantage());
         ExperienceStats stats = statsOf(made);
 
         // 2. the minibatches of every update, and what the ranks must agree on before the first
@@ -390,15 +417,19 @@ public final class PpoTrainer {
             }
         }
 
-        // 3. the updates
+        // 3. the updates (GAE's advantages whitened with the whole batch's moments; group advantages are normalized already)
+        Moments whitening = set.advantage().needsCritic() ? advantages : null;
+        double klInLoss = set.advantage() == Advantage.GRPO ? beta : 0;
         PpoUpdate.Stats total = PpoUpdate.Stats.ZERO;
-        long trainingNanos = 0;
+        long trainingNanos = 0, criticNanos = 0;
         double ptxLossSum = 0;
         int ptxUpdates = 0, skipped = 0;
         String diverged = null;
         for (int u = 0; u < updates && diverged == null; u++) {
-            Update up = update(rs, s, batches.get(u), shard.ptx() == null ? null : ptxBatches.get(u), advantages, tokens[u], ptxTargets[u], ring);
+            Update up = update(rs, s, batches.get(u), shard.ptx() == null ? null : ptxBatches.get(u), whitening, klInLoss, tokens[u], ptxTargets[u],
+                    ring);
             trainingNanos += up.slowestNanos();
+            criticNanos += up.slowestCriticNanos();
             if (up.skipped()) {
                 skipped++;
                 if (rs.badInARow > set.maxBadSteps())
@@ -417,48 +448,53 @@ public final class PpoTrainer {
         rs.iteration++;
 
         // 4. what returns to the driver
-        String digest = RankResult.digest(rs.policy.model.parameters().flat()) + "+" + RankResult.digest(rs.critic.model.parameters().flat());
+        String digest = RankResult.digest(rs.policy.model.parameters().flat())
+                + (rs.critic == null ? "" : "+" + RankResult.digest(rs.critic.model.parameters().flat()));
         boolean zero = rank == 0 && diverged == null;
         return new Result(rank, digest, stats, zero && returnModels ? rs.snapshot() : null,
-                zero ? new Learning(total, trainingNanos, ptxLossSum, ptxUpdates, skipped) : null, rs.skippedUpdates, rs.badInARow, diverged);
+                zero ? new Learning(total, trainingNanos, criticNanos, ptxLossSum, ptxUpdates, skipped) : null, rs.skippedUpdates, rs.badInARow,
+                diverged);
     }
 
-    /** One update's statistics summed over ranks, its mean pre-training loss (null without PPO-ptx), the slowest rank's compute time. */
-    private record Update(PpoUpdate.Stats stats, Double ptxLoss, long slowestNanos, boolean skipped) {}
+    /** One update's statistics summed over ranks, its mean pre-training loss (null without PPO-ptx), the slowest rank's compute and critic time. */
+    private record Update(PpoUpdate.Stats stats, Double ptxLoss, long slowestNanos, long slowestCriticNanos, boolean skipped) {}
 
     /**
      * One synchronous update on a rank: the gradients of its minibatch share (scaled by the global
      * token counts, so the ranks' shares add up to the mean), summed with the other ranks' by the
      * collective together with the statistics, then applied to both replicas, or skipped by every
-     * rank when anything is not finite.
+     * rank when anything is not finite. {@code whitening} null takes the advantages as they are;
+     * {@code klInLoss} is GRPO's KL coefficient (0 otherwise).
      */
-    private static Update update(RankState rs, Static s, List<Experience> batch, List<LmExample> ptxBatch, Moments advantages, double tokens,
-                                 double ptxTargets, Collective ring) {
+    private static Update update(RankState rs, Static s, List<Experience> batch, List<LmExample> ptxBatch, Moments whitening, double klInLoss,
+                                 double tokens, double ptxTargets, Collective ring) {
         long t0 = System.nanoTime();
-        Parameters pg = rs.policy.grads, cg = rs.critic.grads;
+        Parameters pg = rs.policy.grads, cg = rs.critic == null ? null : rs.critic.grads;
         pg.flat().zero();
-        cg.flat().zero();
-        PpoUpdate.Stats ps = PpoUpdate.accumulate(rs.policy.model, rs.critic.model, batch, advantages, s.settings().experience().ppo(), pg, cg);
+        if (cg != null) cg.flat().zero();
+        PpoUpdate.Stats ps = PpoUpdate.accumulate(rs.policy.model, rs.critic == null ? null : rs.critic.model, batch, whitening,
+                s.settings().experience().ppo(), pg, cg, klInLoss);
         pg.flat().scale(1.0 / tokens);
-        cg.flat().scale(1.0 / tokens);
+        if (cg != null) cg.flat().scale(1.0 / tokens);
         StepStats lm = StepStats.ZERO;
         if (ptxBatch != null) {
             rs.ptxGrads.flat().zero();
             lm = new LanguageModelObjective().accumulate(rs.policy.model, ptxBatch, s.settings().experience().microBatch(), rs.ptxGrads);
             pg.flat().addScaled(rs.ptxGrads.flat(), s.ptxCoef() / ptxTargets);
         }
-        int np = rs.policy.size(), nc = rs.critic.size();
+        int np = rs.policy.size(), nc = cg == null ? 0 : rs.critic.size();
         pg.flat().read(0, rs.buffer, 0, np);
-        cg.flat().read(0, rs.buffer, np, nc);
+        if (cg != null) cg.flat().read(0, rs.buffer, np, nc);
         double[][] all = ring.allReduceSum(rs.buffer, new double[]{ps.policyLoss(), ps.valueLoss(), ps.entropy(), ps.approxKl(), ps.clipped(),
-                ps.ratio(), ps.ratioMax(), ps.tokens(), System.nanoTime() - t0, lm.lossSum()});
+                ps.ratio(), ps.ratioMax(), ps.tokens(), System.nanoTime() - t0, lm.lossSum(), ps.criticNanos()});
         PpoUpdate.Stats sum = PpoUpdate.Stats.ZERO;
         double lmLoss = 0;
-        long slowest = 0;
+        long slowest = 0, slowestCritic = 0;
         for (double[] v : all) { // rank order: the same sums on every rank
-            sum = sum.plus(new PpoUpdate.Stats(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], 0));
+            sum = sum.plus(new PpoUpdate.Stats(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], 0, 0));
             slowest = Math.max(slowest, (long) v[8]);
             lmLoss += v[9];
+            slowestCritic = Math.max(slowestCritic, (long) v[10]);
         }
         boolean finite = Double.isFinite(sum.policyLoss()) && Double.isFinite(sum.valueLoss()) && Double.isFinite(lmLoss);
         for (float g : rs.buffer) finite &= Float.isFinite(g);
@@ -466,14 +502,18 @@ public final class PpoTrainer {
         if (!finite) { // skipped by both optimizers, counted; too many in a row stop the run
             rs.badInARow++;
             rs.skippedUpdates++;
-            return new Update(sum, ptxLoss, slowest, true);
+            return new Update(sum, ptxLoss, slowest, slowestCritic, true);
         }
         rs.badInARow = 0;
         pg.flat().write(0, rs.buffer, 0, np);
-        cg.flat().write(0, rs.buffer, np, nc);
         rs.policy.optimizer.step(rs.policy.model.trainable(), pg);
-        rs.critic.optimizer.step(rs.critic.model.trainable(), cg);
-        return new Update(sum, ptxLoss, slowest, false);
+        if (cg != null) {
+            long c0 = System.nanoTime();
+            cg.flat().write(0, rs.buffer, np, nc);
+            rs.critic.optimizer.step(rs.critic.model.trainable(), cg);
+            slowestCritic += System.nanoTime() - c0; // this rank's optimizer step: the ranks step alike
+        }
+        return new Update(sum, ptxLoss, slowest, slowestCritic, false);
     }
 
     private static ExperienceStats statsOf(ExperienceMaker.Made made) {
@@ -493,7 +533,7 @@ public final class PpoTrainer {
             samples.add(new Sample(e.prompt(), e.response(), e.score())); // every rollout returns: the driver may score them (gold evaluation)
         }
         return new ExperienceStats(m, ret, res, score, klSum, len, eos, made.experiences().size(), made.timing().samplingNanos(),
-                made.timing().scoringNanos(), samples);
+                made.timing().scoringNanos(), made.timing().criticNanos(), samples);
     }
 
     /** The whole batch's statistics, merged in rank order; times are the slowest rank's. */
@@ -502,7 +542,7 @@ public final class PpoTrainer {
         byRank.sort((a, b) -> Integer.compare(a.rank(), b.rank()));
         Moments adv = Moments.EMPTY, returns = Moments.EMPTY, residuals = Moments.EMPTY;
         double score = 0, klSum = 0, len = 0, eos = 0, n = 0;
-        long sampling = 0, scoring = 0;
+        long sampling = 0, scoring = 0, critic = 0;
         List<Sample> samples = new ArrayList<>();
         for (Result r : byRank) {
             ExperienceStats s = r.experience();
@@ -516,9 +556,10 @@ public final class PpoTrainer {
             n += s.count();
             sampling = Math.max(sampling, s.samplingNanos());
             scoring = Math.max(scoring, s.scoringNanos());
+            critic = Math.max(critic, s.criticNanos());
             samples.addAll(s.samples());
         }
-        return new ExperienceStats(adv, returns, residuals, score, klSum, len, eos, n, sampling, scoring, samples);
+        return new ExperienceStats(adv, returns, residuals, score, klSum, len, eos, n, sampling, scoring, critic, samples);
     }
 
     private Report report(ExperienceStats b, Learning l, double beta, double seconds) {
@@ -528,7 +569,8 @@ public final class PpoTrainer {
         return new Report(iteration, b.scoreSum() / b.count(), b.klSum() / b.count(), beta, b.lengthSum() / b.count(), b.eosCount() / b.count(),
                 t.policyLoss() / tok, t.valueLoss() / tok, t.entropy() / tok, t.approxKl() / tok, t.clipped() / tok, t.ratio() / tok, t.ratioMax(),
                 varY > 0 ? 1 - varR / varY : Double.NaN, sampling, scoring, training, Math.max(0, seconds - sampling - scoring - training), seconds,
-                tok / Math.max(1, settings.epochs()), l.ptxUpdates() > 0 ? l.ptxLossSum() / l.ptxUpdates() : Double.NaN, l.skipped(), b.samples());
+                tok / Math.max(1, settings.epochs()), l.ptxUpdates() > 0 ? l.ptxLossSum() / l.ptxUpdates() : Double.NaN, l.skipped(),
+                (b.criticNanos() + l.criticNanos()) / 1e9, b.samples());
     }
 
     /** A well-mixed seed from (run seed, iteration, rank, index). */

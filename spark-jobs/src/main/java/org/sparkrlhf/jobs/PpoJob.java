@@ -42,7 +42,8 @@ import picocli.CommandLine.Command;
 /**
  * PPO against a reward model (or a known reward function), with a KL penalty to the starting
  * policy: this job loads the models and the prompts, and the driver loop every job shares
- * ({@link TrainingLoop}, with {@link PpoLearner}) runs the iterations.
+ * ({@link TrainingLoop}, with {@link PpoLearner}) runs the iterations. {@code ppo.advantage}
+ * chooses PPO's critic and GAE, or the critic-free GRPO or RLOO on the same engine.
  */
 @Command(name = "ppo", mixinStandardHelpOptions = true, versionProvider = Version.class, description = "Align a policy with PPO against a reward model.")
 public final class PpoJob extends JobCommand {
@@ -112,10 +113,13 @@ public final class PpoJob extends JobCommand {
             rewardModel = ModelFiles.rewardModel(hadoop, p.reward());
             norm = ModelFiles.rewardNorm(hadoop, p.reward());
         }
-        Gpt critic = Gpt.init(policy.config().withHeads(Head.VALUE), DType.FLOAT32, cfg.run().seed() + 1);
-        Gpt criticSource = p.criticInit().equals("reward") && rewardModel != null ? rewardModel : policy;
-        if (critic.parameters().copySharedFrom(criticSource.parameters()) == 0)
-            throw new ConfigException("ppo.criticInit = " + p.criticInit() + ": that model shares no tensors with the policy's shape; use ppo.criticInit=policy");
+        Gpt critic = null; // GRPO and RLOO load and train none
+        if (cfg.advantage().needsCritic()) {
+            critic = Gpt.init(policy.config().withHeads(Head.VALUE), DType.FLOAT32, cfg.run().seed() + 1);
+            Gpt criticSource = p.criticInit().equals("reward") && rewardModel != null ? rewardModel : policy;
+            if (critic.parameters().copySharedFrom(criticSource.parameters()) == 0)
+                throw new ConfigException("ppo.criticInit = " + p.criticInit() + ": that model shares no tensors with the policy's shape; use ppo.criticInit=policy");
+        }
 
         int maxPrompt = policy.config().contextLength() - p.maxNewTokens(), maxChars = cfg.data().maxChars();
         if (maxPrompt < 1)
@@ -132,7 +136,8 @@ public final class PpoJob extends JobCommand {
 
         AdamW.Config pc = new AdamW.Config(LrSchedule.constant(p.policyLr()), 0.9, 0.95, 1e-8, 0.0, cfg.train().maxGradNorm());
         AdamW.Config cc = new AdamW.Config(LrSchedule.constant(p.criticLr()), 0.9, 0.95, 1e-8, 0.0, cfg.train().maxGradNorm());
-        AdamW policyOpt = new AdamW(pc, policy.trainable().layout(), DType.FLOAT32), criticOpt = new AdamW(cc, critic.trainable().layout(), DType.FLOAT32);
+        AdamW policyOpt = new AdamW(pc, policy.trainable().layout(), DType.FLOAT32);
+        AdamW criticOpt = critic == null ? null : new AdamW(cc, critic.trainable().layout(), DType.FLOAT32);
         KlController kl = p.klMode().equals("adaptive") ? KlController.adaptive(p.klBeta(), p.klTarget(), p.klHorizon()) : KlController.fixed(p.klBeta());
         PpoSettings settings = new PpoSettings(p.gamma(), p.lambda(), p.clip(), p.valueClip(), p.entropyCoef(), 1.0,
                 KlEstimator.valueOf(p.klEstimator().toUpperCase()), p.scoreClip(), p.missingEosPenalty());
@@ -142,7 +147,7 @@ public final class PpoJob extends JobCommand {
                 new PpoTrainer.Optimizers(policyOpt, criticOpt, kl),
                 new PpoTrainer.Settings(new ExperienceMaker.Settings(sampling, tok.padToken(), tok.eosToken(), norm, settings, cfg.train().microBatch()),
                         p.promptsPerIteration(), p.epochs(), p.minibatches(), cfg.run().seed(), cfg.train().maxBadSteps(),
-                        TrainingLoop.stageSettings(spark, cfg)), data);
+                        TrainingLoop.stageSettings(spark, cfg), cfg.advantage(), cfg.samplesPerPrompt()), data);
         ShardedData<LmExample> ptxData = null;
         if (p.ptxCoef() > 0) {
             Quarantine.Result<String> texts = Quarantine.apply(RecordFiles.read(spark, p.ptxData(), cfg.data().format(), "ppo.ptxData")

@@ -28,14 +28,15 @@ import org.sparkrlhf.tokenizer.Tokenizer;
 /**
  * PPO as the driver loop sees it: one iteration per barrier stage ({@link PpoTrainer}), one
  * metrics row per iteration, a few of its rollouts in {@code samples.jsonl}, and checkpoints that
- * hold both models, both optimizers and the KL controller, so a resumed run continues exactly.
+ * hold the policy and critic (none for GRPO and RLOO), their optimizers and the KL controller, so a
+ * resumed run continues exactly.
  */
 final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Rollouts per iteration recorded in samples.jsonl. */
     private static final int SAMPLES_PER_ITERATION = 8;
 
-    /** The trainer and what it trains: policy and critic with their optimizers, the KL controller. */
+    /** The trainer and what it trains: policy and critic (null for the critic-free methods) with their optimizers, the KL controller. */
     record Parts(PpoTrainer trainer, Gpt policy, Gpt critic, AdamW policyOpt, AdamW criticOpt, KlController kl) {}
 
     private final Parts parts;
@@ -136,6 +137,13 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         row.put("spark_overhead_fraction", r.overheadSeconds() / r.iterationSeconds());
         row.put("skipped_updates", r.skippedUpdates());
         row.put("skipped_updates_total", trainer.skippedUpdates());
+        row.put("advantage", cfg.ppo().advantage());
+        if (parts.critic() != null) { // what GRPO and RLOO would save: the critic's time, and its memory on every rank
+            row.put("critic_seconds", r.criticSeconds());
+            row.put("critic_bytes_per_rank", criticBytes(parts.critic().config()));
+        } else {
+            row.put("critic_bytes_saved_per_rank", criticBytes(parts.policy().config().withHeads(org.sparkrlhf.model.Head.VALUE)));
+        }
         if (!Double.isNaN(r.ptxLoss())) row.put("ptx_loss", r.ptxLoss());
         if (r.iteration() == 1) {
             row.put("data_prompts", promptCounts.total());
@@ -149,15 +157,17 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
     public void restore(CheckpointStore.Checkpoint c) throws IOException {
         Gpt policy = parts.policy(), critic = parts.critic();
         ModelFiles.restoreModel(c, "policy.safetensors", policy);
-        ModelFiles.restoreModel(c, "critic.safetensors", critic);
         c.read("policy_optimizer.safetensors", (in, src) -> {
             OptimizerStateIO.read(in, src, parts.policyOpt());
             return null;
         });
-        c.read("critic_optimizer.safetensors", (in, src) -> {
-            OptimizerStateIO.read(in, src, parts.criticOpt());
-            return null;
-        });
+        if (critic != null) {
+            ModelFiles.restoreModel(c, "critic.safetensors", critic);
+            c.read("critic_optimizer.safetensors", (in, src) -> {
+                OptimizerStateIO.read(in, src, parts.criticOpt());
+                return null;
+            });
+        }
         JsonNode state = c.read("state.json", (in, src) -> JSON.readTree(in));
         parts.kl().restore(state.get("beta").asDouble());
         long iteration = state.get("iteration").asLong();
@@ -178,10 +188,22 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         state.put("rewardNormStd", norm.std());
         Map<String, CheckpointStore.FileWriter> files = new LinkedHashMap<>();
         files.put("policy.safetensors", out -> ModelFiles.writeModel(out, parts.policy(), policyBase()));
-        files.put("critic.safetensors", out -> ModelFiles.writeModel(out, parts.critic(), criticBase()));
         files.put("policy_optimizer.safetensors", out -> OptimizerStateIO.write(out, parts.policyOpt()));
-        files.put("critic_optimizer.safetensors", out -> OptimizerStateIO.write(out, parts.criticOpt()));
+        if (parts.critic() != null) {
+            files.put("critic.safetensors", out -> ModelFiles.writeModel(out, parts.critic(), criticBase()));
+            files.put("critic_optimizer.safetensors", out -> OptimizerStateIO.write(out, parts.criticOpt()));
+        }
         return files;
+    }
+
+    /**
+     * A critic's memory on a rank: its float32 parameters, and for what it trains (all, or with
+     * LoRA the adapters and heads) the gradient, AdamW's two moments and the collective's buffer.
+     */
+    static long criticBytes(org.sparkrlhf.model.GptConfig critic) {
+        long all = org.sparkrlhf.model.ParameterLayout.of(critic).size();
+        long trained = critic.lora() == null ? all : org.sparkrlhf.model.ParameterLayout.trainable(critic).size();
+        return 4 * (all + 4 * trained);
     }
 
     @Override

@@ -58,6 +58,19 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void ppoAdvantageIsGaeGrpoOrRlooAndGroupsNeedTwoSamples() {
+        String[] ppo = {"ppo.prompts=p.jsonl", "ppo.reward=token-frequency:3"};
+        JobConfig gae = load("data:\n  train: x\n", ppo).validatePpo();
+        assertTrue(gae.advantage() == org.sparkrlhf.rl.Advantage.GAE && gae.samplesPerPrompt() == 1, "PPO with a critic by default, one sample per prompt");
+        JobConfig grpo = load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.advantage=grpo", "ppo.groupSize=8").validatePpo();
+        assertTrue(grpo.advantage() == org.sparkrlhf.rl.Advantage.GRPO && grpo.samplesPerPrompt() == 8);
+        ConfigException e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.advantage=reinforce").validatePpo());
+        assertTrue(e.getMessage().contains("ppo.advantage must be gae (PPO with a critic), grpo or rloo (critic-free), got 'reinforce'"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.advantage=rloo", "ppo.groupSize=1").validatePpo());
+        assertTrue(e.getMessage().contains("ppo.groupSize must be >= 2 for ppo.advantage=rloo"), e.getMessage());
+    }
+
+    @Test
     void badValuesAreNamedAllAtOnce() {
         ConfigException e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", "train.steps=0", "model.nHeads=3", "train.schedule=step"));
         assertTrue(e.getMessage().contains("train.steps must be > 0") && e.getMessage().contains("model.dModel (128) must be divisible by model.nHeads (3)")

@@ -15,6 +15,7 @@ import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.model.Head;
 import org.sparkrlhf.optim.AdamW;
 import org.sparkrlhf.optim.LrSchedule;
+import org.sparkrlhf.rl.Advantage;
 import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.KlController;
 import org.sparkrlhf.rl.PpoSettings;
@@ -39,22 +40,28 @@ class PpoTrainerTest extends LocalSparkTest {
 
     /** {@code forgetAfterFirst}: the models stay on the ranks, which then lose them (as a new executor would) after iteration 1. */
     static Run run(int iterations, double ptxCoef, RewardFunction reward, int maxBadSteps, boolean forgetAfterFirst) {
+        return run(iterations, ptxCoef, reward, maxBadSteps, forgetAfterFirst, Advantage.GAE);
+    }
+
+    /** With GRPO or RLOO: 8 prompts x 4 samples per iteration (PPO's 32 rollouts), and no critic. */
+    static Run run(int iterations, double ptxCoef, RewardFunction reward, int maxBadSteps, boolean forgetAfterFirst, Advantage advantage) {
         JavaSparkContext jsc = LocalSpark.jsc(spark);
         GptConfig pc = GptConfig.of(32, 40, 64, 4, 2);
         Gpt policy = Gpt.init(pc, DType.FLOAT32, 1), reference = policy.frozenCopy();
-        Gpt critic = Gpt.init(pc.withHeads(Head.VALUE), DType.FLOAT32, 2);
-        critic.parameters().copySharedFrom(policy.parameters());
+        boolean critic0 = advantage.needsCritic();
+        Gpt critic = critic0 ? Gpt.init(pc.withHeads(Head.VALUE), DType.FLOAT32, 2) : null;
+        if (critic0) critic.parameters().copySharedFrom(policy.parameters());
         SplittableRandom r = new SplittableRandom(3);
         List<int[]> prompts = new ArrayList<>();
         for (int i = 0; i < 64; i++) prompts.add(r.ints(6, 0, 32).toArray());
         ShardedData<int[]> data = ShardedData.of(jsc.parallelize(prompts, 2), 2);
         PpoTrainer t = new PpoTrainer(jsc, new PpoTrainer.Models(policy, critic, reference, null, reward),
                 new PpoTrainer.Optimizers(new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), policy.parameters().layout(), DType.FLOAT32),
-                        new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), critic.parameters().layout(), DType.FLOAT32),
+                        critic0 ? new AdamW(AdamW.Config.defaults(LrSchedule.constant(2e-3)), critic.parameters().layout(), DType.FLOAT32) : null,
                         KlController.adaptive(0.1, 6.0, 100)),
                 new PpoTrainer.Settings(new ExperienceMaker.Settings(SamplingConfig.of(1.0, 16), 0, 31, new ExperienceMaker.ScoreNorm(0, 0.25),
-                        PpoSettings.defaults(), 16), 32, 4, 2, 11, maxBadSteps,
-                        new StageSettings(1, java.time.Duration.ofSeconds(30), 1, true, null)), data);
+                        PpoSettings.defaults(), 16), critic0 ? 32 : 8, 4, 2, 11, maxBadSteps,
+                        new StageSettings(1, java.time.Duration.ofSeconds(30), 1, true, null), advantage, critic0 ? 1 : 4), data);
         ShardedData<org.sparkrlhf.training.LmExample> ptx = null;
         if (ptxCoef > 0) {
             List<org.sparkrlhf.training.LmExample> lm = new ArrayList<>();
@@ -83,6 +90,25 @@ class PpoTrainerTest extends LocalSparkTest {
         assertTrue(Math.abs(first.ratioMean() - 1) < 0.05 && first.samplingSeconds() > 0 && first.trainingSeconds() > 0, first.toString());
         Run b = run(3), c = run(3);
         assertArrayEquals(b.policy(), c.policy(), "same seeds, same result");
+    }
+
+    @Test
+    void criticFreeMethodsRaiseTheRewardWithoutACriticAndAreReproducible() {
+        for (Advantage method : new Advantage[]{Advantage.GRPO, Advantage.RLOO}) {
+            Run a = run(14, 0, RewardFunction.tokenFrequency(7), 0, false, method);
+            List<Double> scores = a.reports().stream().map(PpoTrainer.Report::scoreMean).toList();
+            System.out.println(method + " on Spark: score by iteration " + scores);
+            double late = (scores.get(11) + scores.get(12) + scores.get(13)) / 3;
+            assertTrue(late > scores.get(0) + 0.1, method + ": reward rose: " + scores);
+            PpoTrainer.Report first = a.reports().get(0);
+            assertEquals(32, first.samples().size(), "8 prompts x 4 samples");
+            assertTrue(first.valueLoss() == 0 && first.criticSeconds() == 0 && Double.isNaN(first.valueExplainedVariance()), method + ": no critic ran");
+            assertTrue(Math.abs(first.ratioMean() - 1) < 0.05, first.toString());
+            assertArrayEquals(run(2, 0, RewardFunction.tokenFrequency(7), 0, false, method).policy(),
+                    run(2, 0, RewardFunction.tokenFrequency(7), 0, false, method).policy(), method + ": same seeds, same result");
+        }
+        assertTrue(run(1).reports().get(0).criticSeconds() > 0, "PPO measures what its critic costs");
+        assertThrows(IllegalArgumentException.class, () -> new PpoTrainer.Settings(null, 8, 1, 1, 1, 0, null, Advantage.RLOO, 1));
     }
 
     /** The token-frequency reward, but NaN for every response of the second iteration (its two experience tasks are calls 2 and 3 in this JVM). */

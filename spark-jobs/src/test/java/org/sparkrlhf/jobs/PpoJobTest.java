@@ -52,13 +52,15 @@ class PpoJobTest {
         if (spark != null) spark.stop();
     }
 
-    static JobConfig config(String run, boolean resume) {
-        return ConfigLoader.load(null, "test", List.of("run.dir=" + run, "run.resume=" + resume, "ppo.prompts=" + prompts.toUri(),
+    static JobConfig config(String run, boolean resume, String... more) {
+        List<String> o = new ArrayList<>(List.of("run.dir=" + run, "run.resume=" + resume, "ppo.prompts=" + prompts.toUri(),
                 "ppo.reward=token-frequency:101", "ppo.criticInit=policy", "ppo.iterations=4", "ppo.promptsPerIteration=8",
                 "ppo.maxNewTokens=8", "ppo.epochs=2", "ppo.minibatches=2", "ppo.policyLr=0.002", "ppo.criticLr=0.002",
                 "model.contextLength=96", "model.dModel=32", "model.nHeads=2", "model.nLayers=1", "train.partitions=2",
                 "train.microBatch=4", "train.checkpointEvery=2", "train.logEvery=1", "data.maxBadFraction=0.05",
                 "ppo.ptxCoef=0.2", "ppo.ptxData=" + ptxText.toUri(), "ppo.ptxPerMinibatch=4"));
+        o.addAll(List.of(more));
+        return ConfigLoader.load(null, "test", o);
     }
 
     static float[] finalPolicy(String run) throws Exception {
@@ -128,7 +130,8 @@ class PpoJobTest {
         List<String> metrics = Files.readAllLines(dir.resolve("run/metrics/ppo.jsonl"));
         assertEquals(4, metrics.size());
         for (String k : new String[]{"score_mean", "kl", "beta", "entropy", "approx_kl", "clip_fraction", "ratio_max",
-                "value_explained_variance", "response_length", "eos_rate", "sampling_seconds", "training_seconds", "overhead_seconds", "ptx_loss"})
+                "value_explained_variance", "response_length", "eos_rate", "sampling_seconds", "training_seconds", "overhead_seconds", "ptx_loss",
+                "critic_seconds", "critic_bytes_per_rank"})
             assertTrue(metrics.get(3).contains("\"" + k + "\""), k + " in " + metrics.get(3));
         List<String> samples = Files.readAllLines(dir.resolve("run/samples.jsonl"));
         assertTrue(samples.size() >= 4 && samples.get(0).contains("\"proxy\"") && samples.get(0).contains("<|user|>"), samples.get(0));
@@ -136,5 +139,35 @@ class PpoJobTest {
         com.fasterxml.jackson.databind.JsonNode config = new ObjectMapper().readTree(dir.resolve("run/config.json").toFile());
         assertEquals("token-frequency:101", config.path("job").path("ppo").path("reward").asText(), "the run records its settings");
         assertEquals(32, config.path("model").path("dModel").asInt(), "and the policy's shape");
+    }
+
+    /** GRPO and RLOO: no critic in the checkpoints or on the ranks, and a resume as exact as PPO's. */
+    @Test
+    void criticFreeMethodsCheckpointNoCriticAndResumeBitExactly(@TempDir java.nio.file.Path dir) throws Exception {
+        for (String method : new String[]{"grpo", "rloo"}) {
+            String ref = dir.resolve(method + "-ref").toUri().toString(), run = dir.resolve(method).toUri().toString();
+            String[] m = {"ppo.advantage=" + method, "ppo.groupSize=2"};
+            PpoJob.train(spark, config(ref, false, m), null);
+            float[] expected = finalPolicy(ref);
+            assertThrows(IllegalStateException.class, () -> PpoJob.train(spark, config(run, false, m), r -> {
+                if (r.iteration() == 3) throw new IllegalStateException("simulated crash");
+            }));
+            List<Long> ran = new ArrayList<>();
+            PpoJob.train(spark, config(run, true, m), r -> ran.add(r.iteration()));
+            assertEquals(List.of(3L, 4L), ran, method + ": resumed from the iteration-2 checkpoint");
+            assertArrayEquals(expected, finalPolicy(run), method + ": bit-identical after the resume");
+
+            java.nio.file.Path ckpt = dir.resolve(method + "/checkpoints").toFile().listFiles()[0].toPath();
+            assertTrue(Files.exists(ckpt.resolve("policy.safetensors")) && !Files.exists(ckpt.resolve("critic.safetensors"))
+                    && !Files.exists(ckpt.resolve("critic_optimizer.safetensors")), method + ": no critic checkpointed in " + ckpt);
+            String last = Files.readAllLines(dir.resolve(method + "/metrics/ppo.jsonl")).get(3);
+            com.fasterxml.jackson.databind.JsonNode row = new ObjectMapper().readTree(last);
+            assertEquals(method, row.path("advantage").asText());
+            assertTrue(row.path("critic_bytes_saved_per_rank").asLong() > 0 && row.path("value_loss").asDouble() == 0 && !row.has("critic_seconds"), last);
+            // the method shapes the maths: a resume under another is refused
+            org.sparkrlhf.rundir.RunDirectoryException e = assertThrows(org.sparkrlhf.rundir.RunDirectoryException.class,
+                    () -> PpoJob.train(spark, config(run, true, "ppo.advantage=gae", "ppo.iterations=5"), null));
+            assertTrue(e.getMessage().contains("ppo.advantage is \"gae\" here but \"" + method + "\" in the run"), e.getMessage());
+        }
     }
 }
