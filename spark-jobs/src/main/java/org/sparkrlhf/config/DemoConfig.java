@@ -8,10 +8,20 @@ import java.util.List;
  * {@code demo.yaml}. Each stage's job settings are {@code key=value} overrides of the job
  * defaults ({@code defaults.yaml}), so a stage is configured exactly as its job is.
  */
-public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation evaluation, Stages stages) {
+public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation evaluation, Rejection rejection, Stages stages) {
 
-    /** @param out run directory (any Hadoop URI); empty: a new directory under runs/. @param data where bin/fetch-demo-data put the corpora */
-    public record Run(String out, long seed, String data) {}
+    /** The alignment methods the demo runs, in the order {@code --compare} runs them. */
+    public static final List<String> METHODS = List.of("ppo", "grpo", "rloo", "dpo", "rejection");
+
+    /**
+     * @param out run directory (any Hadoop URI); empty: a new directory under runs/
+     * @param data where bin/fetch-demo-data put the corpora
+     * @param methods the alignment methods to run from the same SFT model, reward model and feedback (several: a comparison)
+     */
+    public record Run(String out, long seed, String data, List<String> methods) {}
+
+    /** Rejection sampling (best-of-n fine-tuning): rounds of n samples per prompt, the reward model's best kept, SFT on it. */
+    public record Rejection(int rounds, int samplesPerPrompt, int prompts) {}
 
     /** @param vocabulary word pieces of the tokenizer learnt from the pre-training text (0: a byte tokenizer) */
     public record Corpus(int promptWords, int responseWords, boolean fortunes, int vocabulary) {}
@@ -30,8 +40,12 @@ public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation e
         }
     }
 
-    /** Job-config overrides per stage; {@code all} applies to every stage first. */
-    public record Stages(List<String> all, List<String> pretrain, List<String> sft, List<String> reward, List<String> ppo) {}
+    /**
+     * Job-config overrides per stage; {@code all} applies to every stage first. GRPO and RLOO lay
+     * theirs over PPO's (the same job); rejection sampling's are the SFT job's for each round.
+     */
+    public record Stages(List<String> all, List<String> pretrain, List<String> sft, List<String> reward, List<String> ppo, List<String> grpo,
+                         List<String> rloo, List<String> dpo, List<String> rejection) {}
 
     /** Throws one error listing every invalid value by its key. */
     public DemoConfig validate() {
@@ -48,6 +62,11 @@ public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation e
         if (evaluation.bestOfN().isEmpty() || evaluation.bestOfN().stream().anyMatch(n -> n == null || n < 1))
             e.add("evaluation.bestOfN must list positive sample counts, got " + evaluation.bestOfN());
         if (evaluation.ppoSamplesPerPrompt() < 1) e.add("evaluation.ppoSamplesPerPrompt must be >= 1, got " + evaluation.ppoSamplesPerPrompt());
+        if (run.methods().isEmpty() || !METHODS.containsAll(run.methods()) || run.methods().stream().distinct().count() != run.methods().size())
+            e.add("run.methods must list distinct methods among " + METHODS + ", got " + run.methods());
+        if (rejection.rounds() < 1) e.add("rejection.rounds must be >= 1, got " + rejection.rounds());
+        if (rejection.samplesPerPrompt() < 2) e.add("rejection.samplesPerPrompt must be >= 2 (a best of n), got " + rejection.samplesPerPrompt());
+        if (rejection.prompts() < 1) e.add("rejection.prompts must be >= 1, got " + rejection.prompts());
         if (!e.isEmpty()) throw new ConfigException("invalid demo config: " + String.join("; ", e));
         return this;
     }

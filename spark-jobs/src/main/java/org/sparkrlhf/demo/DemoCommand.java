@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
 
 /** {@code bin/rlhf demo}: the whole pipeline on embedded defaults (local Spark, local files unless --out names another file system). */
 @Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = org.sparkrlhf.cli.Version.class,
-        description = "Pre-training, SFT, simulated human feedback, reward model, PPO and gold evaluation, end to end.")
+        description = "Pre-training, SFT, simulated human feedback, reward model, alignment (PPO, or --method, or --compare) and gold evaluation, end to end.")
 public final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--out", description = "Run directory (any Hadoop URI; must be new or empty). Default: runs/demo-<date>-<time>.")
@@ -32,6 +32,12 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--stage", description = "Override one stage's job setting, e.g. --stage ppo:ppo.iterations=30 (repeatable).")
     List<String> stageOverrides = new ArrayList<>();
+
+    @Option(names = "--method", description = "The alignment method: ppo (default), grpo, rloo, dpo or rejection (rejection sampling).")
+    String method;
+
+    @Option(names = "--compare", description = "Run every method from the same SFT model, reward model and feedback; writes comparison.json.")
+    boolean compare;
 
     @Option(names = "--master", description = "Spark master, e.g. local[2] or local-cluster[2,1,1024]. Default: the one spark-submit or "
             + "spark.master sets, else local[*] (every core of this machine).")
@@ -65,6 +71,9 @@ public final class DemoCommand implements Callable<Integer> {
     private DemoConfig loadConfig() throws java.io.IOException {
         List<String> sets = new ArrayList<>(overrides);
         if (out != null) sets.add("run.out=" + out);
+        if (method != null && compare) throw new ConfigException("--method and --compare exclude each other: --compare runs every method");
+        if (method != null) sets.add("run.methods=[" + method + "]");
+        if (compare) sets.add("run.methods=" + DemoConfig.METHODS);
         return ConfigLoader.load(DemoConfig.class, "demo.yaml", config, sets); // DemoPipeline.prepare validates it
     }
 

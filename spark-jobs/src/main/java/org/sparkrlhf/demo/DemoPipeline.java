@@ -28,7 +28,6 @@ import org.sparkrlhf.data.ChatTemplate;
 import org.sparkrlhf.data.DataException;
 import org.sparkrlhf.data.DemoCorpus;
 import org.sparkrlhf.jobs.ModelFiles;
-import org.sparkrlhf.jobs.PpoJob;
 import org.sparkrlhf.jobs.PretrainJob;
 import org.sparkrlhf.jobs.RewardJob;
 import org.sparkrlhf.jobs.SftJob;
@@ -44,12 +43,15 @@ import org.sparkrlhf.tokenizer.WordTokenizer;
  * The whole recipe on embedded defaults (Ziegler et al. 2019's "continue pleasantly" task, with
  * Gao et al. 2022's gold-reward evaluation): pre-train on real text, fine-tune on continuations,
  * collect rankings from a panel of simulated annotators built from real raters, train a reward
- * model, run PPO against it, and measure everything against the panel's mean judgement, which the
- * policy never sees. Each stage is the same job a user runs alone; this class only wires them.
+ * model, align with PPO against it (or GRPO, RLOO, DPO, rejection sampling: several of them
+ * compare), and measure everything against the panel's mean judgement, which the policy never sees.
+ * Each stage is the same job a user runs alone; this class only wires them.
  */
 public final class DemoPipeline {
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final List<String> STAGES = List.of("pretrain", "sft", "reward", "ppo");
+    /** The stages every run shares, which the methods start from. */
+    static final List<String> SHARED_STAGES = List.of("pretrain", "sft", "reward");
+    static final List<String> STAGES = List.of("pretrain", "sft", "reward", "ppo", "grpo", "rloo", "dpo", "rejection");
     /** Keys the pipeline sets itself: a user override of one would silently break the wiring. */
     private static final Set<String> WIRED = Set.of("run.dir", "run.seed", "run.resume", "run.recurring", "data.train", "data.eval", "model.init",
             "model.tokenizer", "ppo.prompts", "ppo.policyInit", "ppo.reward");
@@ -58,6 +60,8 @@ public final class DemoPipeline {
     private final String out;
     private final java.nio.file.Path data;
     private final Map<String, JobConfig> jobs;
+    /** Each stage's settings before the pipeline's wiring (a rejection-sampling round adds its own). */
+    private final Map<String, List<String>> unwired;
     private final AnnotatorPanel panel;
     private final java.nio.file.Path vocabulary;
     private Tokenizer tok;
@@ -65,12 +69,13 @@ public final class DemoPipeline {
     private int stageNumber;
     private static final int TASKS_PER_PARTITION = 8;
 
-    private DemoPipeline(DemoConfig cfg, String out, java.nio.file.Path data, Map<String, JobConfig> jobs, AnnotatorPanel panel,
+    private DemoPipeline(DemoConfig cfg, String out, java.nio.file.Path data, Map<String, List<String>> unwired, AnnotatorPanel panel,
                          java.nio.file.Path vocabulary) {
         this.cfg = cfg;
         this.out = out;
         this.data = data;
-        this.jobs = jobs;
+        this.unwired = unwired;
+        this.jobs = stageConfigs(unwired, out);
         this.panel = panel;
         this.vocabulary = vocabulary;
     }
@@ -90,7 +95,8 @@ public final class DemoPipeline {
         FileSystem fs = outPath.getFileSystem(hadoop);
         out = fs.makeQualified(outPath).toString();
         java.nio.file.Path vocabulary = vocabularyFile(out);
-        Map<String, JobConfig> jobs = stageConfigs(cfg, stageOverrides, out, cfg.corpus().vocabulary() > 0 ? "words:" + vocabulary : "bytes");
+        Map<String, List<String>> unwired = stageOptions(cfg, stageOverrides, cfg.corpus().vocabulary() > 0 ? "words:" + vocabulary : "bytes");
+        stageConfigs(unwired, out); // every stage's config checked before any work
 
         java.nio.file.Path data = java.nio.file.Path.of(!cfg.run().data().isBlank() ? cfg.run().data()
                 : System.getenv().getOrDefault("RLHF_DATA", System.getProperty("user.home") + "/.cache/spark-rlhf/data"));
@@ -112,7 +118,7 @@ public final class DemoPipeline {
         } catch (IOException e) {
             throw new DataException("cannot write the output directory " + out + " (" + e.getMessage() + "); choose a writable --out");
         }
-        return new DemoPipeline(cfg, out, data, jobs, panel, vocabulary);
+        return new DemoPipeline(cfg, out, data, unwired, panel, vocabulary);
     }
 
     /** Tokenizer files are read from local paths on every node: the run's own data directory when it is local. */
@@ -128,11 +134,15 @@ public final class DemoPipeline {
                     + "~/.cache/spark-rlhf/data), or point run.data at where it put them");
     }
 
-    /** Each stage's job config: demo defaults, then the user's --stage overrides, then the wiring between stages. */
-    static Map<String, JobConfig> stageConfigs(DemoConfig cfg, Map<String, List<String>> user, String out, String tokenizer) {
+    /**
+     * Each stage's job settings before the wiring: demo defaults (GRPO's and RLOO's over PPO's),
+     * then the user's --stage overrides, then the run's seed and tokenizer.
+     */
+    static Map<String, List<String>> stageOptions(DemoConfig cfg, Map<String, List<String>> user, String tokenizer) {
         DemoConfig.Stages s = cfg.stages();
-        Map<String, List<String>> defaults = Map.of("pretrain", s.pretrain(), "sft", s.sft(), "reward", s.reward(), "ppo", s.ppo());
-        Map<String, JobConfig> jobs = new LinkedHashMap<>();
+        Map<String, List<String>> defaults = Map.of("pretrain", s.pretrain(), "sft", s.sft(), "reward", s.reward(), "ppo", s.ppo(),
+                "grpo", concat(s.ppo(), s.grpo()), "rloo", concat(s.ppo(), s.rloo()), "dpo", s.dpo(), "rejection", s.rejection());
+        Map<String, List<String>> options = new LinkedHashMap<>();
         for (String stage : STAGES) {
             List<String> o = new ArrayList<>(s.all());
             o.addAll(defaults.get(stage));
@@ -141,36 +151,63 @@ public final class DemoPipeline {
                 if (WIRED.contains(key)) throw new ConfigException("--stage " + stage + ":" + key + ": the demo sets " + key + " itself; leave it out");
                 o.add(u);
             }
-            o.add("run.dir=" + out + "/" + stage);
             o.add("run.seed=" + cfg.run().seed());
             o.add("model.tokenizer=" + tokenizer);
+            options.put(stage, o);
+        }
+        return options;
+    }
+
+    /** Each stage's job config: its options, then the wiring between stages (each stage's input is an earlier one's output). */
+    static Map<String, JobConfig> stageConfigs(Map<String, List<String>> options, String out) {
+        Map<String, JobConfig> jobs = new LinkedHashMap<>();
+        for (String stage : STAGES) {
+            List<String> o = new ArrayList<>(options.get(stage));
             switch (stage) {
                 case "pretrain" -> o.add("data.train=" + out + "/data/text.jsonl");
                 case "sft" -> {
                     o.add("data.train=" + out + "/data/sft.jsonl");
                     o.add("model.init=" + finalWeights(jobs.get("pretrain")));
                 }
-                case "reward" -> {
+                case "reward", "dpo" -> { // DPO learns from the rankings the reward model learnt from
                     o.add("data.train=" + out + "/feedback/train");
                     o.add("data.eval=" + out + "/feedback/eval");
                     o.add("model.init=" + finalWeights(jobs.get("sft")));
                 }
-                default -> {
+                case "rejection" -> o.addAll(rejectionWiring(out, 1, finalWeights(jobs.get("sft"))));
+                default -> { // ppo, grpo, rloo
                     o.add("ppo.prompts=" + out + "/data/prompts-ppo.jsonl");
                     o.add("ppo.policyInit=" + finalWeights(jobs.get("sft")));
                     o.add("ppo.reward=" + finalCheckpoint(jobs.get("reward")));
                 }
             }
-            JobConfig job;
-            try {
-                job = ConfigLoader.load(null, "demo stage " + stage, o);
-                if (stage.equals("ppo")) job.validatePpo();
-            } catch (ConfigException e) {
-                throw new ConfigException("demo stage '" + stage + "': " + e.getMessage());
-            }
-            jobs.put(stage, job);
+            if (!stage.equals("rejection")) o.add("run.dir=" + out + "/" + stage);
+            jobs.put(stage, load(stage, o));
         }
         return jobs;
+    }
+
+    /** Round {@code round} of rejection sampling fine-tunes {@code init} on the responses it kept. */
+    private static List<String> rejectionWiring(String out, int round, String init) {
+        String dir = out + "/rejection/round-" + round; // the kept responses beside the round's run directory, which holds only the run
+        return List.of("run.dir=" + dir, "data.train=" + dir + "-best.jsonl", "model.init=" + init);
+    }
+
+    private static JobConfig load(String stage, List<String> options) {
+        try {
+            JobConfig job = ConfigLoader.load(null, "demo stage " + stage, options);
+            if (Set.of("ppo", "grpo", "rloo").contains(stage)) job.validatePpo();
+            if (stage.equals("dpo")) job.validateDpo();
+            return job;
+        } catch (ConfigException e) {
+            throw new ConfigException("demo stage '" + stage + "': " + e.getMessage());
+        }
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> o = new ArrayList<>(a);
+        o.addAll(b);
+        return o;
     }
 
     /** A stage's last checkpoint (every job checkpoints its last step), from the stage's own config. */
@@ -218,38 +255,55 @@ public final class DemoPipeline {
 
         JobConfig.Ppo ppo = jobs.get("ppo").ppo();
         SamplingConfig policySampling = new SamplingConfig(ppo.temperature(), ppo.topK(), ppo.topP(), ppo.maxNewTokens(), new int[]{tok.eosToken()}, false);
-        List<int[]> evalIds = prompts.evaluation().stream().map(this::promptIds).toList();
+        List<int[]> evalIds = prompts.evaluation().stream().map(p -> promptIds(tok, p)).toList();
         List<PolicyEvaluation.Scored> sftScored = sparkStage(spark, "gold evaluation of the SFT model (best-of-n up to " + cfg.evaluation().maxN() + ")",
                 () -> PolicyEvaluation.run(jsc, evalIds, cfg.evaluation().maxN(), sft, null, rewardModel, policySampling, tok.padToken(), seed + 2, tasks));
 
-        GoldCurve curve = new GoldCurve(tok, panel);
-        stage("PPO against the reward model", () -> PpoJob.train(spark, jobs.get("ppo"), curve::add));
-        curve.write(fs, new Path(out, "gold_curve.jsonl"));
-        Gpt policy = loadPolicy(fs);
-        List<PolicyEvaluation.Scored> ppoScored = sparkStage(spark, "gold evaluation of the PPO model",
-                () -> PolicyEvaluation.run(jsc, evalIds, cfg.evaluation().ppoSamplesPerPrompt(), policy, sft, rewardModel, policySampling,
-                        tok.padToken(), seed + 3, tasks));
+        List<MethodRun.Result> results = new ArrayList<>();
+        MethodRun.Shared shared = new MethodRun.Shared(spark, fs, out, jobs, sft, rewardModel, tok, panel, evalIds, prompts.policy(), policySampling,
+                cfg.evaluation().ppoSamplesPerPrompt(), seed, tasks, cfg.rejection(),
+                (round, init) -> load("rejection", concat(unwired.get("rejection"), rejectionWiring(out, round, init))));
+        for (Method m : methods()) {
+            long t0 = System.nanoTime();
+            MethodRun.Trained trained = stage(m.title + (m.online ? " against the reward model" : m == Method.DPO ? " on the rankings"
+                    : " (" + cfg.rejection().rounds() + " rounds of best-of-" + cfg.rejection().samplesPerPrompt() + ")"), () -> MethodRun.train(m, shared));
+            double trainingMinutes = (System.nanoTime() - t0) / 60e9;
+            ScoredSet scored = sparkStage(spark, "gold evaluation of the " + m.title + " model", () -> MethodRun.evaluate(trained.policy(), shared));
+            results.add(new MethodRun.Result(m, scored, trained.curve(), trainingMinutes));
+        }
+        try (OutputStream o = fs.create(new Path(out, "gold_curve.jsonl"), true)) {
+            for (MethodRun.Result r : results)
+                for (ObjectNode row : r.curve()) o.write((JSON.writeValueAsString(row.deepCopy().put("method", r.method().id())) + "\n")
+                        .getBytes(StandardCharsets.UTF_8));
+        }
 
-        ScoredSet sftSet = ScoredSet.of(sftScored, tok, panel), ppoSet = ScoredSet.of(ppoScored, tok, panel);
+        ScoredSet sftSet = ScoredSet.of(sftScored, tok, panel);
         List<String> lines = new ArrayList<>();
         sftSet.appendRecords(lines, "sft", prompts.evaluation(), 2);
-        ppoSet.appendRecords(lines, "ppo", prompts.evaluation(), 2);
+        for (MethodRun.Result r : results) r.scored().appendRecords(lines, r.method().id(), prompts.evaluation(), 2);
         try (OutputStream o = fs.create(new Path(out, "samples.jsonl"), true)) {
             for (String l : lines) o.write((l + "\n").getBytes(StandardCharsets.UTF_8));
         }
         double minutes = (System.nanoTime() - start) / 60e9;
-        ObjectNode summary = DemoSummary.build(cfg, rm, sftSet, ppoSet, curve, stageSeconds, minutes, out);
-        System.out.print(DemoSummary.text(summary, sftSet, ppoSet, prompts.evaluation()));
+        ObjectNode summary = DemoSummary.build(cfg, rm, sftSet, results, sft.config(), stageSeconds, minutes, out);
+        System.out.print(DemoSummary.text(summary, sftSet, results, prompts.evaluation()));
         try (OutputStream o = fs.create(new Path(out, "summary.json"), true)) {
             o.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
         }
+        if (results.size() > 1) try (OutputStream o = fs.create(new Path(out, "comparison.json"), true)) {
+            o.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(summary.get("comparison")));
+        }
         return summary;
+    }
+
+    private List<Method> methods() {
+        return cfg.run().methods().stream().map(Method::of).toList();
     }
 
     /** Runs one stage with a header and its time. */
     private <T> T stage(String name, java.util.concurrent.Callable<T> body) throws Exception {
         stageNumber++;
-        System.err.printf("%n== [%d/8] %s%n", stageNumber, name);
+        System.err.printf("%n== [%d/%d] %s%n", stageNumber, 6 + 2 * cfg.run().methods().size(), name);
         long t0 = System.nanoTime();
         T result = body.call();
         double s = (System.nanoTime() - t0) / 1e9;
@@ -307,15 +361,8 @@ public final class DemoPipeline {
         }
     }
 
-    private int[] promptIds(String prompt) {
+    /** A prompt as the policy sees it: the chat template's user turn. */
+    static int[] promptIds(Tokenizer tok, String prompt) {
         return tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("user", prompt))));
     }
-
-    /** The PPO run's final policy. */
-    private Gpt loadPolicy(FileSystem fs) throws IOException {
-        CheckpointStore.Checkpoint c = new CheckpointStore(fs, new Path(out, "ppo"), 1, true).latestValid()
-                .orElseThrow(() -> new IOException("the PPO stage left no valid checkpoint under " + out + "/ppo"));
-        return ModelFiles.load(fs.getConf(), "ppo policy", c.dir() + "/policy.safetensors");
-    }
-
 }

@@ -1,44 +1,64 @@
 package org.sparkrlhf.demo;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
 import java.util.Map;
 import org.sparkrlhf.config.DemoConfig;
+import org.sparkrlhf.engine.PpoTrainer;
+import org.sparkrlhf.model.GptConfig;
+import org.sparkrlhf.model.Head;
 import org.sparkrlhf.preference.GoldEvaluation;
 
-/** The demo's results and its targets, as {@code summary.json} and as a few readable lines. */
+/**
+ * The demo's results and its targets, as {@code summary.json} and as a few readable lines. A
+ * method's figures carry its name ({@code gold_ppo_mean}, {@code kl_grpo}, {@code dpo_curve}); with
+ * several methods, {@code comparison} holds one row per method (also {@code comparison.json}).
+ */
 final class DemoSummary {
     private DemoSummary() {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Targets of the demo (issue 5); a miss is reported, never hidden. */
+    /** Targets of the demo (issues 5 and 16); a miss is reported, never hidden. */
     static final double MAX_MINUTES = 15, MAX_RM_GAP = 0.05, MIN_GOLD_GAIN_SD = 1.0, MAX_KL = 6.0;
 
-    static ObjectNode build(DemoConfig cfg, RewardReport rm, ScoredSet sft, ScoredSet ppo, GoldCurve curve, Map<String, Double> stageSeconds,
-                            double minutes, String out) {
+    static ObjectNode build(DemoConfig cfg, RewardReport rm, ScoredSet sft, List<MethodRun.Result> methods, GptConfig policy,
+                            Map<String, Double> stageSeconds, double minutes, String out) {
         ObjectNode o = JSON.createObjectNode();
         o.put("run_dir", out);
         o.put("rm_accuracy", rm.accuracy());
         o.put("rm_noise_ceiling", rm.noiseCeiling());
         o.put("rm_roc_auc", rm.rocAuc());
-        o.put("rm_ece", rm.ece());
         o.put("rm_eval_pairs", rm.pairs());
+        o.put("rm_ece", rm.ece());
         o.put("annotator_agreement", rm.agreement());
         o.put("gold_sft_mean", sft.goldMean());
         o.put("gold_sft_std", sft.goldStd());
         o.put("proxy_sft_mean", sft.proxyMean());
-        o.put("gold_ppo_mean", ppo.goldMean());
-        o.put("proxy_ppo_mean", ppo.proxyMean());
-        o.put("kl_ppo", ppo.klMean());
-        double klMax = curve.rows().stream().mapToDouble(r -> r.get("kl").asDouble()).max().orElse(Double.NaN);
-        o.put("kl_ppo_max_during_training", klMax);
-        double gain = (ppo.goldMean() - sft.goldMean()) / sft.goldStd(); // NaN when every SFT response scores the same
-        if (Double.isFinite(gain)) o.put("gold_gain_sd", gain);
-        else o.putNull("gold_gain_sd");
         o.put("response_length_sft", sft.responseLength());
-        o.put("response_length_ppo", ppo.responseLength());
+        int perPrompt = cfg.evaluation().ppoSamplesPerPrompt();
+        o.put("distinct_2_sft", sft.distinct2(perPrompt));
+        ArrayNode names = o.putArray("methods");
+        ArrayNode comparison = JSON.createArrayNode();
+        for (MethodRun.Result r : methods) {
+            String m = r.method().id();
+            names.add(m);
+            ObjectNode row = row(r, sft, perPrompt, policy);
+            comparison.add(row);
+            o.put("gold_" + m + "_mean", r.scored().goldMean());
+            o.put("proxy_" + m + "_mean", r.scored().proxyMean());
+            o.put("kl_" + m, r.scored().klMean());
+            if (row.has("kl_max_during_training")) o.put("kl_" + m + "_max_during_training", row.get("kl_max_during_training").asDouble());
+            o.set("gold_gain_sd_" + m, row.get("gold_gain_sd"));
+            o.put("response_length_" + m, r.scored().responseLength());
+            o.put("distinct_2_" + m, row.get("distinct_2").asDouble());
+            ArrayNode c = o.putArray(m + "_curve");
+            r.curve().forEach(c::add);
+        }
+        o.set("gold_gain_sd", comparison.get(0).get("gold_gain_sd")); // the first (or only) method's
         ArrayNode bon = o.putArray("best_of_n");
         for (int n : cfg.evaluation().bestOfN()) {
             ObjectNode b = bon.addObject();
@@ -47,16 +67,26 @@ final class DemoSummary {
             b.put("gold_mean", sft.bestOfNGold(n));
             b.put("proxy_mean", sft.bestOfNProxy(n));
         }
-        ArrayNode c = o.putArray("ppo_curve");
-        curve.rows().forEach(c::add);
+        if (methods.size() > 1) o.set("comparison", comparison);
         o.put("minutes", minutes);
         ObjectNode stages = o.putObject("stage_seconds");
         stageSeconds.forEach(stages::put);
+
         ObjectNode t = o.putObject("targets");
-        t.put("minutes_le_15", minutes <= MAX_MINUTES);
         t.put("rm_within_5_points_of_ceiling", rm.accuracy() >= rm.noiseCeiling() - MAX_RM_GAP);
-        t.put("gold_gain_ge_1_sd", gain >= MIN_GOLD_GAIN_SD);
-        t.put("kl_le_6", ppo.klMean() <= MAX_KL && !(klMax > MAX_KL)); // at the end and at every iteration
+        if (methods.size() == 1) { // the demo as it runs by default: one method, within 15 minutes
+            JsonNode row = comparison.get(0);
+            t.put("minutes_le_15", minutes <= MAX_MINUTES);
+            t.put("gold_gain_ge_1_sd", row.path("gold_gain_sd").asDouble(Double.NaN) >= MIN_GOLD_GAIN_SD);
+            t.put("kl_le_6", klWithin(row));
+        } else { // the comparison: every online method at >= 1 SD within 6 nats; DPO and rejection sampling reported as they are
+            for (JsonNode row : comparison) {
+                if (!row.get("online").asBoolean()) continue;
+                String m = row.get("method").asText();
+                t.put(m + "_gold_gain_ge_1_sd", row.path("gold_gain_sd").asDouble(Double.NaN) >= MIN_GOLD_GAIN_SD);
+                t.put(m + "_kl_le_6", klWithin(row));
+            }
+        }
         ArrayNode missed = o.putArray("targets_missed");
         t.fields().forEachRemaining(e -> {
             if (!e.getValue().asBoolean()) missed.add(e.getKey());
@@ -64,27 +94,98 @@ final class DemoSummary {
         return o;
     }
 
+    /** KL within the limit at the end and, for an online method, at every iteration of training. */
+    private static boolean klWithin(JsonNode row) {
+        return row.get("kl").asDouble() <= MAX_KL && !(row.path("kl_max_during_training").asDouble() > MAX_KL);
+    }
+
+    /** One method's line of the comparison. */
+    private static ObjectNode row(MethodRun.Result r, ScoredSet sft, int perPrompt, GptConfig policy) {
+        ScoredSet s = r.scored();
+        ObjectNode row = JSON.createObjectNode();
+        row.put("method", r.method().id());
+        row.put("online", r.method().online);
+        row.put("gold_mean", s.goldMean());
+        double gain = (s.goldMean() - sft.goldMean()) / sft.goldStd(); // NaN when every SFT response scores the same
+        if (Double.isFinite(gain)) row.put("gold_gain_sd", gain);
+        else row.putNull("gold_gain_sd");
+        row.put("kl", s.klMean());
+        row.put("proxy_mean", s.proxyMean());
+        row.put("distinct_2", s.distinct2(perPrompt));
+        row.put("distinct_2_sft", sft.distinct2(perPrompt));
+        row.put("training_minutes", r.trainingMinutes());
+        ObjectNode matched = row.putObject("best_of_n_at_matched_kl"); // the n whose KL, log n - (n-1)/n, is nearest
+        int n = 1;
+        for (int k = 2; k <= sft.perPrompt(); k++)
+            if (Math.abs(GoldEvaluation.bestOfNKl(k) - s.klMean()) < Math.abs(GoldEvaluation.bestOfNKl(n) - s.klMean())) n = k;
+        matched.put("n", n);
+        matched.put("kl", GoldEvaluation.bestOfNKl(n));
+        matched.put("gold_mean", sft.bestOfNGold(n));
+        double bonGain = (sft.bestOfNGold(n) - sft.goldMean()) / sft.goldStd();
+        if (Double.isFinite(bonGain)) matched.put("gold_gain_sd", bonGain);
+        else matched.putNull("gold_gain_sd");
+        if (r.method().online && !r.curve().isEmpty()) {
+            row.put("kl_max_during_training", r.curve().stream().mapToDouble(c -> c.get("kl").asDouble()).max().orElse(Double.NaN));
+            row.put("seconds_per_iteration", r.curve().stream().mapToDouble(c -> c.get("iteration_seconds").asDouble()).average().orElse(Double.NaN));
+            long criticBytes = PpoTrainer.criticBytes(policy.withHeads(Head.VALUE));
+            if (r.method() == Method.PPO) {
+                row.put("critic_seconds_per_iteration", r.curve().stream().mapToDouble(c -> c.get("critic_seconds").asDouble()).average().orElse(Double.NaN));
+                row.put("critic_bytes_per_rank", criticBytes);
+            } else {
+                row.put("critic_bytes_saved_per_rank", criticBytes);
+            }
+        }
+        return row;
+    }
+
     /** The readable version for the console. */
-    static String text(ObjectNode s, ScoredSet sft, ScoredSet ppo, java.util.List<String> prompts) {
+    static String text(ObjectNode s, ScoredSet sft, List<MethodRun.Result> methods, List<String> prompts) {
         StringBuilder b = new StringBuilder();
         b.append(String.format("%nRLHF demo finished in %.1f minutes. Run directory: %s%n", s.get("minutes").asDouble(), s.get("run_dir").asText()));
         b.append(String.format("  reward model    held-out accuracy %.1f%%  (noise ceiling %.1f%%, ROC AUC %.3f; annotators agree on %.1f%% of pairs)%n",
                 100 * s.get("rm_accuracy").asDouble(), 100 * s.get("rm_noise_ceiling").asDouble(), s.get("rm_roc_auc").asDouble(),
                 100 * s.get("annotator_agreement").asDouble()));
-        b.append(String.format("  gold reward     SFT %.3f +- %.3f  ->  PPO %.3f  (%+.2f SD) at KL %.2f nats to the SFT model (at most %.2f in training)%n",
-                s.get("gold_sft_mean").asDouble(), s.get("gold_sft_std").asDouble(), s.get("gold_ppo_mean").asDouble(),
-                s.get("gold_gain_sd").asDouble(Double.NaN), s.get("kl_ppo").asDouble(), s.get("kl_ppo_max_during_training").asDouble()));
-        b.append(String.format("  proxy reward    SFT %.3f  ->  PPO %.3f%n", s.get("proxy_sft_mean").asDouble(), s.get("proxy_ppo_mean").asDouble()));
+        for (MethodRun.Result r : methods) {
+            String m = r.method().id();
+            b.append(String.format("  gold reward     SFT %.3f +- %.3f  ->  %s %.3f  (%+.2f SD) at KL %.2f nats to the SFT model%s%n",
+                    s.get("gold_sft_mean").asDouble(), s.get("gold_sft_std").asDouble(), r.method().title, s.get("gold_" + m + "_mean").asDouble(),
+                    s.get("gold_gain_sd_" + m).asDouble(Double.NaN), s.get("kl_" + m).asDouble(),
+                    s.has("kl_" + m + "_max_during_training") ? String.format(" (at most %.2f in training)", s.get("kl_" + m + "_max_during_training").asDouble()) : ""));
+            b.append(String.format("  proxy reward    SFT %.3f  ->  %s %.3f%n", s.get("proxy_sft_mean").asDouble(), r.method().title,
+                    s.get("proxy_" + m + "_mean").asDouble()));
+        }
         b.append("  best-of-n       ");
         s.get("best_of_n").forEach(x -> b.append(String.format("n=%d: gold %.3f (KL %.2f)   ", x.get("n").asInt(), x.get("gold_mean").asDouble(), x.get("kl").asDouble())));
-        b.append(String.format("%n  samples before (SFT) and after (PPO), same prompts:%n"));
-        for (int p = 0; p < 3 && p * sft.perPrompt() < sft.size() && p * ppo.perPrompt() < ppo.size(); p++) {
-            int i = p * sft.perPrompt(), j = p * ppo.perPrompt();
-            b.append(String.format("    prompt: %s%n      SFT [gold %+.2f] %s%n      PPO [gold %+.2f] %s%n", prompts.get(p), sft.gold(i),
-                    oneLine(sft.text(i)), ppo.gold(j), oneLine(ppo.text(j))));
+        b.append('\n');
+        if (s.has("comparison")) b.append(table(s.get("comparison")));
+        MethodRun.Result first = methods.get(0);
+        ScoredSet after = first.scored();
+        b.append(String.format("  samples before (SFT) and after (%s), same prompts:%n", first.method().title));
+        for (int p = 0; p < 3 && p * sft.perPrompt() < sft.size() && p * after.perPrompt() < after.size(); p++) {
+            int i = p * sft.perPrompt(), j = p * after.perPrompt();
+            b.append(String.format("    prompt: %s%n      SFT [gold %+.2f] %s%n      %s [gold %+.2f] %s%n", prompts.get(p), sft.gold(i),
+                    oneLine(sft.text(i)), first.method().id().toUpperCase(java.util.Locale.ROOT), after.gold(j), oneLine(after.text(j))));
         }
         if (s.get("targets_missed").isEmpty()) b.append("  all targets met\n");
         else b.append("  targets NOT met: ").append(s.get("targets_missed")).append('\n');
+        return b.toString();
+    }
+
+    /** The comparison as a table: gold gain, KL, proxy, variety, time, and best-of-n at the same KL. */
+    static String table(JsonNode rows) {
+        StringBuilder b = new StringBuilder(String.format("%n  %-10s %9s %7s %7s %7s %10s %8s   %s%n", "method", "gold (SD)", "KL", "max KL", "proxy",
+                "distinct-2", "minutes", "best-of-n at that KL: n, gold (SD)"));
+        for (JsonNode r : rows) {
+            JsonNode bon = r.get("best_of_n_at_matched_kl");
+            b.append(String.format("  %-10s %+9.2f %7.2f %7s %7.3f %10.3f %8.1f   n=%d, %+.2f%n", r.get("method").asText(),
+                    r.path("gold_gain_sd").asDouble(Double.NaN), r.get("kl").asDouble(),
+                    r.has("kl_max_during_training") ? String.format("%.2f", r.get("kl_max_during_training").asDouble()) : "-",
+                    r.get("proxy_mean").asDouble(), r.get("distinct_2").asDouble(), r.get("training_minutes").asDouble(), bon.get("n").asInt(),
+                    bon.path("gold_gain_sd").asDouble(Double.NaN)));
+        }
+        JsonNode first = rows.get(0);
+        b.append(String.format("  (distinct-2 of the SFT model: %.3f; gold gain in SFT standard deviations; KL in nats to the SFT model)%n%n",
+                first.get("distinct_2_sft").asDouble()));
         return b.toString();
     }
 

@@ -2,20 +2,15 @@ package org.sparkrlhf.demo;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.sparkrlhf.engine.PpoTrainer;
 import org.sparkrlhf.preference.AnnotatorPanel;
 import org.sparkrlhf.rl.Moments;
 import org.sparkrlhf.tokenizer.Tokenizer;
 
 /**
- * Gold and proxy reward against KL over the PPO iterations (Gao et al. 2022's over-optimization
+ * Gold and proxy reward against KL over the iterations of PPO (or GRPO, RLOO) (Gao et al. 2022's over-optimization
  * picture), from each iteration's rollouts: the gold reward is computed here, on the driver, from
  * the response text; PPO itself only ever sees the reward model's score.
  */
@@ -42,16 +37,12 @@ final class GoldCurve {
         o.put("gold_mean", gold.count() == 0 ? Double.NaN : gold.mean());
         o.put("gold_std", gold.sampleStd());
         o.put("rollouts", gold.count());
+        o.put("iteration_seconds", r.iterationSeconds());
+        o.put("critic_seconds", r.criticSeconds());
+        o.put("source", "training rollouts");
         rows.add(o);
     }
 
     List<ObjectNode> rows() {
         return rows;
-    }
-
-    void write(FileSystem fs, Path file) throws IOException {
-        try (OutputStream out = fs.create(file, true)) {
-            for (ObjectNode o : rows) out.write((JSON.writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8));
-        }
-    }
-}
+    }}

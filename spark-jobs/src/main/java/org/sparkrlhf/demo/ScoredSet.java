@@ -58,6 +58,25 @@ final class ScoredSet {
         return mean(items.stream().mapToDouble(s -> s.response().length).toArray());
     }
 
+    /**
+     * Distinct-2 (Li et al., 2016): distinct word bigrams over all bigrams of the responses, from the
+     * first {@code perPromptLimit} samples of each prompt (the count changes the figure, so sets are
+     * compared at the same size).
+     */
+    double distinct2(int perPromptLimit) {
+        java.util.Set<String> distinct = new java.util.HashSet<>();
+        long total = 0;
+        for (int i = 0; i < items.size(); i++) {
+            if (items.get(i).sample() >= perPromptLimit) continue;
+            String[] w = texts[i].trim().split("\\s+");
+            for (int k = 0; k + 1 < w.length; k++) {
+                distinct.add(w[k] + " " + w[k + 1]);
+                total++;
+            }
+        }
+        return total == 0 ? Double.NaN : (double) distinct.size() / total;
+    }
+
     /** Mean gold reward of best-of-n by the proxy, over the first n samples of each prompt. */
     double bestOfNGold(int n) {
         return GoldEvaluation.bestOfNGold(perPrompt(true), perPrompt(false), n);

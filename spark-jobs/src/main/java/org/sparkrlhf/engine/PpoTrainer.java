@@ -573,6 +573,16 @@ public final class PpoTrainer {
                 (b.criticNanos() + l.criticNanos()) / 1e9, b.samples());
     }
 
+    /**
+     * A critic's memory on a rank: its float32 parameters, and for what it trains (all, or with
+     * LoRA the adapters and heads) the gradient, AdamW's two moments and the collective's buffer.
+     */
+    public static long criticBytes(org.sparkrlhf.model.GptConfig critic) {
+        long all = org.sparkrlhf.model.ParameterLayout.of(critic).size();
+        long trained = critic.lora() == null ? all : org.sparkrlhf.model.ParameterLayout.trainable(critic).size();
+        return 4 * (all + 4 * trained);
+    }
+
     /** A well-mixed seed from (run seed, iteration, rank, index). */
     static long mix(long seed, long a, long b, long c) {
         long h = seed;

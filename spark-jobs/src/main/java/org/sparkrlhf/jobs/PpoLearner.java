@@ -140,9 +140,9 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         row.put("advantage", cfg.ppo().advantage());
         if (parts.critic() != null) { // what GRPO and RLOO would save: the critic's time, and its memory on every rank
             row.put("critic_seconds", r.criticSeconds());
-            row.put("critic_bytes_per_rank", criticBytes(parts.critic().config()));
+            row.put("critic_bytes_per_rank", PpoTrainer.criticBytes(parts.critic().config()));
         } else {
-            row.put("critic_bytes_saved_per_rank", criticBytes(parts.policy().config().withHeads(org.sparkrlhf.model.Head.VALUE)));
+            row.put("critic_bytes_saved_per_rank", PpoTrainer.criticBytes(parts.policy().config().withHeads(org.sparkrlhf.model.Head.VALUE)));
         }
         if (!Double.isNaN(r.ptxLoss())) row.put("ptx_loss", r.ptxLoss());
         if (r.iteration() == 1) {
@@ -194,16 +194,6 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
             files.put("critic_optimizer.safetensors", out -> OptimizerStateIO.write(out, parts.criticOpt()));
         }
         return files;
-    }
-
-    /**
-     * A critic's memory on a rank: its float32 parameters, and for what it trains (all, or with
-     * LoRA the adapters and heads) the gradient, AdamW's two moments and the collective's buffer.
-     */
-    static long criticBytes(org.sparkrlhf.model.GptConfig critic) {
-        long all = org.sparkrlhf.model.ParameterLayout.of(critic).size();
-        long trained = critic.lora() == null ? all : org.sparkrlhf.model.ParameterLayout.trainable(critic).size();
-        return 4 * (all + 4 * trained);
     }
 
     @Override

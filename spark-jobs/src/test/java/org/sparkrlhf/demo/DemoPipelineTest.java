@@ -34,10 +34,12 @@ class DemoPipelineTest extends LocalSparkTest {
     static final String TESTDATA = System.getProperty("rlhf.testdata", ".cache/testdata");
 
     /** A run small enough for CI: every stage, a few steps each. */
-    static DemoConfig tiny(String out) {
-        return ConfigLoader.load(DemoConfig.class, "demo.yaml", null, "test", List.of("run.out=" + out, "run.data=" + TESTDATA,
+    static DemoConfig tiny(String out, String... more) {
+        List<String> o = new ArrayList<>(List.of("run.out=" + out, "run.data=" + TESTDATA,
                 "corpus.fortunes=false", "feedback.prompts=96", "feedback.evalPrompts=48", "evaluation.prompts=16",
-                "evaluation.bestOfN=[1,2,4]", "evaluation.ppoSamplesPerPrompt=2")).validate();
+                "evaluation.bestOfN=[1,2,4]", "evaluation.ppoSamplesPerPrompt=2", "rejection.prompts=32", "rejection.samplesPerPrompt=2"));
+        o.addAll(List.of(more));
+        return ConfigLoader.load(DemoConfig.class, "demo.yaml", null, "test", o).validate();
     }
 
     static Map<String, List<String>> tinyStages() {
@@ -46,16 +48,20 @@ class DemoPipelineTest extends LocalSparkTest {
         m.put("sft", List.of("train.steps=10", "train.warmupSteps=2", "train.checkpointEvery=10", "train.globalBatch=32", "train.microBatch=8"));
         m.put("reward", List.of("train.steps=12", "train.warmupSteps=2", "train.checkpointEvery=6", "train.globalBatch=16"));
         m.put("ppo", List.of("ppo.iterations=4", "ppo.promptsPerIteration=16", "ppo.maxNewTokens=16", "ppo.epochs=2", "train.checkpointEvery=2"));
+        for (String group : List.of("grpo", "rloo"))
+            m.put(group, List.of("ppo.iterations=3", "ppo.promptsPerIteration=4", "ppo.maxNewTokens=16", "ppo.epochs=2", "train.checkpointEvery=3"));
+        m.put("dpo", List.of("train.steps=6", "train.warmupSteps=1", "train.checkpointEvery=3", "train.globalBatch=16", "train.microBatch=8"));
+        m.put("rejection", List.of("train.steps=4", "train.warmupSteps=1", "train.checkpointEvery=4", "train.globalBatch=16", "train.microBatch=8"));
         return m;
     }
 
     /** Runs the tiny demo into target/test-runs/NAME (replacing an earlier one); returns the run directory and summary. */
-    static Map.Entry<Path, JsonNode> tinyRun(String name, Map<String, List<String>> stages) throws Exception {
+    static Map.Entry<Path, JsonNode> tinyRun(String name, Map<String, List<String>> stages, String... settings) throws Exception {
         Path out = Path.of("target/test-runs", name).toAbsolutePath();
         if (Files.exists(out)) try (var s = Files.walk(out)) {
             s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
         }
-        DemoPipeline pipeline = DemoPipeline.prepare(tiny(out.toString()), stages, new Configuration());
+        DemoPipeline pipeline = DemoPipeline.prepare(tiny(out.toString(), settings), stages, new Configuration());
         return Map.entry(out, pipeline.run(spark));
     }
 
@@ -104,23 +110,67 @@ class DemoPipelineTest extends LocalSparkTest {
         assertEquals(Set.of("sft", "ppo"), stages);
         assertEquals(16 * 2 * 2, lines.size(), "two samples per held-out prompt and stage");
         assertEquals(4, Files.readAllLines(out.resolve("gold_curve.jsonl")).size());
-        for (String stage : DemoPipeline.STAGES)
+        for (String stage : List.of("pretrain", "sft", "reward", "ppo"))
             assertTrue(Files.isDirectory(out.resolve(stage).resolve("checkpoints")), stage + " checkpoints");
+        for (String other : List.of("grpo", "rloo", "dpo", "rejection")) assertFalse(Files.exists(out.resolve(other)), "only PPO ran: " + other);
+        assertFalse(Files.exists(out.resolve("comparison.json")), "one method: no comparison");
         assertTrue(Files.exists(out.resolve("ppo/metrics/ppo.jsonl")));
         assertTrue(Files.readAllLines(out.resolve("data/vocab.txt")).size() <= 4096, "the word vocabulary the stages share");
     }
 
-    /** A second, different run (fixed KL coefficient), so the run-comparison notebook has two real runs to compare. */
+    /**
+     * Every method from the same SFT model, reward model and feedback (PPO with a fixed KL
+     * coefficient, so the run-comparison notebook also has two different PPO runs to compare).
+     */
     @Test
-    void aSecondRunWithAFixedKlCoefficient() throws Exception {
+    void comparesEveryMethodFromTheSameStart() throws Exception {
         Map<String, List<String>> stages = new HashMap<>(tinyStages());
         List<String> ppo = new ArrayList<>(stages.get("ppo"));
         ppo.add("ppo.klMode=fixed");
         ppo.add("ppo.klBeta=0.02");
         stages.put("ppo", ppo);
-        JsonNode summary = tinyRun("demo-fixed-kl", stages).getValue();
-        JsonNode curve = summary.get("ppo_curve");
-        for (JsonNode row : curve) assertEquals(0.02, row.get("beta").asDouble(), 1e-12, "a fixed coefficient stays put");
+        var run = tinyRun("demo-compare", stages, "run.methods=" + DemoConfig.METHODS, "rejection.rounds=2");
+        Path out = run.getKey();
+        JsonNode summary = run.getValue();
+        for (JsonNode row : summary.get("ppo_curve")) assertEquals(0.02, row.get("beta").asDouble(), 1e-12, "a fixed coefficient stays put");
+
+        JsonNode table = JSON.readTree(out.resolve("comparison.json").toFile());
+        assertEquals(JSON.readTree(JSON.writeValueAsString(summary.get("comparison"))), table, "comparison.json is the summary's table");
+        List<String> methods = new ArrayList<>();
+        table.forEach(r -> methods.add(r.get("method").asText()));
+        assertEquals(DemoConfig.METHODS, methods);
+        double sftStd = summary.get("gold_sft_std").asDouble();
+        for (JsonNode r : table) {
+            String m = r.get("method").asText();
+            for (String k : List.of("gold_mean", "kl", "proxy_mean", "distinct_2", "distinct_2_sft", "training_minutes"))
+                assertTrue(r.get(k).isNumber(), k + " of " + m + ": " + r);
+            if (sftStd > 0) assertEquals((r.get("gold_mean").asDouble() - summary.get("gold_sft_mean").asDouble()) / sftStd, r.get("gold_gain_sd").asDouble(),
+                    1e-9, m + ": the gain is in SFT standard deviations");
+            else assertTrue(r.get("gold_gain_sd").isNull(), m + ": no gain in SFT standard deviations when they are 0");
+            assertEquals(summary.get("gold_" + m + "_mean").asDouble(), r.get("gold_mean").asDouble(), 0, m);
+            JsonNode bon = r.get("best_of_n_at_matched_kl");
+            for (int n = 1; n <= 4; n++) // the nearest KL among the best-of-n the SFT evaluation can form (4 samples per prompt)
+                assertTrue(Math.abs(Math.log(n) - (n - 1.0) / n - r.get("kl").asDouble()) >= Math.abs(bon.get("kl").asDouble() - r.get("kl").asDouble()) - 1e-12);
+            assertTrue(Files.exists(out.resolve(m.equals("rejection") ? "rejection/round-2/checkpoints" : m + "/checkpoints")), m + " checkpoints");
+        }
+        JsonNode ppoRow = table.get(0), grpoRow = table.get(1);
+        assertTrue(ppoRow.get("critic_seconds_per_iteration").asDouble() > 0 && ppoRow.get("critic_bytes_per_rank").asLong() > 0, ppoRow.toString());
+        assertEquals(ppoRow.get("critic_bytes_per_rank").asLong(), grpoRow.get("critic_bytes_saved_per_rank").asLong(), "GRPO saves what PPO's critic takes");
+        assertFalse(Files.exists(out.resolve("grpo/checkpoints").toFile().listFiles()[0].toPath().resolve("critic.safetensors")));
+        assertEquals(3, summary.get("grpo_curve").size(), "one point per GRPO iteration");
+        assertEquals(1, summary.get("dpo_curve").size(), "DPO's checkpoint at step 3 of 6, evaluated on the way");
+        assertEquals(1, summary.get("rejection_curve").size(), "round 1 of 2, evaluated on the way");
+        assertTrue(Files.readAllLines(out.resolve("rejection/round-1-best.jsonl")).size() > 16, "the best of 2 kept for most of 32 prompts");
+        java.util.Set<String> curveMethods = new java.util.HashSet<>(), sampleStages = new java.util.HashSet<>();
+        for (String l : Files.readAllLines(out.resolve("gold_curve.jsonl"))) curveMethods.add(JSON.readTree(l).get("method").asText());
+        for (String l : Files.readAllLines(out.resolve("samples.jsonl"))) sampleStages.add(JSON.readTree(l).get("stage").asText());
+        assertEquals(java.util.Set.copyOf(DemoConfig.METHODS), curveMethods);
+        assertEquals(java.util.Set.of("sft", "ppo", "grpo", "rloo", "dpo", "rejection"), sampleStages);
+        JsonNode t = summary.get("targets");
+        assertFalse(t.has("minutes_le_15"), "the time target is the single-method demo's");
+        for (String m : List.of("ppo", "grpo", "rloo"))
+            assertEquals(summary.get("gold_gain_sd_" + m).asDouble() >= 1.0, t.get(m + "_gold_gain_ge_1_sd").asBoolean(), m);
+        assertFalse(t.has("dpo_gold_gain_ge_1_sd") || t.has("rejection_kl_le_6"), "DPO and rejection sampling are reported, not held to the online target");
     }
 
     @Test
