@@ -13,7 +13,10 @@ import os
 import pandas as pd
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STAGES = ("pretrain", "sft", "reward", "ppo")
+STAGES = ("pretrain", "sft", "reward", "ppo", "grpo", "rloo", "dpo")
+# a stage's job, where it differs: GRPO and RLOO are the PPO job with another ppo.advantage
+JOBS = {"grpo": "ppo", "rloo": "ppo"}
+METHOD_TITLES = {"ppo": "PPO", "grpo": "GRPO", "rloo": "RLOO", "dpo": "DPO", "rejection": "rejection sampling"}
 
 
 class MissingInput(Exception):
@@ -49,7 +52,7 @@ def _stage_dir(run, stage):
     nested = os.path.join(run, stage)
     if os.path.isdir(nested):
         return nested
-    if os.path.exists(os.path.join(run, "metrics", f"{stage}.jsonl")):
+    if os.path.exists(os.path.join(run, "metrics", f"{JOBS.get(stage, stage)}.jsonl")):
         return run
     return None
 
@@ -69,7 +72,7 @@ def _read_jsonl(path):
 def metrics(run, stage, required=True):
     """Per-step (per-iteration for PPO) metrics of a stage as a DataFrame indexed by step."""
     d = _stage_dir(run, stage)
-    path = os.path.join(d, "metrics", f"{stage}.jsonl") if d else None
+    path = os.path.join(d, "metrics", f"{JOBS.get(stage, stage)}.jsonl") if d else None
     if path is None or not os.path.exists(path):
         if required:
             raise MissingInput(f"{run} has no {stage} metrics (looked for {os.path.join(run, stage, 'metrics', stage + '.jsonl')} "
@@ -94,6 +97,25 @@ def summary(run):
         return None
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def methods(summary):
+    """The alignment methods a demo run ran, in order (runs from before the comparison ran PPO alone)."""
+    return summary.get("methods", ["ppo"]) if summary else []
+
+
+def comparison(summary):
+    """One row per method of a demo run: the comparison table (comparison.json), or the single method's figures."""
+    if summary is None:
+        return None
+    if "comparison" in summary:
+        return pd.DataFrame(summary["comparison"]).set_index("method")
+    rows = []
+    for m in methods(summary):
+        rows.append({"method": m, "gold_mean": summary[f"gold_{m}_mean"], "gold_gain_sd": summary.get(f"gold_gain_sd_{m}", summary.get("gold_gain_sd")),
+                     "kl": summary[f"kl_{m}"], "proxy_mean": summary[f"proxy_{m}_mean"],
+                     "kl_max_during_training": summary.get(f"kl_{m}_max_during_training")})
+    return pd.DataFrame(rows).set_index("method")
 
 
 def reward_evaluation(run):

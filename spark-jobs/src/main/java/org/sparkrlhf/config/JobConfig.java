@@ -36,8 +36,12 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
                       double klHorizon, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
                       double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch) implements Serializable {}
 
-    /** Direct preference optimization: beta, the loss (sigmoid = DPO, ipo), conservative DPO's label smoothing. */
-    public record Dpo(double beta, String loss, double labelSmoothing) implements Serializable {
+    /**
+     * Direct preference optimization: beta, the loss (sigmoid = DPO, ipo), conservative DPO's label
+     * smoothing, and the KL to the reference measured at each checkpoint from {@code klSamples}
+     * samples of the held-out prompts (0: not measured), {@code klMaxNewTokens} tokens at most.
+     */
+    public record Dpo(double beta, String loss, double labelSmoothing, int klSamples, int klMaxNewTokens) implements Serializable {
         public org.sparkrlhf.preference.DpoLoss.Settings settings() {
             return new org.sparkrlhf.preference.DpoLoss.Settings(beta, loss.equals("ipo") ? org.sparkrlhf.preference.DpoLoss.Kind.IPO
                     : org.sparkrlhf.preference.DpoLoss.Kind.SIGMOID, labelSmoothing);
@@ -63,6 +67,8 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
         } catch (IllegalArgumentException x) {
             e.add(x.getMessage());
         }
+        if (dpo.klSamples() < 0) e.add("dpo.klSamples must be >= 0 (0: KL not measured), got " + dpo.klSamples());
+        if (dpo.klMaxNewTokens() < 1) e.add("dpo.klMaxNewTokens must be >= 1, got " + dpo.klMaxNewTokens());
         if (model.cuda()) e.add("model.device: cuda runs pre-training and SFT so far; run DPO with model.device: cpu");
         if (!e.isEmpty()) throw new ConfigException("invalid config: " + String.join("; ", e));
         return this;

@@ -8,8 +8,8 @@ import org.apache.spark.broadcast.Broadcast;
 import org.sparkrlhf.engine.ModelBytes;
 import org.sparkrlhf.engine.TaskSetup;
 import org.sparkrlhf.model.Gpt;
-import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.RewardFunction;
+import org.sparkrlhf.rl.SequenceKl;
 import org.sparkrlhf.sampling.Sampler;
 import org.sparkrlhf.sampling.SampleSeed;
 import org.sparkrlhf.sampling.SamplingConfig;
@@ -58,13 +58,10 @@ final class PolicyEvaluation {
                     for (int i = 0; i < seeds.length; i++) seeds[i] = SampleSeed.of(seed, ids.get(from + i)[0], ids.get(from + i)[1]);
                     List<int[]> responses = List.of(sampler.sample(batch.toArray(int[][]::new), seeds, sampling).tokens());
                     double[] proxies = proxy.score(batch, responses);
-                    double[][] lp = r == null ? null : ExperienceMaker.responseLogProbs(p, batch, responses);
-                    double[][] lr = r == null ? null : ExperienceMaker.responseLogProbs(r, batch, responses);
+                    double[] kl = r == null ? new double[batch.size()] : SequenceKl.of(p, r, batch, responses, CHUNK);
                     for (int i = 0; i < batch.size(); i++) {
-                        double kl = 0;
-                        if (r != null) for (int t = 0; t < lp[i].length; t++) kl += lp[i][t] - lr[i][t];
                         int[] id = ids.get(from + i);
-                        scored.add(new Scored(id[0], id[1], responses.get(i), proxies[i], kl));
+                        scored.add(new Scored(id[0], id[1], responses.get(i), proxies[i], kl[i]));
                     }
                 }
                 return scored.iterator();

@@ -27,6 +27,8 @@ import org.sparkrlhf.engine.TaskSetup;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.GptConfig;
 import org.sparkrlhf.rundir.RunDirectory;
+import org.sparkrlhf.rl.SequenceKl;
+import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.tokenizer.Tokenizers;
@@ -99,8 +101,16 @@ public final class DpoJob extends JobCommand {
         counts.put("pairs", pairCount);
         counts.put("eval_pairs", evalPairs.size());
         DpoObjective objective = new DpoObjective(cfg.dpo().settings());
+        List<int[]> klPrompts = klPrompts(evalPairs, cfg.dpo().klSamples(), modelCfg.contextLength() - cfg.dpo().klMaxNewTokens());
+        Tokenizer tok = Tokenizers.create(cfg.model().tokenizer());
+        SamplingConfig klSampling = SamplingConfig.of(1.0, cfg.dpo().klMaxNewTokens(), tok.eosToken());
 
         TrainingLoop.Hooks hooks = new TrainingLoop.Hooks() {
+            /** KL(policy || reference) per response, from the policy's own samples of held-out prompts (NaN when not measured). */
+            private double klToReference(Gpt model) {
+                return SequenceKl.sampled(model, reference, klPrompts, klSampling, tok.padToken(), cfg.run().seed(), micro);
+            }
+
             @Override
             public Double evaluate(Gpt model, long step, ObjectNode row) throws IOException {
                 if (evalPairs.isEmpty()) return null;
@@ -114,6 +124,11 @@ public final class DpoJob extends JobCommand {
                 e.put("accuracy", stats.correct() / stats.count());
                 e.put("loss", stats.lossSum() / stats.count());
                 e.put("reward_margin", meanMargin);
+                double kl = klToReference(model);
+                if (!Double.isNaN(kl)) {
+                    e.put("kl_to_reference", kl);
+                    row.put("eval_kl_to_reference", kl);
+                }
                 try (OutputStream out = fs.create(new Path(runDir, "eval/dpo-step-" + step + ".json"), true)) {
                     out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(e));
                 }
@@ -126,6 +141,21 @@ public final class DpoJob extends JobCommand {
         return TrainingLoop.run(spark, cfg, dir, round, modelCfg, objective, trainPairs, "dpo", counts, listener, hooks);
     }
 
+    /**
+     * {@code samples} prompts for the KL measurement: the held-out pairs' distinct prompts that leave
+     * room for the sampled tokens, in turn (a ranking's pairs share their prompt); none without any.
+     */
+    private static List<int[]> klPrompts(List<DpoPair> pairs, int samples, int maxPromptLength) {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        List<int[]> distinct = new ArrayList<>();
+        for (DpoPair p : pairs) {
+            int[] prompt = java.util.Arrays.copyOf(p.chosen(), p.promptLength());
+            if (prompt.length <= maxPromptLength && seen.add(java.util.Arrays.toString(prompt))) distinct.add(prompt);
+        }
+        List<int[]> out = new ArrayList<>();
+        for (int i = 0; i < samples && !distinct.isEmpty(); i++) out.add(distinct.get(i % distinct.size()));
+        return out;
+    }
     /** Each group's pairs, with the reference's log-probabilities added on the executors (one forward pass per response). */
     private static JavaRDD<DpoPair> withReference(JavaRDD<List<DpoPair>> groups, Broadcast<ModelBytes> ref, int microBatch) {
         return groups.mapPartitions(it -> {

@@ -1,5 +1,6 @@
 package org.sparkrlhf.jobs;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -58,10 +59,26 @@ class DpoJobTest extends LocalSparkTest {
         assertTrue(eval.get("pairs").asInt() > 20, eval.toString());
         assertTrue(eval.get("accuracy").asDouble() > 0.8, "held-out accuracy of the implicit reward: " + eval);
         assertTrue(eval.get("reward_margin").asDouble() > 0, eval.toString());
+        assertTrue(eval.get("kl_to_reference").asDouble() > 0, "the policy moved from its reference: " + eval); // 64 samples of its own
+        JsonNode early = json.readTree(dir.resolve("run/eval/dpo-step-10.json").toFile());
+        assertTrue(early.get("kl_to_reference").asDouble() < eval.get("kl_to_reference").asDouble(), "and further with training: " + early + " " + eval);
         String metrics = Files.readString(dir.resolve("run/metrics/dpo.jsonl"));
-        assertTrue(metrics.contains("\"eval_accuracy\"") && metrics.contains("\"data_pairs\""), metrics);
+        assertTrue(metrics.contains("\"eval_accuracy\"") && metrics.contains("\"data_pairs\"") && metrics.contains("\"eval_kl_to_reference\""), metrics);
         assertEquals(1, Files.readAllLines(dir.resolve("run/quarantine/train.jsonl")).size()
                 + (Files.exists(dir.resolve("run/quarantine/eval.jsonl")) ? Files.readAllLines(dir.resolve("run/quarantine/eval.jsonl")).size() : 0));
+
+        // a run that crashes at step 13 and resumes from its step-10 checkpoint ends bit-identically (reference log-probs recomputed alike)
+        List<String> cut = new ArrayList<>(o);
+        cut.replaceAll(x -> x.startsWith("run.dir=") ? "run.dir=" + dir.resolve("cut").toUri() : x);
+        assertThrows(IllegalStateException.class, () -> DpoJob.train(spark, ConfigLoader.load(null, "test", cut), r -> {
+            if (r.step() == 13) throw new IllegalStateException("simulated crash");
+        }));
+        cut.add("run.resume=true");
+        List<Long> resumedSteps = new ArrayList<>();
+        DpoJob.train(spark, ConfigLoader.load(null, "test", cut), r -> resumedSteps.add(r.step()));
+        assertEquals(11L, resumedSteps.get(0), "resumed after the step-10 checkpoint");
+        assertArrayEquals(Files.readAllBytes(dir.resolve("run/checkpoints/step-0000020/weights.safetensors")),
+                Files.readAllBytes(dir.resolve("cut/checkpoints/step-0000020/weights.safetensors")), "weights after a resume");
 
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(null, "test", List.of("data.train=x", "dpo.loss=kto")).validateDpo());
         assertTrue(e.getMessage().contains("dpo.loss must be sigmoid or ipo"), e.getMessage());
