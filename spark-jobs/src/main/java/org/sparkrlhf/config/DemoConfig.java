@@ -17,11 +17,15 @@ public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation e
      * @param out run directory (any Hadoop URI); empty: a new directory under runs/
      * @param data where bin/fetch-demo-data put the corpora
      * @param methods the alignment methods to run from the same SFT model, reward model and feedback (several: a comparison)
+     * @param from an earlier demo run whose shared stages (pre-training, SFT, feedback, reward model) this one reuses; empty: run them
      */
-    public record Run(String out, long seed, String data, List<String> methods) {}
+    public record Run(String out, long seed, String data, List<String> methods, String from) {}
 
-    /** Rejection sampling (best-of-n fine-tuning): rounds of n samples per prompt, the reward model's best kept, SFT on it. */
-    public record Rejection(int rounds, int samplesPerPrompt, int prompts) {}
+    /**
+     * Rejection sampling (best-of-n fine-tuning): rounds of n samples per prompt at {@code temperature},
+     * the reward model's best kept, SFT on it.
+     */
+    public record Rejection(int rounds, int samplesPerPrompt, int prompts, double temperature) {}
 
     /** @param vocabulary word pieces of the tokenizer learnt from the pre-training text (0: a byte tokenizer) */
     public record Corpus(int promptWords, int responseWords, boolean fortunes, int vocabulary) {}
@@ -67,6 +71,7 @@ public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation e
         if (rejection.rounds() < 1) e.add("rejection.rounds must be >= 1, got " + rejection.rounds());
         if (rejection.samplesPerPrompt() < 2) e.add("rejection.samplesPerPrompt must be >= 2 (a best of n), got " + rejection.samplesPerPrompt());
         if (rejection.prompts() < 1) e.add("rejection.prompts must be >= 1, got " + rejection.prompts());
+        if (!(rejection.temperature() > 0)) e.add("rejection.temperature must be > 0, got " + rejection.temperature());
         if (!e.isEmpty()) throw new ConfigException("invalid demo config: " + String.join("; ", e));
         return this;
     }

@@ -39,6 +39,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--compare", description = "Run every method from the same SFT model, reward model and feedback; writes comparison.json.")
     boolean compare;
 
+    @Option(names = "--from", description = "An earlier demo run whose pre-training, SFT, feedback and reward model to reuse: only the methods run.")
+    String from;
+
     @Option(names = "--master", description = "Spark master, e.g. local[2] or local-cluster[2,1,1024]. Default: the one spark-submit or "
             + "spark.master sets, else local[*] (every core of this machine).")
     String master;
@@ -73,6 +76,7 @@ public final class DemoCommand implements Callable<Integer> {
         if (out != null) sets.add("run.out=" + out);
         if (method != null && compare) throw new ConfigException("--method and --compare exclude each other: --compare runs every method");
         if (method != null) sets.add("run.methods=[" + method + "]");
+        if (from != null) sets.add("run.from=" + from);
         if (compare) sets.add("run.methods=" + DemoConfig.METHODS);
         return ConfigLoader.load(DemoConfig.class, "demo.yaml", config, sets); // DemoPipeline.prepare validates it
     }

@@ -58,6 +58,8 @@ public final class DemoPipeline {
 
     private final DemoConfig cfg;
     private final String out;
+    /** Where the shared stages' outputs are: this run, or the earlier one it reuses (run.from). */
+    private final String base;
     private final java.nio.file.Path data;
     private final Map<String, JobConfig> jobs;
     /** Each stage's settings before the pipeline's wiring (a rejection-sampling round adds its own). */
@@ -69,13 +71,14 @@ public final class DemoPipeline {
     private int stageNumber;
     private static final int TASKS_PER_PARTITION = 8;
 
-    private DemoPipeline(DemoConfig cfg, String out, java.nio.file.Path data, Map<String, List<String>> unwired, AnnotatorPanel panel,
+    private DemoPipeline(DemoConfig cfg, String out, String base, java.nio.file.Path data, Map<String, List<String>> unwired, AnnotatorPanel panel,
                          java.nio.file.Path vocabulary) {
         this.cfg = cfg;
         this.out = out;
+        this.base = base;
         this.data = data;
         this.unwired = unwired;
-        this.jobs = stageConfigs(unwired, out);
+        this.jobs = stageConfigs(unwired, out, base);
         this.panel = panel;
         this.vocabulary = vocabulary;
     }
@@ -94,9 +97,20 @@ public final class DemoPipeline {
         Path outPath = new Path(out);
         FileSystem fs = outPath.getFileSystem(hadoop);
         out = fs.makeQualified(outPath).toString();
-        java.nio.file.Path vocabulary = vocabularyFile(out);
+        String base = out;
+        if (!cfg.run().from().isBlank()) { // the shared stages of an earlier demo run, reused: only the methods run here
+            Path from = new Path(cfg.run().from());
+            base = from.getFileSystem(hadoop).makeQualified(from).toString();
+            for (String stage : List.of("sft", "reward"))
+                if (!from.getFileSystem(hadoop).exists(new Path(base, stage + "/checkpoints")))
+                    throw new DataException("run.from " + base + " holds no " + stage + " checkpoints; name a finished demo run (one with summary.json)");
+            for (String stage : SHARED_STAGES)
+                if (stageOverrides.containsKey(stage))
+                    throw new ConfigException("--stage " + stage + ": run.from reuses the " + stage + " stage of " + base + "; leave out its settings");
+        }
+        java.nio.file.Path vocabulary = vocabularyFile(base);
         Map<String, List<String>> unwired = stageOptions(cfg, stageOverrides, cfg.corpus().vocabulary() > 0 ? "words:" + vocabulary : "bytes");
-        stageConfigs(unwired, out); // every stage's config checked before any work
+        stageConfigs(unwired, out, base); // every stage's config checked before any work
 
         java.nio.file.Path data = java.nio.file.Path.of(!cfg.run().data().isBlank() ? cfg.run().data()
                 : System.getenv().getOrDefault("RLHF_DATA", System.getProperty("user.home") + "/.cache/spark-rlhf/data"));
@@ -118,7 +132,7 @@ public final class DemoPipeline {
         } catch (IOException e) {
             throw new DataException("cannot write the output directory " + out + " (" + e.getMessage() + "); choose a writable --out");
         }
-        return new DemoPipeline(cfg, out, data, unwired, panel, vocabulary);
+        return new DemoPipeline(cfg, out, base, data, unwired, panel, vocabulary);
     }
 
     /** Tokenizer files are read from local paths on every node: the run's own data directory when it is local. */
@@ -158,20 +172,24 @@ public final class DemoPipeline {
         return options;
     }
 
-    /** Each stage's job config: its options, then the wiring between stages (each stage's input is an earlier one's output). */
-    static Map<String, JobConfig> stageConfigs(Map<String, List<String>> options, String out) {
+    /**
+     * Each stage's job config: its options, then the wiring between stages (each stage's input is an
+     * earlier one's output). The shared stages' outputs are under {@code base} (this run's {@code
+     * out}, or the run it reuses), the methods' under {@code out}.
+     */
+    static Map<String, JobConfig> stageConfigs(Map<String, List<String>> options, String out, String base) {
         Map<String, JobConfig> jobs = new LinkedHashMap<>();
         for (String stage : STAGES) {
             List<String> o = new ArrayList<>(options.get(stage));
             switch (stage) {
-                case "pretrain" -> o.add("data.train=" + out + "/data/text.jsonl");
+                case "pretrain" -> o.add("data.train=" + base + "/data/text.jsonl");
                 case "sft" -> {
-                    o.add("data.train=" + out + "/data/sft.jsonl");
+                    o.add("data.train=" + base + "/data/sft.jsonl");
                     o.add("model.init=" + finalWeights(jobs.get("pretrain")));
                 }
                 case "reward", "dpo" -> { // DPO learns from the rankings the reward model learnt from
-                    o.add("data.train=" + out + "/feedback/train");
-                    o.add("data.eval=" + out + "/feedback/eval");
+                    o.add("data.train=" + base + "/feedback/train");
+                    o.add("data.eval=" + base + "/feedback/eval");
                     o.add("model.init=" + finalWeights(jobs.get("sft")));
                 }
                 case "rejection" -> o.addAll(rejectionWiring(out, 1, finalWeights(jobs.get("sft"))));
@@ -181,7 +199,7 @@ public final class DemoPipeline {
                     o.add("ppo.reward=" + finalCheckpoint(jobs.get("reward")));
                 }
             }
-            if (!stage.equals("rejection")) o.add("run.dir=" + out + "/" + stage);
+            if (!stage.equals("rejection")) o.add("run.dir=" + (SHARED_STAGES.contains(stage) ? base : out) + "/" + stage);
             jobs.put(stage, load(stage, o));
         }
         return jobs;
@@ -234,21 +252,27 @@ public final class DemoPipeline {
         long seed = cfg.run().seed();
 
         DemoPrompts prompts = stage("data set-up (Brown Corpus" + (cfg.corpus().fortunes() ? ", fortunes" : "") + ")", () -> setUpData(fs));
-        stage("pre-training", () -> PretrainJob.train(spark, jobs.get("pretrain"), null));
-        stage("supervised fine-tuning", () -> SftJob.train(spark, jobs.get("sft"), null));
+        boolean reuse = !base.equals(out);
+        if (reuse) checkSameData(fs);
+        else {
+            stage("pre-training", () -> PretrainJob.train(spark, jobs.get("pretrain"), null));
+            stage("supervised fine-tuning", () -> SftJob.train(spark, jobs.get("sft"), null));
+        }
         Gpt sft = ModelFiles.load(fs.getConf(), "ppo.policyInit", jobs.get("ppo").ppo().policyInit());
 
         SamplingConfig feedbackSampling = SamplingConfig.of(cfg.feedback().temperature(), jobs.get("ppo").ppo().maxNewTokens(), tok.eosToken());
         String tokSpec = jobs.get("ppo").model().tokenizer();
-        long[] rankings = sparkStage(spark, "human feedback: " + cfg.feedback().responsesPerPrompt() + " responses per prompt ranked by simulated annotators", () -> new long[]{
-                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackTrain(), tasks), cfg.feedback().responsesPerPrompt(),
-                        feedbackSampling, panel, seed, out + "/feedback/train"),
-                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackEval(), tasks), cfg.feedback().responsesPerPrompt(),
-                        feedbackSampling, panel, seed + 1, out + "/feedback/eval")});
-        System.err.printf("  %d rankings for training, %d held out%n", rankings[0], rankings[1]);
-
-        stage("reward model", () -> RewardJob.train(spark, jobs.get("reward"), null));
-        RewardReport rm = RewardReport.of(fs, jobs.get("ppo").ppo().reward(), new Path(out, "feedback/eval"), panel);
+        if (!reuse) {
+            long[] rankings = sparkStage(spark, "human feedback: " + cfg.feedback().responsesPerPrompt() + " responses per prompt ranked by simulated annotators",
+                    () -> new long[]{
+                            FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackTrain(), tasks), cfg.feedback().responsesPerPrompt(),
+                                    feedbackSampling, panel, seed, out + "/feedback/train"),
+                            FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackEval(), tasks), cfg.feedback().responsesPerPrompt(),
+                                    feedbackSampling, panel, seed + 1, out + "/feedback/eval")});
+            System.err.printf("  %d rankings for training, %d held out%n", rankings[0], rankings[1]);
+            stage("reward model", () -> RewardJob.train(spark, jobs.get("reward"), null));
+        }
+        RewardReport rm = RewardReport.of(fs, jobs.get("ppo").ppo().reward(), new Path(base, "feedback/eval"), panel);
         System.err.printf("  held-out accuracy %.1f%% (noise ceiling %.1f%%, annotator agreement %.1f%%)%n",
                 100 * rm.accuracy(), 100 * rm.noiseCeiling(), 100 * rm.agreement());
         Gpt rewardModel = ModelFiles.load(fs.getConf(), "ppo.reward", jobs.get("ppo").ppo().reward() + "/weights.safetensors");
@@ -303,7 +327,7 @@ public final class DemoPipeline {
     /** Runs one stage with a header and its time. */
     private <T> T stage(String name, java.util.concurrent.Callable<T> body) throws Exception {
         stageNumber++;
-        System.err.printf("%n== [%d/%d] %s%n", stageNumber, 6 + 2 * cfg.run().methods().size(), name);
+        System.err.printf("%n== [%d/%d] %s%n", stageNumber, (base.equals(out) ? 6 : 2) + 2 * cfg.run().methods().size(), name);
         long t0 = System.nanoTime();
         T result = body.call();
         double s = (System.nanoTime() - t0) / 1e9;
@@ -335,7 +359,7 @@ public final class DemoPipeline {
             DemoCorpus.Split split = DemoCorpus.split(sentences, extra, cfg.corpus().promptWords(), cfg.corpus().responseWords());
             DemoCorpus.Counts counts = DemoCorpus.write(split, staging);
             bar.step("split; learning the vocabulary");
-            if (cfg.corpus().vocabulary() > 0) { // the word vocabulary of the pre-training text (never of evaluation prompts)
+            if (cfg.corpus().vocabulary() > 0 && base.equals(out)) { // the word vocabulary of the pre-training text (never of evaluation prompts); a reused run's stays
                 Files.createDirectories(vocabulary.getParent());
                 WordTokenizer.learn(split.text(), cfg.corpus().vocabulary()).write(vocabulary);
             }
@@ -358,6 +382,27 @@ public final class DemoPipeline {
             if (Files.exists(staging)) try (var s = Files.walk(staging)) {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             }
+        }
+    }
+
+    /**
+     * A run that reuses another's shared stages must have made the same data from the corpora (the
+     * same corpus settings, hence the same prompts and vocabulary), or its methods would start from
+     * models trained on something else.
+     */
+    private void checkSameData(FileSystem fs) throws IOException {
+        System.err.printf("   reusing pre-training, SFT, feedback and the reward model of %s%n", base);
+        for (String f : List.of("data/prompts-ppo.jsonl", "data/sft.jsonl")) {
+            Path theirs = new Path(base, f);
+            if (!fs.exists(theirs) || !java.util.Arrays.equals(readAll(fs, new Path(out, f)), readAll(fs, theirs)))
+                throw new DataException("run.from " + base + " was made from other data (" + f + " differs): use the corpus and feedback settings "
+                        + "it ran with, or run without run.from");
+        }
+    }
+
+    private static byte[] readAll(FileSystem fs, Path file) throws IOException {
+        try (InputStream in = fs.open(file)) {
+            return in.readAllBytes();
         }
     }
 

@@ -112,19 +112,21 @@ final class MethodRun {
         return new Trained(policy, curve);
     }
 
-    /** Samples round {@code round}'s prompts, keeps each prompt's best non-empty response by the reward model, writes them as SFT records. */
+    /** Samples round {@code round}'s prompts, keeps each prompt's best finished response by the reward model, writes them as SFT records. */
     private static int keepBest(Gpt policy, Shared s, int round, String file) throws IOException {
         List<String> all = s.trainPrompts();
         List<String> prompts = new ArrayList<>();
         for (int i = 0; i < s.rejection().prompts(); i++) prompts.add(all.get(((round - 1) * s.rejection().prompts() + i) % all.size())); // rounds take the next prompts
         List<int[]> ids = prompts.stream().map(p -> DemoPipeline.promptIds(s.tok(), p)).toList();
-        List<PolicyEvaluation.Scored> scored = PolicyEvaluation.run(s.jsc(), ids, s.rejection().samplesPerPrompt(), policy, null, s.rewardModel(), s.sampling(),
+        SamplingConfig e = s.sampling();
+        SamplingConfig candidates = new SamplingConfig(s.rejection().temperature(), e.topK(), e.topP(), e.maxNewTokens(), e.stopTokens(), false);
+        List<PolicyEvaluation.Scored> scored = PolicyEvaluation.run(s.jsc(), ids, s.rejection().samplesPerPrompt(), policy, null, s.rewardModel(), candidates,
                 s.tok().padToken(), s.seed() + 100 + round, s.tasks());
         List<String> lines = new ArrayList<>();
         for (int p = 0; p < prompts.size(); p++) {
             PolicyEvaluation.Scored best = null;
             for (PolicyEvaluation.Scored x : scored.subList(p * s.rejection().samplesPerPrompt(), (p + 1) * s.rejection().samplesPerPrompt()))
-                if (!FeedbackCollector.responseText(s.tok(), x.response()).isBlank() && (best == null || x.proxy() > best.proxy())) best = x;
+                if (ended(x.response(), s.tok()) && (best == null || x.proxy() > best.proxy())) best = x;
             if (best != null) lines.add(JSON.writeValueAsString(Map.of("prompt", prompts.get(p), "response",
                     FeedbackCollector.responseText(s.tok(), best.response()))));
         }
@@ -132,6 +134,14 @@ final class MethodRun {
             for (String l : lines) o.write((l + "\n").getBytes(StandardCharsets.UTF_8));
         }
         return lines.size();
+    }
+
+    /**
+     * Whether a response ended by itself (EOS) with some text: the SFT job ends every response it
+     * trains on with EOS, so one cut off at the length limit would teach the model to stop there.
+     */
+    private static boolean ended(int[] response, Tokenizer tok) {
+        return response.length > 1 && response[response.length - 1] == tok.eosToken() && !FeedbackCollector.responseText(tok, response).isBlank();
     }
 
     /** A point of the frontier from an evaluation on the held-out prompts. */

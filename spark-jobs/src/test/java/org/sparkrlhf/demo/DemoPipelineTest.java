@@ -171,6 +171,20 @@ class DemoPipelineTest extends LocalSparkTest {
         for (String m : List.of("ppo", "grpo", "rloo"))
             assertEquals(summary.get("gold_gain_sd_" + m).asDouble() >= 1.0, t.get(m + "_gold_gain_ge_1_sd").asBoolean(), m);
         assertFalse(t.has("dpo_gold_gain_ge_1_sd") || t.has("rejection_kl_le_6"), "DPO and rejection sampling are reported, not held to the online target");
+
+        // a run that reuses this one's shared stages gets exactly this one's GRPO (everything is seeded), and writes nothing into it
+        long before;
+        try (var files = Files.walk(out)) {
+            before = files.count();
+        }
+        var reuse = tinyRun("demo-reuse", Map.of("grpo", stages.get("grpo")), "run.methods=[grpo]", "run.from=" + out);
+        JsonNode again = reuse.getValue();
+        assertEquals(summary.get("gold_grpo_mean").asDouble(), again.get("gold_grpo_mean").asDouble(), 0);
+        assertEquals(summary.get("kl_grpo").asDouble(), again.get("kl_grpo").asDouble(), 0);
+        assertFalse(Files.exists(reuse.getKey().resolve("sft")) || Files.exists(reuse.getKey().resolve("reward")), "the shared stages are not run again");
+        try (var files = Files.walk(out)) {
+            assertEquals(before, files.count(), "the reused run is left as it was");
+        }
     }
 
     @Test
@@ -190,6 +204,9 @@ class DemoPipelineTest extends LocalSparkTest {
         ConfigException wired = assertThrows(ConfigException.class, () -> DemoPipeline.prepare(tiny(dir.resolve("b").toString()),
                 Map.of("sft", List.of("model.init=/elsewhere")), new Configuration()));
         assertTrue(wired.getMessage().contains("model.init"), wired.getMessage());
+        DataException noRun = assertThrows(DataException.class, () -> DemoPipeline.prepare(tiny(dir.resolve("d").toString(), "run.from=" + dir.resolve("none")),
+                Map.of(), new Configuration()));
+        assertTrue(noRun.getMessage().contains("holds no sft checkpoints"), noRun.getMessage());
         ConfigException unknownStage = assertThrows(ConfigException.class, () -> DemoPipeline.prepare(tiny(dir.resolve("c").toString()),
                 Map.of("rlhf", List.of("train.steps=2")), new Configuration()));
         assertTrue(unknownStage.getMessage().contains("rlhf"), unknownStage.getMessage());

@@ -1,0 +1,37 @@
+package org.sparkrlhf.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.sparkrlhf.preference.AnnotatorPanel;
+import org.sparkrlhf.preference.VaderLexicon;
+import org.sparkrlhf.tokenizer.ByteTokenizer;
+
+/** The comparison's per-set figures, against values worked out by hand. */
+class ScoredSetTest {
+    @Test
+    void distinctTwoCountsWordBigramsOverTheFirstSamplesOfEachPrompt() throws Exception {
+        VaderLexicon lexicon;
+        try (InputStream in = Files.newInputStream(java.nio.file.Path.of(System.getProperty("rlhf.testdata", ".cache/testdata"), "vader_lexicon.txt"))) {
+            lexicon = VaderLexicon.read(in, "vader_lexicon.txt");
+        }
+        ByteTokenizer tok = new ByteTokenizer();
+        String[][] texts = {{"a b c", "a b d"}, {"a b c", "x y"}};
+        double[][] proxy = {{1, 2}, {4, 3}};
+        List<PolicyEvaluation.Scored> items = new ArrayList<>();
+        for (int p = 0; p < 2; p++)
+            for (int k = 0; k < 2; k++) items.add(new PolicyEvaluation.Scored(p, k, tok.encode(texts[p][k]), proxy[p][k], p + k));
+        ScoredSet set = ScoredSet.of(items, tok, new AnnotatorPanel(lexicon, 0.1));
+        // samples 0 and 1: a-b, b-c | a-b, b-d | a-b, b-c | x-y: 4 distinct of 7
+        assertEquals(4.0 / 7, set.distinct2(2), 1e-12);
+        // sample 0 only: a-b, b-c twice: 2 distinct of 4
+        assertEquals(0.5, set.distinct2(1), 1e-12);
+        assertEquals(2, set.perPrompt());
+        assertEquals(1.0, set.klMean(), 1e-12); // (0 + 1 + 1 + 2) / 4
+        assertEquals(3.5, set.bestOfNProxy(2), 1e-12); // max(1, 2) and max(4, 3), averaged
+    }
+}
