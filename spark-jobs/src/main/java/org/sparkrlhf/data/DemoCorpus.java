@@ -90,7 +90,10 @@ public final class DemoCorpus {
             } else if (b == 8) {
                 String prompt = String.join(" ", List.of(w).subList(0, promptWords));
                 String response = String.join(" ", List.of(w).subList(promptWords, Math.min(w.length, promptWords + responseWords)));
-                sft.add(Map.of("prompt", prompt, "response", response));
+                Map<String, String> record = new java.util.LinkedHashMap<>(); // one key order, so equal data is equal bytes
+                record.put("prompt", prompt);
+                record.put("response", response);
+                sft.add(record);
             } else {
                 prompts.add(String.join(" ", List.of(w).subList(0, promptWords)));
             }

@@ -71,14 +71,14 @@ public final class DemoPipeline {
     private int stageNumber;
     private static final int TASKS_PER_PARTITION = 8;
 
-    private DemoPipeline(DemoConfig cfg, String out, String base, java.nio.file.Path data, Map<String, List<String>> unwired, AnnotatorPanel panel,
-                         java.nio.file.Path vocabulary) {
+    private DemoPipeline(DemoConfig cfg, String out, String base, Map<String, JobConfig> reused, java.nio.file.Path data,
+                         Map<String, List<String>> unwired, AnnotatorPanel panel, java.nio.file.Path vocabulary) {
         this.cfg = cfg;
         this.out = out;
         this.base = base;
         this.data = data;
         this.unwired = unwired;
-        this.jobs = stageConfigs(unwired, out, base);
+        this.jobs = stageConfigs(unwired, out, base, reused);
         this.panel = panel;
         this.vocabulary = vocabulary;
     }
@@ -98,19 +98,26 @@ public final class DemoPipeline {
         FileSystem fs = outPath.getFileSystem(hadoop);
         out = fs.makeQualified(outPath).toString();
         String base = out;
+        Map<String, JobConfig> reused = new LinkedHashMap<>();
         if (!cfg.run().from().isBlank()) { // the shared stages of an earlier demo run, reused: only the methods run here
             Path from = new Path(cfg.run().from());
-            base = from.getFileSystem(hadoop).makeQualified(from).toString();
-            for (String stage : List.of("sft", "reward"))
-                if (!from.getFileSystem(hadoop).exists(new Path(base, stage + "/checkpoints")))
-                    throw new DataException("run.from " + base + " holds no " + stage + " checkpoints; name a finished demo run (one with summary.json)");
-            for (String stage : SHARED_STAGES)
+            FileSystem fromFs = from.getFileSystem(hadoop);
+            base = fromFs.makeQualified(from).toString();
+            for (String stage : SHARED_STAGES) {
                 if (stageOverrides.containsKey(stage))
                     throw new ConfigException("--stage " + stage + ": run.from reuses the " + stage + " stage of " + base + "; leave out its settings");
+                Path recorded = new Path(base, stage + "/config.json");
+                if (!fromFs.exists(recorded))
+                    throw new DataException("run.from " + base + " holds no " + stage + " run (" + recorded + "); name a finished demo run (one with summary.json)");
+                try (InputStream in = fromFs.open(recorded)) { // the settings it ran with say where its final checkpoint is
+                    byte[] job = JSON.writeValueAsBytes(JSON.readTree(in).path("job"));
+                    reused.put(stage, ConfigLoader.load(new java.io.ByteArrayInputStream(job), recorded.toString(), List.of()));
+                }
+            }
         }
         java.nio.file.Path vocabulary = vocabularyFile(base);
         Map<String, List<String>> unwired = stageOptions(cfg, stageOverrides, cfg.corpus().vocabulary() > 0 ? "words:" + vocabulary : "bytes");
-        stageConfigs(unwired, out, base); // every stage's config checked before any work
+        stageConfigs(unwired, out, base, reused); // every stage's config checked before any work
 
         java.nio.file.Path data = java.nio.file.Path.of(!cfg.run().data().isBlank() ? cfg.run().data()
                 : System.getenv().getOrDefault("RLHF_DATA", System.getProperty("user.home") + "/.cache/spark-rlhf/data"));
@@ -132,7 +139,7 @@ public final class DemoPipeline {
         } catch (IOException e) {
             throw new DataException("cannot write the output directory " + out + " (" + e.getMessage() + "); choose a writable --out");
         }
-        return new DemoPipeline(cfg, out, base, data, unwired, panel, vocabulary);
+        return new DemoPipeline(cfg, out, base, reused, data, unwired, panel, vocabulary);
     }
 
     /** Tokenizer files are read from local paths on every node: the run's own data directory when it is local. */
@@ -175,11 +182,12 @@ public final class DemoPipeline {
     /**
      * Each stage's job config: its options, then the wiring between stages (each stage's input is an
      * earlier one's output). The shared stages' outputs are under {@code base} (this run's {@code
-     * out}, or the run it reuses), the methods' under {@code out}.
+     * out}, or the run it reuses, whose recorded configs {@code reused} are), the methods' under {@code out}.
      */
-    static Map<String, JobConfig> stageConfigs(Map<String, List<String>> options, String out, String base) {
-        Map<String, JobConfig> jobs = new LinkedHashMap<>();
+    static Map<String, JobConfig> stageConfigs(Map<String, List<String>> options, String out, String base, Map<String, JobConfig> reused) {
+        Map<String, JobConfig> jobs = new LinkedHashMap<>(reused);
         for (String stage : STAGES) {
+            if (reused.containsKey(stage)) continue;
             List<String> o = new ArrayList<>(options.get(stage));
             switch (stage) {
                 case "pretrain" -> o.add("data.train=" + base + "/data/text.jsonl");
@@ -394,16 +402,19 @@ public final class DemoPipeline {
         System.err.printf("   reusing pre-training, SFT, feedback and the reward model of %s%n", base);
         for (String f : List.of("data/prompts-ppo.jsonl", "data/sft.jsonl")) {
             Path theirs = new Path(base, f);
-            if (!fs.exists(theirs) || !java.util.Arrays.equals(readAll(fs, new Path(out, f)), readAll(fs, theirs)))
+            if (!fs.exists(theirs) || !records(fs, new Path(out, f)).equals(records(fs, theirs)))
                 throw new DataException("run.from " + base + " was made from other data (" + f + " differs): use the corpus and feedback settings "
                         + "it ran with, or run without run.from");
         }
     }
 
-    private static byte[] readAll(FileSystem fs, Path file) throws IOException {
+    /** A JSON-lines file's records, compared by content (not by key order). */
+    private static List<com.fasterxml.jackson.databind.JsonNode> records(FileSystem fs, Path file) throws IOException {
+        List<com.fasterxml.jackson.databind.JsonNode> out = new ArrayList<>();
         try (InputStream in = fs.open(file)) {
-            return in.readAllBytes();
+            for (String l : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) if (!l.isBlank()) out.add(JSON.readTree(l));
         }
+        return out;
     }
 
     /** A prompt as the policy sees it: the chat template's user turn. */

@@ -127,8 +127,8 @@ final class MethodRun {
             PolicyEvaluation.Scored best = null;
             for (PolicyEvaluation.Scored x : scored.subList(p * s.rejection().samplesPerPrompt(), (p + 1) * s.rejection().samplesPerPrompt()))
                 if (ended(x.response(), s.tok()) && (best == null || x.proxy() > best.proxy())) best = x;
-            if (best != null) lines.add(JSON.writeValueAsString(Map.of("prompt", prompts.get(p), "response",
-                    FeedbackCollector.responseText(s.tok(), best.response()))));
+            if (best != null) lines.add(JSON.writeValueAsString(JSON.createObjectNode().put("prompt", prompts.get(p))
+                    .put("response", FeedbackCollector.responseText(s.tok(), best.response()))));
         }
         try (OutputStream o = s.fs().create(new Path(file), true)) {
             for (String l : lines) o.write((l + "\n").getBytes(StandardCharsets.UTF_8));

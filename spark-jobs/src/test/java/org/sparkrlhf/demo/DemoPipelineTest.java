@@ -177,7 +177,9 @@ class DemoPipelineTest extends LocalSparkTest {
         try (var files = Files.walk(out)) {
             before = files.count();
         }
-        var reuse = tinyRun("demo-reuse", Map.of("grpo", stages.get("grpo")), "run.methods=[grpo]", "run.from=" + out);
+        Map<String, List<String>> methodStages = new HashMap<>(stages); // the evaluation samples with the ppo stage's settings: keep them
+        DemoPipeline.SHARED_STAGES.forEach(methodStages::remove);
+        var reuse = tinyRun("demo-reuse", methodStages, "run.methods=[grpo]", "run.from=" + out);
         JsonNode again = reuse.getValue();
         assertEquals(summary.get("gold_grpo_mean").asDouble(), again.get("gold_grpo_mean").asDouble(), 0);
         assertEquals(summary.get("kl_grpo").asDouble(), again.get("kl_grpo").asDouble(), 0);
@@ -206,7 +208,7 @@ class DemoPipelineTest extends LocalSparkTest {
         assertTrue(wired.getMessage().contains("model.init"), wired.getMessage());
         DataException noRun = assertThrows(DataException.class, () -> DemoPipeline.prepare(tiny(dir.resolve("d").toString(), "run.from=" + dir.resolve("none")),
                 Map.of(), new Configuration()));
-        assertTrue(noRun.getMessage().contains("holds no sft checkpoints"), noRun.getMessage());
+        assertTrue(noRun.getMessage().contains("holds no pretrain run"), noRun.getMessage());
         ConfigException unknownStage = assertThrows(ConfigException.class, () -> DemoPipeline.prepare(tiny(dir.resolve("c").toString()),
                 Map.of("rlhf", List.of("train.steps=2")), new Configuration()));
         assertTrue(unknownStage.getMessage().contains("rlhf"), unknownStage.getMessage());

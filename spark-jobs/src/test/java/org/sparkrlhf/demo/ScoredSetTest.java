@@ -32,6 +32,6 @@ class ScoredSetTest {
         assertEquals(0.5, set.distinct2(1), 1e-12);
         assertEquals(2, set.perPrompt());
         assertEquals(1.0, set.klMean(), 1e-12); // (0 + 1 + 1 + 2) / 4
-        assertEquals(3.5, set.bestOfNProxy(2), 1e-12); // max(1, 2) and max(4, 3), averaged
+        assertEquals(3.0, set.bestOfNProxy(2), 1e-12); // max(1, 2) and max(4, 3), averaged
     }
 }
