@@ -36,6 +36,11 @@ public final class ChatTemplate {
         return s.append(header("assistant")).toString();
     }
 
+    /** The tokens a model sees for a single user message, before it should start answering. */
+    public static int[] userPrompt(String message, Tokenizer tok) {
+        return tok.encode(prompt(List.of(new Turn("user", message))));
+    }
+
     /** Tokens of a whole conversation with the targets on assistant content. */
     public static LmExample encode(List<Turn> turns, Tokenizer tok) {
         List<Integer> ids = new ArrayList<>();

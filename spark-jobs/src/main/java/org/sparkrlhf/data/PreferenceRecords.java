@@ -59,7 +59,7 @@ public final class PreferenceRecords {
         }
         int chars = prompt.length() + best.stream().mapToInt(String::length).sum();
         if (chars > maxChars) return Parsed.bad("text of " + chars + " characters exceeds data.maxChars = " + maxChars, src);
-        int[] promptIds = tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("user", prompt))));
+        int[] promptIds = ChatTemplate.userPrompt(prompt, tok);
         int[][] seqs = new int[best.size()][];
         for (int i = 0; i < seqs.length; i++) {
             int[] resp = tok.encode(best.get(i));

@@ -27,6 +27,7 @@ import org.sparkrlhf.config.JobConfig;
 import org.sparkrlhf.data.ChatTemplate;
 import org.sparkrlhf.data.DataException;
 import org.sparkrlhf.data.DemoCorpus;
+import org.sparkrlhf.data.JsonLines;
 import org.sparkrlhf.jobs.ModelFiles;
 import org.sparkrlhf.jobs.PretrainJob;
 import org.sparkrlhf.jobs.RewardJob;
@@ -71,14 +72,14 @@ public final class DemoPipeline {
     private int stageNumber;
     private static final int TASKS_PER_PARTITION = 8;
 
-    private DemoPipeline(DemoConfig cfg, String out, String base, Map<String, JobConfig> reused, java.nio.file.Path data,
+    private DemoPipeline(DemoConfig cfg, String out, String base, Map<String, JobConfig> jobs, java.nio.file.Path data,
                          Map<String, List<String>> unwired, AnnotatorPanel panel, java.nio.file.Path vocabulary) {
         this.cfg = cfg;
         this.out = out;
         this.base = base;
         this.data = data;
         this.unwired = unwired;
-        this.jobs = stageConfigs(unwired, out, base, reused);
+        this.jobs = jobs;
         this.panel = panel;
         this.vocabulary = vocabulary;
     }
@@ -117,7 +118,7 @@ public final class DemoPipeline {
         }
         java.nio.file.Path vocabulary = vocabularyFile(base);
         Map<String, List<String>> unwired = stageOptions(cfg, stageOverrides, cfg.corpus().vocabulary() > 0 ? "words:" + vocabulary : "bytes");
-        stageConfigs(unwired, out, base, reused); // every stage's config checked before any work
+        Map<String, JobConfig> jobs = stageConfigs(unwired, out, base, reused); // every stage's config checked before any work
 
         java.nio.file.Path data = java.nio.file.Path.of(!cfg.run().data().isBlank() ? cfg.run().data()
                 : System.getenv().getOrDefault("RLHF_DATA", System.getProperty("user.home") + "/.cache/spark-rlhf/data"));
@@ -139,7 +140,7 @@ public final class DemoPipeline {
         } catch (IOException e) {
             throw new DataException("cannot write the output directory " + out + " (" + e.getMessage() + "); choose a writable --out");
         }
-        return new DemoPipeline(cfg, out, base, reused, data, unwired, panel, vocabulary);
+        return new DemoPipeline(cfg, out, base, jobs, data, unwired, panel, vocabulary);
     }
 
     /** Tokenizer files are read from local paths on every node: the run's own data directory when it is local. */
@@ -241,7 +242,7 @@ public final class DemoPipeline {
         return stage.run().dir() + "/checkpoints/" + CheckpointStore.dirName(stage.train().steps());
     }
 
-    private static String finalWeights(JobConfig stage) {
+    static String finalWeights(JobConfig stage) {
         return finalCheckpoint(stage) + "/weights.safetensors";
     }
 
@@ -287,7 +288,7 @@ public final class DemoPipeline {
 
         JobConfig.Ppo ppo = jobs.get("ppo").ppo();
         SamplingConfig policySampling = new SamplingConfig(ppo.temperature(), ppo.topK(), ppo.topP(), ppo.maxNewTokens(), new int[]{tok.eosToken()}, false);
-        List<int[]> evalIds = prompts.evaluation().stream().map(p -> promptIds(tok, p)).toList();
+        List<int[]> evalIds = prompts.evaluation().stream().map(p -> ChatTemplate.userPrompt(p, tok)).toList();
         List<PolicyEvaluation.Scored> sftScored = sparkStage(spark, "gold evaluation of the SFT model (best-of-n up to " + cfg.evaluation().maxN() + ")",
                 () -> PolicyEvaluation.run(jsc, evalIds, cfg.evaluation().maxN(), sft, null, rewardModel, policySampling, tok.padToken(), seed + 2, tasks));
 
@@ -303,19 +304,15 @@ public final class DemoPipeline {
             ScoredSet scored = sparkStage(spark, "gold evaluation of the " + m.title + " model", () -> MethodRun.evaluate(trained.policy(), shared));
             results.add(new MethodRun.Result(m, scored, trained.curve(), trainingMinutes));
         }
-        try (OutputStream o = fs.create(new Path(out, "gold_curve.jsonl"), true)) {
-            for (MethodRun.Result r : results)
-                for (ObjectNode row : r.curve()) o.write((JSON.writeValueAsString(row.deepCopy().put("method", r.method().id())) + "\n")
-                        .getBytes(StandardCharsets.UTF_8));
-        }
+        List<ObjectNode> curves = new ArrayList<>();
+        for (MethodRun.Result r : results) for (ObjectNode row : r.curve()) curves.add(row.deepCopy().put("method", r.method().id()));
+        JsonLines.writeRecords(fs, new Path(out, "gold_curve.jsonl"), curves);
 
         ScoredSet sftSet = ScoredSet.of(sftScored, tok, panel);
         List<String> lines = new ArrayList<>();
         sftSet.appendRecords(lines, "sft", prompts.evaluation(), 2);
         for (MethodRun.Result r : results) r.scored().appendRecords(lines, r.method().id(), prompts.evaluation(), 2);
-        try (OutputStream o = fs.create(new Path(out, "samples.jsonl"), true)) {
-            for (String l : lines) o.write((l + "\n").getBytes(StandardCharsets.UTF_8));
-        }
+        JsonLines.write(fs, new Path(out, "samples.jsonl"), lines);
         double minutes = (System.nanoTime() - start) / 60e9;
         ObjectNode summary = DemoSummary.build(cfg, rm, sftSet, results, sft.config(), stageSeconds, minutes, out);
         System.out.print(DemoSummary.text(summary, sftSet, results, prompts.evaluation()));
@@ -411,14 +408,7 @@ public final class DemoPipeline {
     /** A JSON-lines file's records, compared by content (not by key order). */
     private static List<com.fasterxml.jackson.databind.JsonNode> records(FileSystem fs, Path file) throws IOException {
         List<com.fasterxml.jackson.databind.JsonNode> out = new ArrayList<>();
-        try (InputStream in = fs.open(file)) {
-            for (String l : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) if (!l.isBlank()) out.add(JSON.readTree(l));
-        }
+        for (String l : JsonLines.read(fs, file)) out.add(JSON.readTree(l));
         return out;
-    }
-
-    /** A prompt as the policy sees it: the chat template's user turn. */
-    static int[] promptIds(Tokenizer tok, String prompt) {
-        return tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("user", prompt))));
     }
 }

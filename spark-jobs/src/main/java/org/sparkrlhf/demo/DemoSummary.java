@@ -40,13 +40,15 @@ final class DemoSummary {
         o.put("proxy_sft_mean", sft.proxyMean());
         o.put("response_length_sft", sft.responseLength());
         int perPrompt = cfg.evaluation().ppoSamplesPerPrompt();
-        o.put("distinct_2_sft", sft.distinct2(perPrompt));
+        double sftDistinct2 = sft.distinct2(perPrompt);
+        long criticBytes = PpoTrainer.criticBytes(policy.withHeads(Head.VALUE)); // what PPO's critic takes on a rank, and the others save
+        o.put("distinct_2_sft", sftDistinct2);
         ArrayNode names = o.putArray("methods");
         ArrayNode comparison = JSON.createArrayNode();
         for (MethodRun.Result r : methods) {
             String m = r.method().id();
             names.add(m);
-            ObjectNode row = row(r, sft, perPrompt, policy);
+            ObjectNode row = row(r, sft, perPrompt, sftDistinct2, criticBytes);
             comparison.add(row);
             o.put("gold_" + m + "_mean", r.scored().goldMean());
             o.put("proxy_" + m + "_mean", r.scored().proxyMean());
@@ -100,19 +102,17 @@ final class DemoSummary {
     }
 
     /** One method's line of the comparison. */
-    private static ObjectNode row(MethodRun.Result r, ScoredSet sft, int perPrompt, GptConfig policy) {
+    private static ObjectNode row(MethodRun.Result r, ScoredSet sft, int perPrompt, double sftDistinct2, long criticBytes) {
         ScoredSet s = r.scored();
         ObjectNode row = JSON.createObjectNode();
         row.put("method", r.method().id());
         row.put("online", r.method().online);
         row.put("gold_mean", s.goldMean());
-        double gain = (s.goldMean() - sft.goldMean()) / sft.goldStd(); // NaN when every SFT response scores the same
-        if (Double.isFinite(gain)) row.put("gold_gain_sd", gain);
-        else row.putNull("gold_gain_sd");
+        putGain(row, s.goldMean(), sft);
         row.put("kl", s.klMean());
         row.put("proxy_mean", s.proxyMean());
         row.put("distinct_2", s.distinct2(perPrompt));
-        row.put("distinct_2_sft", sft.distinct2(perPrompt));
+        row.put("distinct_2_sft", sftDistinct2);
         row.put("training_minutes", r.trainingMinutes());
         ObjectNode matched = row.putObject("best_of_n_at_matched_kl"); // the n whose KL, log n - (n-1)/n, is nearest
         int n = 1;
@@ -121,13 +121,10 @@ final class DemoSummary {
         matched.put("n", n);
         matched.put("kl", GoldEvaluation.bestOfNKl(n));
         matched.put("gold_mean", sft.bestOfNGold(n));
-        double bonGain = (sft.bestOfNGold(n) - sft.goldMean()) / sft.goldStd();
-        if (Double.isFinite(bonGain)) matched.put("gold_gain_sd", bonGain);
-        else matched.putNull("gold_gain_sd");
+        putGain(matched, sft.bestOfNGold(n), sft);
         if (r.method().online && !r.curve().isEmpty()) {
             row.put("kl_max_during_training", r.curve().stream().mapToDouble(c -> c.get("kl").asDouble()).max().orElse(Double.NaN));
             row.put("seconds_per_iteration", r.curve().stream().mapToDouble(c -> c.get("iteration_seconds").asDouble()).average().orElse(Double.NaN));
-            long criticBytes = PpoTrainer.criticBytes(policy.withHeads(Head.VALUE));
             if (r.method() == Method.PPO) {
                 row.put("critic_seconds_per_iteration", r.curve().stream().mapToDouble(c -> c.get("critic_seconds").asDouble()).average().orElse(Double.NaN));
                 row.put("critic_bytes_per_rank", criticBytes);
@@ -136,6 +133,13 @@ final class DemoSummary {
             }
         }
         return row;
+    }
+
+    /** {@code gold_gain_sd}: the gain over the SFT model in its standard deviations (null when every SFT response scores the same). */
+    private static void putGain(ObjectNode o, double gold, ScoredSet sft) {
+        double gain = (gold - sft.goldMean()) / sft.goldStd();
+        if (Double.isFinite(gain)) o.put("gold_gain_sd", gain);
+        else o.putNull("gold_gain_sd");
     }
 
     /** The readable version for the console. */

@@ -54,7 +54,7 @@ public final class FeedbackCollector {
                 var t = it.next();
                 String prompt = t._1();
                 long index = t._2();
-                int[] ids = tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("user", prompt))));
+                int[] ids = ChatTemplate.userPrompt(prompt, tok);
                 int[][] batch = new int[responsesPerPrompt][];
                 long[] seeds = new long[responsesPerPrompt];
                 for (int k = 0; k < responsesPerPrompt; k++) {

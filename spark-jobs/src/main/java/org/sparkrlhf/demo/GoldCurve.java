@@ -10,8 +10,8 @@ import org.sparkrlhf.rl.Moments;
 import org.sparkrlhf.tokenizer.Tokenizer;
 
 /**
- * Gold and proxy reward against KL over the iterations of PPO (or GRPO, RLOO) (Gao et al. 2022's over-optimization
- * picture), from each iteration's rollouts: the gold reward is computed here, on the driver, from
+ * Gold and proxy reward against KL over the iterations of PPO, GRPO or RLOO (Gao et al. 2022's
+ * over-optimization picture), from each iteration's rollouts: the gold reward is computed here, on the driver, from
  * the response text; PPO itself only ever sees the reward model's score.
  */
 final class GoldCurve {
@@ -45,4 +45,5 @@ final class GoldCurve {
 
     List<ObjectNode> rows() {
         return rows;
-    }}
+    }
+}

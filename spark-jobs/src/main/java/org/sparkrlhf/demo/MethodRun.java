@@ -3,8 +3,6 @@ package org.sparkrlhf.demo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +13,8 @@ import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.checkpoint.CheckpointStore;
 import org.sparkrlhf.config.DemoConfig;
 import org.sparkrlhf.config.JobConfig;
+import org.sparkrlhf.data.ChatTemplate;
+import org.sparkrlhf.data.JsonLines;
 import org.sparkrlhf.jobs.DpoJob;
 import org.sparkrlhf.jobs.ModelFiles;
 import org.sparkrlhf.jobs.PpoJob;
@@ -105,7 +105,7 @@ final class MethodRun {
             int kept = keepBest(policy, s, round, cfg.data().train());
             System.err.printf("  round %d: kept the best of %d samples for %d prompts%n", round, s.rejection().samplesPerPrompt(), kept);
             SftJob.train(s.spark(), cfg, null);
-            init = cfg.run().dir() + "/checkpoints/" + CheckpointStore.dirName(cfg.train().steps()) + "/weights.safetensors";
+            init = DemoPipeline.finalWeights(cfg);
             policy = ModelFiles.load(s.fs().getConf(), "rejection round " + round, init);
             if (round < s.rejection().rounds()) curve.add(point(evaluate(policy, s), "round", round));
         }
@@ -117,7 +117,7 @@ final class MethodRun {
         List<String> all = s.trainPrompts();
         List<String> prompts = new ArrayList<>();
         for (int i = 0; i < s.rejection().prompts(); i++) prompts.add(all.get(((round - 1) * s.rejection().prompts() + i) % all.size())); // rounds take the next prompts
-        List<int[]> ids = prompts.stream().map(p -> DemoPipeline.promptIds(s.tok(), p)).toList();
+        List<int[]> ids = prompts.stream().map(p -> ChatTemplate.userPrompt(p, s.tok())).toList();
         SamplingConfig e = s.sampling();
         SamplingConfig candidates = new SamplingConfig(s.rejection().temperature(), e.topK(), e.topP(), e.maxNewTokens(), e.stopTokens(), false);
         List<PolicyEvaluation.Scored> scored = PolicyEvaluation.run(s.jsc(), ids, s.rejection().samplesPerPrompt(), policy, null, s.rewardModel(), candidates,
@@ -130,9 +130,7 @@ final class MethodRun {
             if (best != null) lines.add(JSON.writeValueAsString(JSON.createObjectNode().put("prompt", prompts.get(p))
                     .put("response", FeedbackCollector.responseText(s.tok(), best.response()))));
         }
-        try (OutputStream o = s.fs().create(new Path(file), true)) {
-            for (String l : lines) o.write((l + "\n").getBytes(StandardCharsets.UTF_8));
-        }
+        JsonLines.write(s.fs(), new Path(file), lines);
         return lines.size();
     }
 

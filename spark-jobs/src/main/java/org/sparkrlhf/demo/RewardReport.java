@@ -4,12 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.sparkrlhf.data.JsonLines;
 import org.sparkrlhf.preference.AnnotatorPanel;
 import org.sparkrlhf.preference.GoldEvaluation;
 
@@ -31,12 +31,7 @@ record RewardReport(double accuracy, double rocAuc, double ece, double noiseCeil
         List<Double> chosen = new ArrayList<>(), rejected = new ArrayList<>();
         for (FileStatus f : fs.listStatus(heldOutRankings)) {
             if (!f.getPath().getName().startsWith("part-")) continue;
-            String text;
-            try (InputStream in = fs.open(f.getPath())) {
-                text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            }
-            for (String line : text.split("\n")) {
-                if (line.isBlank()) continue;
+            for (String line : JsonLines.read(fs, f.getPath())) {
                 JsonNode r = JSON.readTree(line);
                 List<String> responses = new ArrayList<>();
                 r.get("responses").forEach(x -> responses.add(x.asText()));

@@ -66,10 +66,7 @@ public final class DpoJob extends JobCommand {
 
     public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, TrainingLoop.StepListener listener) throws Exception {
         cfg.validateDpo();
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        try (RunDirectory dir = RunDirectory.claim(cfg, "dpo", jsc.hadoopConfiguration())) {
-            return train(spark, cfg, dir, listener);
-        }
+        return RunDirectory.within(cfg, "dpo", spark.sparkContext().hadoopConfiguration(), dir -> train(spark, cfg, dir, listener));
     }
 
     private static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, RunDirectory dir, TrainingLoop.StepListener listener) throws Exception {

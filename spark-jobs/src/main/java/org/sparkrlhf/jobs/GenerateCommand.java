@@ -69,19 +69,8 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try {
-            check();
-            SparkSession spark = SparkDefaults.cliSession(io.master, "spark-rlhf generate");
-            try {
-                long n = run(spark);
-                System.out.printf("done: %,d responses in %s/responses (%s)%n", n, io.out, io.outFormat);
-                return 0;
-            } finally {
-                spark.stop();
-            }
-        } catch (Exception e) {
-            return UserErrors.report(e, io.verbose, System.err);
-        }
+        return io.execute("spark-rlhf generate", this::check,
+                spark -> String.format("done: %,d responses in %s/responses (%s)", run(spark), io.out, io.outFormat));
     }
 
     void check() {
@@ -95,9 +84,8 @@ public final class GenerateCommand implements Callable<Integer> {
     long run(SparkSession spark) throws IOException {
         check();
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-        Path outDir = new Path(io.out);
+        Path outDir = io.newOutDir(hadoop);
         FileSystem fs = outDir.getFileSystem(hadoop);
-        if (fs.exists(outDir)) throw new IllegalArgumentException("--out " + io.out + " exists; name a new directory (nothing is overwritten)");
         ModelSpec policy = ModelSpec.resolve(hadoop, "--model", model, io.tokenizer);
         if (!policy.model().config().has(Head.LM)) throw new ModelFileException("--model " + model + " has no language-model head: it cannot generate");
         ModelSpec scorer = reward == null ? null : ModelSpec.resolve(hadoop, "--reward", reward, null);

@@ -6,13 +6,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
+import org.sparkrlhf.data.JsonLines;
 
 /**
  * Per-step metrics as JSON lines in {@code RUN/metrics/NAME.jsonl}, with a Parquet copy for Spark
@@ -48,9 +48,7 @@ public final class MetricsLog {
 
     public void flush() throws IOException {
         Path tmp = new Path(file.getParent(), "." + file.getName() + ".tmp");
-        try (OutputStream out = fs.create(tmp, true)) {
-            for (ObjectNode r : rows) out.write((JSON.writeValueAsString(r) + "\n").getBytes(StandardCharsets.UTF_8));
-        }
+        JsonLines.writeRecords(fs, tmp, rows);
         fs.delete(file, false);
         if (!fs.rename(tmp, file)) throw new IOException("could not write " + file);
     }

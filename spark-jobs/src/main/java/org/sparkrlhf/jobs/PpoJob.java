@@ -77,10 +77,7 @@ public final class PpoJob extends JobCommand {
 
     public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, IterationListener listener) throws Exception {
         cfg.validatePpo();
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        try (RunDirectory dir = RunDirectory.claim(cfg, "ppo", jsc.hadoopConfiguration())) {
-            return train(spark, cfg, dir, listener);
-        }
+        return RunDirectory.within(cfg, "ppo", spark.sparkContext().hadoopConfiguration(), dir -> train(spark, cfg, dir, listener));
     }
 
     private static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, RunDirectory dir, IterationListener listener) throws Exception {

@@ -4,9 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,6 +14,7 @@ import org.apache.hadoop.fs.Path;
 import org.sparkrlhf.checkpoint.CheckpointStore;
 import org.sparkrlhf.checkpoint.OptimizerStateIO;
 import org.sparkrlhf.config.JobConfig;
+import org.sparkrlhf.data.JsonLines;
 import org.sparkrlhf.data.Quarantine;
 import org.sparkrlhf.engine.PpoTrainer;
 import org.sparkrlhf.model.Gpt;
@@ -233,14 +231,9 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         SamplesLog(FileSystem fs, Path runDir, long resumeIteration) throws IOException {
             this.fs = fs;
             this.file = new Path(runDir, "samples.jsonl");
-            if (resumeIteration > 0 && fs.exists(file)) {
-                String text;
-                try (InputStream in = fs.open(file)) {
-                    text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-                }
-                for (String l : text.split("\n"))
-                    if (!l.isBlank() && JSON.readTree(l).path("iteration").asLong() <= resumeIteration) lines.add(l);
-            }
+            if (resumeIteration > 0 && fs.exists(file))
+                for (String l : JsonLines.read(fs, file))
+                    if (JSON.readTree(l).path("iteration").asLong() <= resumeIteration) lines.add(l);
         }
 
         void add(long iteration, Tokenizer tok, PpoTrainer.Sample s) throws IOException {
@@ -254,9 +247,7 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         }
 
         void flush() throws IOException {
-            try (OutputStream out = fs.create(file, true)) {
-                for (String l : lines) out.write((l + "\n").getBytes(StandardCharsets.UTF_8));
-            }
+            JsonLines.write(fs, file, lines);
         }
     }
 }

@@ -37,10 +37,7 @@ public final class PretrainJob extends JobCommand {
 
     /** The job body, callable from tests (with a listener that may interrupt it). */
     public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, TrainingLoop.StepListener listener) throws Exception {
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        try (RunDirectory dir = RunDirectory.claim(cfg, "pretrain", jsc.hadoopConfiguration())) {
-            return train(spark, cfg, dir, listener);
-        }
+        return RunDirectory.within(cfg, "pretrain", spark.sparkContext().hadoopConfiguration(), dir -> train(spark, cfg, dir, listener));
     }
 
     private static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, RunDirectory dir, TrainingLoop.StepListener listener) throws Exception {

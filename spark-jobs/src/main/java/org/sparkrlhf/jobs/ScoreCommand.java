@@ -47,26 +47,13 @@ public final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try {
-            io.check();
-            SparkSession spark = SparkDefaults.cliSession(io.master, "spark-rlhf score");
-            try {
-                long n = run(spark);
-                System.out.printf("done: %,d scores in %s/scores (%s)%n", n, io.out, io.outFormat);
-                return 0;
-            } finally {
-                spark.stop();
-            }
-        } catch (Exception e) {
-            return UserErrors.report(e, io.verbose, System.err);
-        }
+        return io.execute("spark-rlhf score", io::check, spark -> String.format("done: %,d scores in %s/scores (%s)", run(spark), io.out, io.outFormat));
     }
 
     long run(SparkSession spark) throws IOException {
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
-        Path outDir = new Path(io.out);
+        Path outDir = io.newOutDir(hadoop);
         FileSystem fs = outDir.getFileSystem(hadoop);
-        if (fs.exists(outDir)) throw new IllegalArgumentException("--out " + io.out + " exists; name a new directory (nothing is overwritten)");
         ModelSpec scorer = ModelSpec.resolve(hadoop, "--reward", reward, io.tokenizer);
         if (!scorer.model().config().has(Head.REWARD)) throw new ModelFileException("--reward " + reward + " is not a reward model (no reward head)");
         String spec = scorer.tokenizer();

@@ -39,10 +39,7 @@ public final class SftJob extends JobCommand {
     }
 
     public static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, TrainingLoop.StepListener listener) throws Exception {
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        try (RunDirectory dir = RunDirectory.claim(cfg, "sft", jsc.hadoopConfiguration())) {
-            return train(spark, cfg, dir, listener);
-        }
+        return RunDirectory.within(cfg, "sft", spark.sparkContext().hadoopConfiguration(), dir -> train(spark, cfg, dir, listener));
     }
 
     private static TrainingLoop.Outcome train(SparkSession spark, JobConfig cfg, RunDirectory dir, TrainingLoop.StepListener listener) throws Exception {

@@ -57,6 +57,18 @@ public final class RunDirectory implements AutoCloseable {
         return open(cfg, job, hadoop, true);
     }
 
+    /** What a job does while it holds its run directory. */
+    public interface Work<T> {
+        T run(RunDirectory dir) throws Exception;
+    }
+
+    /** Claims the run directory, does {@code work} in it, and releases it however the work ends. */
+    public static <T> T within(JobConfig cfg, String job, Configuration hadoop, Work<T> work) throws Exception {
+        try (RunDirectory dir = claim(cfg, job, hadoop)) {
+            return work.run(dir);
+        }
+    }
+
     /** The verified checkpoint this run continues from (resumed or recurring runs that have one). */
     public Optional<CheckpointStore.Checkpoint> resumeFrom() {
         return resumeFrom;
