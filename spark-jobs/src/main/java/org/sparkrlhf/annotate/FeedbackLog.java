@@ -7,7 +7,9 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -51,12 +53,32 @@ public final class FeedbackLog implements Closeable {
 
     /** Opens the log in {@code dir} (created if missing), reading the ids of every record already there. */
     public static FeedbackLog open(FileSystem fileSystem, Path dir) throws IOException {
-        // local files: the raw file system, whose streams fsync; the checksummed one holds back a partial checksum chunk on flush
-        FileSystem fs = fileSystem instanceof LocalFileSystem local ? local.getRaw() : fileSystem;
+        FileSystem fs = raw(fileSystem);
         fs.mkdirs(dir);
-        Set<String> seen = new HashSet<>();
+        Stored stored = read(fs, dir);
+        Path file = new Path(dir, String.format("part-%d-%s.jsonl", System.currentTimeMillis(), UUID.randomUUID()));
+        FeedbackLog log = new FeedbackLog(fs, dir, file, stored.tornLines());
+        for (JsonNode r : stored.records()) log.ids.add(r.get(ID).asText());
+        return log;
+    }
+
+    // local files: the raw file system, whose streams fsync; the checksummed one holds back a partial checksum chunk on flush
+    private static FileSystem raw(FileSystem fs) {
+        return fs instanceof LocalFileSystem local ? local.getRaw() : fs;
+    }
+
+    /** The records in a log directory, file by file in name order (so in the order they were stored), and the torn last lines skipped. */
+    public record Stored(List<JsonNode> records, int tornLines) {}
+
+    /** Reads every record stored in {@code dir} (none if it does not exist). */
+    public static Stored read(FileSystem fileSystem, Path dir) throws IOException {
+        FileSystem fs = raw(fileSystem);
+        List<JsonNode> records = new ArrayList<>();
         int torn = 0;
-        for (FileStatus s : fs.listStatus(dir, p -> p.getName().endsWith(".jsonl"))) {
+        if (!fs.exists(dir)) return new Stored(records, 0);
+        FileStatus[] files = fs.listStatus(dir, p -> p.getName().endsWith(".jsonl"));
+        java.util.Arrays.sort(files, java.util.Comparator.comparing(f -> f.getPath().getName()));
+        for (FileStatus s : files) {
             String text;
             try (InputStream in = fs.open(s.getPath())) {
                 text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -74,13 +96,10 @@ public final class FeedbackLog implements Closeable {
                     throw new IOException(s.getPath() + ", line " + (i + 1) + ": not a feedback record with a " + ID
                             + "; the feedback directory holds only this log's files (move other files elsewhere)");
                 }
-                seen.add(record.get(ID).asText());
+                records.add(record);
             }
         }
-        Path file = new Path(dir, String.format("part-%d-%s.jsonl", System.currentTimeMillis(), UUID.randomUUID()));
-        FeedbackLog log = new FeedbackLog(fs, dir, file, torn);
-        log.ids.addAll(seen);
-        return log;
+        return new Stored(records, torn);
     }
 
     private static JsonNode parse(String line) {

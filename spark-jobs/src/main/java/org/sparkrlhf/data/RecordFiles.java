@@ -12,7 +12,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /**
- * Reads record files, JSON lines or Parquet (a file, or every non-hidden file under a directory), from any Hadoop
+ * Reads record files, JSON lines or Parquet (a file, or every file under a directory outside hidden names: an annotation app's state, Spark's markers), from any Hadoop
  * FileSystem as {@link SourceLine}s that remember file and line number. Files are read in name
  * order, so the records' order (and everything seeded from it) is reproducible.
  */
@@ -52,6 +52,14 @@ public final class RecordFiles {
         return parts.size() == 1 ? parts.get(0) : jsc.union(parts.toArray(JavaRDD[]::new));
     }
 
+    /** Whether {@code file}, or a directory between {@code root} and it, is hidden ('.' or '_' first, as Hadoop and Spark treat them). */
+    private static boolean hidden(Path root, Path file) {
+        for (Path p = file; p != null && !p.equals(root); p = p.getParent()) {
+            if (p.getName().startsWith(".") || p.getName().startsWith("_")) return true;
+        }
+        return false;
+    }
+
     /** The data files at {@code location} (the value of config key {@code key}) now, in name order, with their lengths. */
     public static List<DataFile> snapshot(org.apache.hadoop.conf.Configuration conf, String location, String key) {
         try {
@@ -66,8 +74,7 @@ public final class RecordFiles {
                 RemoteIterator<LocatedFileStatus> it = fs.listFiles(p, true);
                 while (it.hasNext()) {
                     LocatedFileStatus f = it.next();
-                    String name = f.getPath().getName();
-                    if (!name.startsWith(".") && !name.startsWith("_") && f.getLen() > 0) out.add(new DataFile(f.getPath().toString(), f.getLen()));
+                    if (!hidden(st.getPath(), f.getPath()) && f.getLen() > 0) out.add(new DataFile(f.getPath().toString(), f.getLen()));
                 }
             }
             if (out.isEmpty()) throw new DataException("no data files under " + location + " (" + key + "; hidden and empty files are skipped)");
