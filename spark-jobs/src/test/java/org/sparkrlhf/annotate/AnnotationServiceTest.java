@@ -194,6 +194,43 @@ class AnnotationServiceTest extends LocalSparkTest {
         assertFalse(Files.exists(tmp.resolve("rm/quarantine/train.jsonl")), "no record of the directory was malformed");
     }
 
+    @Test
+    void onHdfsEveryPartOfTheRoundSurvivesARestart() throws Exception {
+        org.apache.hadoop.hdfs.MiniDFSCluster hdfs = org.sparkrlhf.engine.MiniHdfs.start();
+        try {
+            FileSystem fs = hdfs.getFileSystem(), local = FileSystem.getLocal(new Configuration());
+            org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path("/feedback");
+            Path gen = RoundFixture.generated(tmp.resolve("gen"), 4, 3, null);
+            AnnotationSettings s = AnnotationSettings.defaults("1").withResponses(3).withOverlap(0, 2);
+            String token, item;
+            RoundFixture.Client alice;
+            int port;
+            try (AnnotationService service = AnnotationService.open(fs, dir, s, new GeneratedResponses(local, new org.apache.hadoop.fs.Path(gen.toUri()), 3), "Rank.");
+                 AnnotationServer server = new AnnotationServer(service, "127.0.0.1", 0, false).start()) {
+                token = service.tokens.newAnnotatorToken("alice");
+                service.awaitItems(4, 10_000);
+                port = server.address().getPort();
+                alice = new RoundFixture.Client("http://127.0.0.1:" + port);
+                alice.signIn(token);
+                item = alice.item().get("item").asText();
+                assertEquals(200, alice.submit("hdfs-0000001", item, "2,1,0").statusCode());
+                // acknowledged means on the datanode: a second reader sees it while the writer is open
+                assertEquals(1, FeedbackLog.read(hdfs.getFileSystem(), dir).records().size());
+            }
+            try (AnnotationService service = AnnotationService.open(fs, dir, s, new GeneratedResponses(local, new org.apache.hadoop.fs.Path(gen.toUri()), 3), "Rank.");
+                 AnnotationServer server = new AnnotationServer(service, "127.0.0.1", port, false).start()) {
+                assertEquals(4, service.itemIds().size(), "items read back from HDFS");
+                assertTrue(service.tokens.check(token) != null, "tokens read back from HDFS");
+                JsonNode again = RoundFixture.JSON.readTree(alice.submit("hdfs-0000001", item, "2,1,0").body());
+                assertTrue(again.get("duplicate").asBoolean(), again.toString());
+                assertNotEquals(item, alice.item().get("item").asText());
+            }
+            assertEquals(1, FeedbackLog.read(fs, dir).records().size());
+        } finally {
+            hdfs.shutdown();
+        }
+    }
+
     private static Set<String> names(JsonNode o) {
         Set<String> s = new HashSet<>();
         o.fieldNames().forEachRemaining(s::add);
