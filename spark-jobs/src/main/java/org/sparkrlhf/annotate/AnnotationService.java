@@ -132,7 +132,7 @@ public final class AnnotationService implements Closeable {
         }
         stock.wake();
         ObjectNode o = JSON.createObjectNode();
-        o.set("progress", progress(annotator, now));
+        o.set("progress", progress(annotator));
         if (pick == null) {
             boolean more = stock.more();
             o.put("state", more ? "waiting" : "finished");
@@ -150,9 +150,9 @@ public final class AnnotationService implements Closeable {
         return new Reply(200, o);
     }
 
-    private ObjectNode progress(String annotator, long now) {
-        Assignment.Progress p = assignment.progress(annotator, now);
-        return JSON.createObjectNode().put("judged", p.judged()).put("skipped", p.skipped()).put("open", p.open());
+    private ObjectNode progress(String annotator) {
+        Assignment.Progress p = assignment.progress(annotator);
+        return JSON.createObjectNode().put("judged", p.judged()).put("skipped", p.skipped()).put("left_in_round", p.left());
     }
 
     /** Stores a ranking (synced before this returns) or says why not; a resent submission is acknowledged, not stored again. */
@@ -160,7 +160,7 @@ public final class AnnotationService implements Closeable {
         try {
             String id = Judgement.submissionId(form);
             synchronized (submitLock) {
-                Reply again = resent(id, annotator, now);
+                Reply again = resent(id, annotator);
                 if (again != null) return again;
                 Item item = yours(annotator, form.get("item"));
                 long at = assignment.leasedAt(annotator, item.id());
@@ -172,7 +172,7 @@ public final class AnnotationService implements Closeable {
                 storedHere++;
                 if (storedHere == HALT_AFTER_STORED) Runtime.getRuntime().halt(77); // the fault tests' kill: stored, not acknowledged
             }
-            return saved(false, annotator, now);
+            return saved(false, annotator);
         } catch (Rejected r) {
             return error(r.status, r.getMessage());
         }
@@ -187,7 +187,7 @@ public final class AnnotationService implements Closeable {
             String reason = form.getOrDefault("reason", "");
             if (reason.length() > 500) throw new Rejected(400, "reason is " + reason.length() + " characters; at most 500");
             synchronized (submitLock) {
-                Reply again = resent(id, annotator, now);
+                Reply again = resent(id, annotator);
                 if (again != null) return again;
                 Item item = yours(annotator, form.get("item"));
                 ObjectNode s = JSON.createObjectNode();
@@ -202,17 +202,17 @@ public final class AnnotationService implements Closeable {
                 assignment.skipped(annotator, item.id());
                 report.skipped(s);
             }
-            return saved(false, annotator, now);
+            return saved(false, annotator);
         } catch (Rejected r) {
             return error(r.status, r.getMessage());
         }
     }
 
-    private Reply resent(String id, String annotator, long now) throws Rejected {
+    private Reply resent(String id, String annotator) throws Rejected {
         String who = submitter.get(id);
         if (who == null) return null;
         if (!who.equals(annotator)) throw new Rejected(409, "submission id " + id + " was used by another annotator; reload the page for a new one");
-        return saved(true, annotator, now);
+        return saved(true, annotator);
     }
 
     private Item yours(String annotator, String itemId) throws Rejected {
@@ -226,11 +226,11 @@ public final class AnnotationService implements Closeable {
         return item;
     }
 
-    private Reply saved(boolean duplicate, String annotator, long now) {
+    private Reply saved(boolean duplicate, String annotator) {
         ObjectNode o = JSON.createObjectNode();
         o.put("saved", true);
         o.put("duplicate", duplicate);
-        o.set("progress", progress(annotator, now));
+        o.set("progress", progress(annotator));
         return new Reply(200, o);
     }
 
@@ -272,8 +272,13 @@ public final class AnnotationService implements Closeable {
         }
     }
 
+    /** Makes (or replaces) an annotator's sign-in token and returns it (the only time it is seen in clear). */
+    public String newAnnotatorToken(String name) throws IOException {
+        return tokens.newAnnotatorToken(name);
+    }
+
     /** Waits until at least {@code n} items are ready (a test's or benchmark's start). */
-    void awaitItems(int n, long timeoutMillis) throws InterruptedException {
+    public void awaitItems(int n, long timeoutMillis) throws InterruptedException {
         long end = System.currentTimeMillis() + timeoutMillis;
         while (items.size() < Math.min(n, stock.status().prompts()) && System.currentTimeMillis() < end) Thread.sleep(20);
     }

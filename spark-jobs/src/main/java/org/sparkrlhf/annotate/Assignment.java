@@ -27,6 +27,8 @@ final class Assignment {
     private final Map<String, Set<String>> judged = new HashMap<>(), skipped = new HashMap<>(); // item -> annotators
     private final Map<String, List<String>> held = new HashMap<>(); // annotator -> items leased, in order
     private int firstOpen; // items before it have all their judgements
+    private final Map<String, Integer> judgedBy = new HashMap<>(), skippedBy = new HashMap<>();
+    private int needed, made; // judgements the known items need, and those made towards it
 
     Assignment(AnnotationSettings settings) {
         this.settings = settings;
@@ -35,7 +37,11 @@ final class Assignment {
 
     synchronized void addItems(List<Item> batch) {
         for (Item it : batch) {
-            if (order.putIfAbsent(it.id(), items.size()) == null) items.add(it.id());
+            if (order.putIfAbsent(it.id(), items.size()) == null) {
+                items.add(it.id());
+                needed += needed(it.id());
+                made += Math.min(judged.getOrDefault(it.id(), Set.of()).size(), needed(it.id()));
+            }
         }
     }
 
@@ -60,11 +66,14 @@ final class Assignment {
     }
 
     synchronized void judged(String annotator, String item) {
-        judged.computeIfAbsent(item, k -> new HashSet<>()).add(annotator);
+        Set<String> by = judged.computeIfAbsent(item, k -> new HashSet<>());
+        if (!by.add(annotator)) return;
+        judgedBy.merge(annotator, 1, Integer::sum);
+        if (order.containsKey(item) && by.size() <= needed(item)) made++;
     }
 
     synchronized void skipped(String annotator, String item) {
-        skipped.computeIfAbsent(item, k -> new HashSet<>()).add(annotator);
+        if (skipped.computeIfAbsent(item, k -> new HashSet<>()).add(annotator)) skippedBy.merge(annotator, 1, Integer::sum);
     }
 
     private boolean finishedBy(String annotator, String item) {
@@ -126,17 +135,11 @@ final class Assignment {
         return n;
     }
 
-    /** An annotator's own counts: judged, skipped, and items still open to them. */
-    record Progress(int judged, int skipped, int open) {}
+    /** An annotator's own counts, and the judgements the round still needs from anyone (kept as counters: asked on every request). */
+    record Progress(int judged, int skipped, int left) {}
 
-    synchronized Progress progress(String annotator, long now) {
-        int j = 0, s = 0, open = 0;
-        for (String item : items) {
-            if (judged.getOrDefault(item, Set.of()).contains(annotator)) j++;
-            else if (skipped.getOrDefault(item, Set.of()).contains(annotator)) s++;
-            else if (leases.getOrDefault(item, Map.of()).containsKey(annotator) || taken(item, now) < needed(item)) open++;
-        }
-        return new Progress(j, s, open);
+    synchronized Progress progress(String annotator) {
+        return new Progress(judgedBy.getOrDefault(annotator, 0), skippedBy.getOrDefault(annotator, 0), needed - made);
     }
 
     /** Round totals: items known, judgements needed by them, judgements made. */

@@ -159,7 +159,7 @@ class AnnotationBrowserTest {
         Path gen = RoundFixture.generated(tmp.resolve("gen"), 4, 4, payload), out = tmp.resolve("feedback");
         HttpServer forger = HttpServer.create(new InetSocketAddress("localhost", 0), 0);
         try (AnnotationServiceTest.Round r = AnnotationServiceTest.open(gen, out, AnnotationSettings.defaults("1").withOverlap(0, 2), 0, "alice", "bob")) {
-            RoundFixture.Client bob = new RoundFixture.Client(r.base());
+            AnnotatorClient bob = new AnnotatorClient(r.base());
             bob.signIn(r.tokens().get("bob"));
             ChromeDriver d = Browser.start(tmp.resolve("profile"));
             try {

@@ -57,14 +57,14 @@ class AnnotationServiceTest extends LocalSparkTest {
             for (String t : r.tokens().values()) assertFalse(access.contains(t), "tokens are stored hashed only");
             assertTrue(access.contains(AccessTokens.hash(r.tokens().get("alice"))));
 
-            RoundFixture.Client stranger = new RoundFixture.Client(r.base());
+            AnnotatorClient stranger = new AnnotatorClient(r.base());
             assertEquals(401, stranger.signIn("not-a-token"));
             assertEquals(401, stranger.get("/api/item").statusCode(), "no session, no items");
             String page = stranger.get("/signin").body();
             assertEquals(403, stranger.post("/signin", Map.of("token", r.tokens().get("alice"))).statusCode(), "sign-in form without its CSRF token");
             assertTrue(page.contains("name=\"csrf\""));
 
-            RoundFixture.Client alice = new RoundFixture.Client(r.base()), bob = new RoundFixture.Client(r.base());
+            AnnotatorClient alice = new AnnotatorClient(r.base()), bob = new AnnotatorClient(r.base());
             assertEquals(303, alice.signIn(r.tokens().get("alice")));
             assertEquals(303, bob.signIn(r.tokens().get("bob")));
             JsonNode a = alice.item(), b = bob.item();
@@ -77,7 +77,7 @@ class AnnotationServiceTest extends LocalSparkTest {
             String item = a.get("item").asText();
             Map<String, String> form = new LinkedHashMap<>(Map.of("submission_id", "alice-000001", "item", item, "ranking", "3,1,0,2"));
             assertError(403, "CSRF", alice.post("/api/submit", form));
-            form.put("csrf", "forged-" + alice.csrf);
+            form.put("csrf", "forged-" + alice.csrf());
             assertError(403, "CSRF", alice.post("/api/submit", form));
             assertError(400, "not a permutation", alice.submit("alice-000001", item, "3,1,1,2"));
             assertError(400, "not a permutation", alice.submit("alice-000001", item, "3,1,0"));
@@ -85,7 +85,7 @@ class AnnotationServiceTest extends LocalSparkTest {
             assertError(403, "not given to you", alice.submit("alice-000001", b.get("item").asText(), "0,1,2,3"));
             assertError(404, "no item", alice.submit("alice-000001", "1/9999", "0,1,2,3"));
             assertError(400, "submission_id", alice.submit("x", item, "0,1,2,3"));
-            form.put("csrf", alice.csrf);
+            form.put("csrf", alice.csrf());
             form.put("admin", "1");
             assertError(400, "unknown form field 'admin'", alice.post("/api/submit", form));
             form.remove("admin");
@@ -115,7 +115,7 @@ class AnnotationServiceTest extends LocalSparkTest {
             assertNotEquals(item, alice.item().get("item").asText(), "after a judgement, the next item");
 
             assertEquals(403, alice.get("/api/admin").statusCode(), "an annotator cannot open the admin report");
-            RoundFixture.Client admin = new RoundFixture.Client(r.base());
+            AnnotatorClient admin = new AnnotatorClient(r.base());
             assertEquals(303, admin.signIn(r.admin()));
             assertEquals(403, admin.get("/api/item").statusCode(), "the admin is not an annotator");
             JsonNode report = RoundFixture.JSON.readTree(admin.get("/api/admin").body());
@@ -130,12 +130,12 @@ class AnnotationServiceTest extends LocalSparkTest {
     void restartKeepsLeasesSessionsAndJudgements() throws Exception {
         Path gen = RoundFixture.generated(tmp.resolve("gen"), 6, 3, null), out = tmp.resolve("feedback");
         AnnotationSettings s = AnnotationSettings.defaults("1").withResponses(3).withOverlap(0, 2);
-        RoundFixture.Client alice;
+        AnnotatorClient alice;
         String held, judged;
         int port;
         try (Round r = open(gen, out, s, 0, "alice")) {
             port = r.server().address().getPort();
-            alice = new RoundFixture.Client(r.base());
+            alice = new AnnotatorClient(r.base());
             alice.signIn(r.tokens().get("alice"));
             judged = alice.item().get("item").asText();
             assertEquals(200, alice.submit("sub-0000001", judged, "0,1,2").statusCode());
@@ -161,11 +161,11 @@ class AnnotationServiceTest extends LocalSparkTest {
     void overlappingItemsGiveAgreementAndTheRewardJobReadsTheDirectory() throws Exception {
         Path gen = RoundFixture.generated(tmp.resolve("gen"), 16, 3, null), out = tmp.resolve("feedback");
         try (Round r = open(gen, out, AnnotationSettings.defaults("1").withResponses(3).withOverlap(1.0, 2), 0, "alice", "bob")) {
-            RoundFixture.Client alice = new RoundFixture.Client(r.base()), bob = new RoundFixture.Client(r.base());
+            AnnotatorClient alice = new AnnotatorClient(r.base()), bob = new AnnotatorClient(r.base());
             alice.signIn(r.tokens().get("alice"));
             bob.signIn(r.tokens().get("bob"));
             int n = 0;
-            for (RoundFixture.Client c : List.of(alice, bob)) {
+            for (AnnotatorClient c : List.of(alice, bob)) {
                 for (JsonNode it = c.item(); it.get("state").asText().equals("item"); it = c.item()) {
                     // both prefer shorter responses; bob swaps his last two on every other item
                     List<Integer> order = byLength(it);
@@ -175,7 +175,7 @@ class AnnotationServiceTest extends LocalSparkTest {
                 }
             }
             assertEquals(32, rankings(out).size(), "every item by both");
-            RoundFixture.Client admin = new RoundFixture.Client(r.base());
+            AnnotatorClient admin = new AnnotatorClient(r.base());
             admin.signIn(r.admin());
             JsonNode agreement = RoundFixture.JSON.readTree(admin.get("/api/admin").body()).get("agreement");
             // 16 shared items x 3 response pairs; bob moved one response on 8 of them: 2 of 3 pairs kept
@@ -203,14 +203,14 @@ class AnnotationServiceTest extends LocalSparkTest {
             Path gen = RoundFixture.generated(tmp.resolve("gen"), 4, 3, null);
             AnnotationSettings s = AnnotationSettings.defaults("1").withResponses(3).withOverlap(0, 2);
             String token, item;
-            RoundFixture.Client alice;
+            AnnotatorClient alice;
             int port;
             try (AnnotationService service = AnnotationService.open(fs, dir, s, new GeneratedResponses(local, new org.apache.hadoop.fs.Path(gen.toUri()), 3), "Rank.");
                  AnnotationServer server = new AnnotationServer(service, "127.0.0.1", 0, false).start()) {
                 token = service.tokens.newAnnotatorToken("alice");
                 service.awaitItems(4, 10_000);
                 port = server.address().getPort();
-                alice = new RoundFixture.Client("http://127.0.0.1:" + port);
+                alice = new AnnotatorClient("http://127.0.0.1:" + port);
                 alice.signIn(token);
                 item = alice.item().get("item").asText();
                 assertEquals(200, alice.submit("hdfs-0000001", item, "2,1,0").statusCode());

@@ -56,6 +56,13 @@ class AssignmentTest {
         }
         assertTrue(overlapping > 150 && overlapping < 250, "about 20% of 1000 items overlap: " + overlapping);
         assertEquals(new Assignment.Totals(1000, 1000 + overlapping, 1000 + overlapping, 1000, overlapping), a.totals());
+        int all = 0;
+        for (String who : List.of("ann", "ben", "cat")) {
+            assertEquals(0, a.progress(who).left(), "nothing left in the round");
+            assertEquals(0, a.progress(who).skipped());
+            all += a.progress(who).judged();
+        }
+        assertEquals(1000 + overlapping, all);
     }
 
     @Test

@@ -23,7 +23,7 @@
   }
 
   function showProgress(p) {
-    if (p) $('progress').textContent = p.judged + ' judged · ' + p.skipped + ' skipped · ' + p.open + ' open to you';
+    if (p) $('progress').textContent = p.judged + ' judged · ' + p.skipped + ' skipped · ' + p.left_in_round + ' judgements left in the round';
   }
 
   function el(tag, cls, text) {
