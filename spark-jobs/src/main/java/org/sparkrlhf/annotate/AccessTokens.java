@@ -45,7 +45,8 @@ final class AccessTokens {
 
     /** Reads the tokens in {@code dir}, or makes the file with a new session secret. */
     static AccessTokens open(FileSystem fs, Path dir) throws IOException {
-        Path file = new Path(dir, FILE);
+        Path file = new Path(dir, FILE), old = new Path(dir, "." + FILE + ".old");
+        if (!fs.exists(file) && fs.exists(old)) fs.rename(old, file); // a crash mid-replacement: the file as it was
         if (!fs.exists(file)) {
             byte[] secret = new byte[32];
             RANDOM.nextBytes(secret);
@@ -135,7 +136,11 @@ final class AccessTokens {
             out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(o));
         }
         fs.setPermission(tmp, new FsPermission((short) 0600)); // the session secret signs sign-ins
-        fs.delete(file, false);
+        // replaced by renames (HDFS does not rename over a file): a crash at any point leaves the old or the new file
+        Path old = new Path(file.getParent(), "." + FILE + ".old");
+        fs.delete(old, false);
+        if (fs.exists(file) && !fs.rename(file, old)) throw new IOException("could not replace " + file);
         if (!fs.rename(tmp, file)) throw new IOException("could not write " + file);
+        fs.delete(old, false);
     }
 }

@@ -73,12 +73,14 @@ class AnnotationBrowserTest {
     @Test
     void rankByKeyboardAndByMouseSubmitReloadWithoutLossOrDuplicate() throws Exception {
         Path gen = RoundFixture.generated(tmp.resolve("gen"), 8, 4, null), out = tmp.resolve("feedback");
-        try (AnnotationServiceTest.Round r = AnnotationServiceTest.open(gen, out, AnnotationSettings.defaults("1").withOverlap(0, 2), 0, "alice")) {
+        try (AnnotationServiceTest.Round r = AnnotationServiceTest.open(gen, out, AnnotationSettings.defaults("1").withOverlap(1.0, 2), 0, "alice", "bob")) {
             ChromeDriver d = Browser.start(tmp.resolve("profile"));
             try {
                 signIn(d, r.base(), r.tokens().get("alice"));
                 awaitItem(d);
-                Browser.screenshot(d, "annotate");
+                assertTrue(d.findElement(By.cssSelector("details.guidelines")).getAttribute("open") != null, "the guidelines are open on the first item");
+                assertTrue(d.findElement(By.cssSelector("details.guidelines")).getText().contains("Rank the responses"));
+                d.findElement(By.cssSelector("details.guidelines summary")).click(); // read; folded away
                 List<Integer> shown = order(d);
                 // keyboard alone: the first card down one (Alt+Down), focus to the third card (Down), that card to rank 1 (key 1)
                 cards(d).get(0).click();
@@ -87,6 +89,9 @@ class AnnotationBrowserTest {
                 assertEquals(expected, order(d), "shown " + shown);
                 assertEquals("#1", cards(d).get(0).findElement(By.className("rank")).getText());
                 new org.openqa.selenium.support.ui.Select(cards(d).get(3).findElement(By.cssSelector("select[name^=flag]"))).selectByValue("nonsense");
+                new org.openqa.selenium.support.ui.Select(cards(d).get(0).findElement(By.cssSelector("select[name^='label.helpful']"))).selectByValue("good");
+                cards(d).get(0).click();
+                Browser.screenshot(d, "annotate");
                 submitAndAwaitSaved(d);
                 List<JsonNode> stored = AnnotationServiceTest.rankings(out);
                 assertEquals(1, stored.size());
@@ -98,13 +103,16 @@ class AnnotationBrowserTest {
                 new WebDriverWait(d, Duration.ofSeconds(10)).until(x -> !order(d).isEmpty() && !d.findElement(By.id("prompt")).getText().equals(stored.get(0).get("prompt").asText()));
                 shown = order(d);
                 WebElement last = cards(d).get(3).findElement(By.className("grip")), first = cards(d).get(0);
+                d.executeScript("arguments[0].scrollIntoView({block: 'center'});", d.findElement(By.id("ranking")));
                 new Actions(d).clickAndHold(last).pause(Duration.ofMillis(100))
                         .moveToElement(first, 0, -first.getSize().getHeight() / 2 + 3).pause(Duration.ofMillis(100))
                         .moveByOffset(0, -2).release().perform();
                 expected = List.of(shown.get(3), shown.get(0), shown.get(1), shown.get(2));
                 assertEquals(expected, order(d), "dragged last to first from " + shown);
-                submitAndAwaitSaved(d);
+                new Actions(d).doubleClick(d.findElement(By.id("submit"))).perform(); // an impatient double click stores once
+                new WebDriverWait(d, Duration.ofSeconds(20)).until(x -> x.findElement(By.id("status")).getText().startsWith("Saved"));
                 assertEquals(rankingOf(expected), AnnotationServiceTest.rankings(out).get(1).get("ranking").toString());
+                assertEquals(2, AnnotationServiceTest.rankings(out).size());
 
                 // reload: the item now shown comes back, nothing is lost or stored twice
                 awaitItem(d);
@@ -118,12 +126,27 @@ class AnnotationBrowserTest {
             } finally {
                 d.quit();
             }
+            // bob ranks the same items over HTTP (every item overlaps here), agreeing on the first and reversing the second
+            AnnotatorClient bob = new AnnotatorClient(r.base());
+            bob.signIn(r.tokens().get("bob"));
+            List<JsonNode> alices = AnnotationServiceTest.rankings(out);
+            for (int i = 0; i < 2; i++) {
+                JsonNode mine = alices.get(i), it = bob.item();
+                assertEquals(mine.get("item").asText(), it.get("item").asText());
+                List<Integer> rk = new ArrayList<>();
+                mine.get("ranking").forEach(x -> rk.add(x.asInt()));
+                if (i == 1) java.util.Collections.reverse(rk);
+                assertEquals(200, bob.submit("bob-" + it.get("item").asText().replace('/', '-') + "-x", it.get("item").asText(), rankingOf(rk).replaceAll("[\\[\\]]", "")).statusCode());
+            }
             ChromeDriver admin = Browser.start(tmp.resolve("admin-profile"));
             try {
                 signIn(admin, r.base(), r.admin());
                 new WebDriverWait(admin, Duration.ofSeconds(20)).until(x -> x.findElements(By.cssSelector("#people tr")).size() > 1);
                 assertTrue(admin.findElement(By.id("people")).getText().contains("alice"));
                 assertTrue(admin.findElement(By.id("flagged")).getText().contains("nonsense"));
+                // 2 shared items x 6 response pairs: all 6 alike on the first, none on the reversed second
+                new WebDriverWait(admin, Duration.ofSeconds(10)).until(x -> x.findElement(By.id("agreement")).getText().contains("0.500"));
+                admin.manage().window().setSize(new org.openqa.selenium.Dimension(1280, 1500));
                 Browser.screenshot(admin, "admin");
             } finally {
                 admin.quit();
@@ -146,9 +169,40 @@ class AnnotationBrowserTest {
                 submitAndAwaitSaved(b);
                 List<String> who = AnnotationServiceTest.rankings(out).stream().map(j -> j.get("annotator").asText()).sorted().toList();
                 assertEquals(List.of("alice", "bob"), who);
+                // alice skips her next item: it is recorded apart from the rankings, and another comes
+                awaitItem(a);
+                new WebDriverWait(a, Duration.ofSeconds(10)).until(x -> x.findElement(By.id("progress")).getText().startsWith("1 judged"));
+                String skipped = a.findElement(By.id("prompt")).getText();
+                a.findElement(By.id("skip")).click();
+                new WebDriverWait(a, Duration.ofSeconds(10)).until(x -> x.findElement(By.id("progress")).getText().startsWith("1 judged · 1 skipped"));
+                awaitItem(a);
+                assertNotEquals(skipped, a.findElement(By.id("prompt")).getText());
+                assertEquals(1, FeedbackLog.read(org.apache.hadoop.fs.FileSystem.getLocal(new org.apache.hadoop.conf.Configuration()),
+                        new org.apache.hadoop.fs.Path(out.resolve("_skips").toUri())).records().size());
+                assertEquals(2, AnnotationServiceTest.rankings(out).size());
             } finally {
                 a.quit();
                 b.quit();
+            }
+        }
+    }
+
+    @Test
+    void longResponsesScrollInsideTheirCardsOnALaptopScreen() throws Exception {
+        String longText = "It went on. ".repeat(400) + "https://example.org/" + "x".repeat(600);
+        Path gen = RoundFixture.generated(tmp.resolve("gen"), 2, 4, longText), out = tmp.resolve("feedback");
+        try (AnnotationServiceTest.Round r = AnnotationServiceTest.open(gen, out, AnnotationSettings.defaults("1").withOverlap(0, 2), 0, "alice")) {
+            ChromeDriver d = Browser.start(tmp.resolve("profile"));
+            try {
+                signIn(d, r.base(), r.tokens().get("alice"));
+                awaitItem(d);
+                WebElement text = d.findElements(By.cssSelector("#ranking .text")).stream().filter(e -> e.getText().startsWith("It went on.")).findFirst().orElseThrow();
+                Number client = (Number) d.executeScript("return arguments[0].clientHeight;", text), scroll = (Number) d.executeScript("return arguments[0].scrollHeight;", text);
+                assertTrue(scroll.intValue() > client.intValue() && client.intValue() < 400, "the long response scrolls inside its card: " + client + " of " + scroll);
+                Number pageWidth = (Number) d.executeScript("return document.documentElement.scrollWidth;"), view = (Number) d.executeScript("return window.innerWidth;");
+                assertTrue(pageWidth.intValue() <= view.intValue(), "nothing overflows sideways, not even a 600-character word: " + pageWidth + " > " + view);
+            } finally {
+                d.quit();
             }
         }
     }

@@ -40,7 +40,7 @@ class AnnotationServiceTest extends LocalSparkTest {
     static Round open(Path gen, Path out, AnnotationSettings s, int port, String... annotators) throws Exception {
         FileSystem fs = FileSystem.getLocal(new Configuration());
         AnnotationService service = AnnotationService.open(fs, new org.apache.hadoop.fs.Path(out.toUri()), s,
-                new GeneratedResponses(fs, new org.apache.hadoop.fs.Path(gen.toUri()), s.responses()), "Rank them.");
+                new GeneratedResponses(fs, new org.apache.hadoop.fs.Path(gen.toUri()), s.responses()), AnnotateCommand.builtInGuidelines());
         String admin = service.tokens.hasAdmin() ? null : service.tokens.newAdminToken();
         Map<String, String> tokens = new LinkedHashMap<>();
         for (String a : annotators) if (!service.tokens.hasAnnotator(a)) tokens.put(a, service.tokens.newAnnotatorToken(a));

@@ -144,6 +144,7 @@
     }
     $('notice').hidden = true;
     $('task').hidden = false;
+    if (data.progress && data.progress.judged === 0 && data.progress.skipped === 0) document.querySelector('details.guidelines').open = true; // read them once
     if (!current || current.item !== data.item) current = {item: data.item, submissionId: newId(), k: data.responses.length};
     $('prompt').textContent = data.prompt;
     $('k').textContent = String(data.responses.length);
