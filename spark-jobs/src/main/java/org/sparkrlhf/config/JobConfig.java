@@ -34,7 +34,15 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
                       int promptsPerIteration, int maxNewTokens, double temperature, int topK, double topP, int epochs, int minibatches, double clip,
                       double valueClip, double gamma, double lambda, double entropyCoef, String klMode, double klBeta, double klTarget,
                       double klHorizon, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
-                      double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch) implements Serializable {}
+                      double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch, String safety, String harmlessness, double costLimit,
+                      double lambdaInit, double lambdaLr, double lambdaMax) implements Serializable {
+        /** The safety constraint's settings, or null for ppo.safety: none. */
+        public org.sparkrlhf.rl.SafetyConstraint.Settings safetySettings() {
+            if (safety.equals("none")) return null;
+            return new org.sparkrlhf.rl.SafetyConstraint.Settings(org.sparkrlhf.rl.SafetyConstraint.Mode.valueOf(safety.toUpperCase(java.util.Locale.ROOT)),
+                    costLimit, lambdaInit, lambdaLr, lambdaMax);
+        }
+    }
 
     /**
      * Direct preference optimization: beta, the loss (sigmoid = DPO, ipo), conservative DPO's label
@@ -124,6 +132,18 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
         if (ppo.ptxCoef() > 0 && ppo.ptxData().isBlank()) e.add("ppo.ptxCoef > 0 needs ppo.ptxData (pre-training text records)");
         if (ppo.ptxCoef() > 0 && ppo.ptxPerMinibatch() % train.partitions() != 0)
             e.add("ppo.ptxPerMinibatch (" + ppo.ptxPerMinibatch() + ") must be a multiple of train.partitions (" + train.partitions() + ")");
+        if (!Set.of("none", "lagrangian", "weighted").contains(ppo.safety()))
+            e.add("ppo.safety must be none, lagrangian (a cost limit held by an adapted lambda) or weighted (a fixed lambda), got '" + ppo.safety() + "'");
+        else if (!ppo.safety().equals("none")) {
+            if (ppo.harmlessness().isBlank()) e.add("ppo.safety=" + ppo.safety() + " needs ppo.harmlessness: the harmlessness reward model (or token-frequency:ID)");
+            if (ppo.harmlessness().startsWith("token-frequency:") && !ppo.harmlessness().substring("token-frequency:".length()).matches("\\d+"))
+                e.add("ppo.harmlessness=token-frequency:ID needs a token id");
+            try {
+                ppo.safetySettings();
+            } catch (IllegalArgumentException x) {
+                e.add(x.getMessage());
+            }
+        }
         if (!e.isEmpty()) throw new ConfigException("invalid config: " + String.join("; ", e));
         return this;
     }

@@ -18,7 +18,9 @@ import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.KlController;
 import org.sparkrlhf.rl.Moments;
 import org.sparkrlhf.rl.PpoUpdate;
+import org.sparkrlhf.rl.ConstrainedReward;
 import org.sparkrlhf.rl.RewardFunction;
+import org.sparkrlhf.rl.SafetyConstraint;
 import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.training.LanguageModelObjective;
 import org.sparkrlhf.training.LmExample;
@@ -39,7 +41,7 @@ import org.sparkrlhf.training.StepStats;
  *       non-finite update is skipped by all;</li>
  *   <li>returns its rollouts and experience statistics, and rank 0 the models' new state.</li>
  * </ol>
- * The driver adapts the KL coefficient between iterations. Sequence seeds derive from (seed,
+ * The driver adapts the KL coefficient between iterations (and, under a safety constraint, lambda). Sequence seeds derive from (seed,
  * iteration, rank, index), so a stage run again regenerates the same rollouts.
  */
 public final class PpoTrainer {
@@ -85,11 +87,25 @@ public final class PpoTrainer {
                          double policyLoss, double valueLoss, double entropy, double approxKl, double clipFraction, double ratioMean,
                          double ratioMax, double valueExplainedVariance, double samplingSeconds, double scoringSeconds,
                          double trainingSeconds, double overheadSeconds, double iterationSeconds, double tokens,
-                         double ptxLoss, int skippedUpdates, double criticSeconds, List<Sample> samples) {}
+                         double ptxLoss, int skippedUpdates, double criticSeconds, List<Sample> samples, Safety safety) {}
+
+    /**
+     * Under a safety constraint: the iteration's mean normalized reward and cost (of the helpfulness
+     * and harm models) and the lambda its rollouts were scored with; null without one.
+     */
+    public record Safety(double rewardMean, double costMean, double lambda) implements Serializable {}
+
+    /** The cost side of a constrained run: a harmlessness model (its score negated is the cost) or a scripted cost, their normalization, and the driver's multiplier. */
+    record CostSource(Gpt harmlessness, RewardFunction scriptedCost, ExperienceMaker.ScoreNorm costNorm, SafetyConstraint constraint) {}
 
     /** What ranks need once per run: the frozen models, the settings, the pre-training mix. */
     record Static(String runId, GptConfig rewardCfg, byte[] reference, byte[] rewardModel, RewardFunction scripted, Settings settings,
-                  int promptsPerRank, long promptEpochSteps, double ptxCoef, int ptxPerRank, long ptxEpochSteps) implements Serializable {}
+                  int promptsPerRank, long promptEpochSteps, double ptxCoef, int ptxPerRank, long ptxEpochSteps, GptConfig harmlessnessCfg,
+                  byte[] harmlessness, RewardFunction scriptedCost, ExperienceMaker.ScoreNorm costNorm) implements Serializable {
+        boolean constrained() {
+            return costNorm != null;
+        }
+    }
 
     /** The trained models (critic null without one) and counters at an iteration's start (and, from rank 0, at its end). */
     record Start(long iteration, ReplicaState policy, ReplicaState critic, long skippedUpdates, long badInARow) implements Serializable {}
@@ -99,8 +115,8 @@ public final class PpoTrainer {
 
     /** One rank's experience statistics and rollouts. */
     record ExperienceStats(Moments advantages, Moments returns, Moments residuals, double scoreSum, double klSum, double lengthSum,
-                           double eosCount, double count, long samplingNanos, long scoringNanos, long criticNanos, List<Sample> samples)
-            implements Serializable {}
+                           double eosCount, double count, long samplingNanos, long scoringNanos, long criticNanos, List<Sample> samples,
+                           double rewardSum, double costSum) implements Serializable {}
 
     /** What an iteration's updates measured, summed over ranks (every rank holds the same sums; rank 0 returns them). */
     record Learning(PpoUpdate.Stats total, long trainingNanos, long criticNanos, double ptxLossSum, int ptxUpdates, int skipped)
@@ -124,11 +140,12 @@ public final class PpoTrainer {
     private ShardedData<LmExample> ptx;
     private double ptxCoef;
     private int ptxPerMinibatch;
+    private CostSource cost;
     private Broadcast<Static> statics;
     private long iteration, skippedUpdates, badInARow;
     /** The iteration the driver's models and optimizers stand at (they return from the ranks only when asked), and the betas used since. */
     private long heldIteration, heldSkipped, heldBadInARow;
-    private final List<Double> betasSinceHeld = new ArrayList<>();
+    private final List<double[]> coefsSinceHeld = new ArrayList<>(); // {beta, lambda} of each iteration since
     private final List<Long> replayed = new ArrayList<>();
     /** Whether every rank holds the state of the current iteration (false before the first stage). */
     private boolean ranksHoldState;
@@ -162,6 +179,20 @@ public final class PpoTrainer {
         this.ptx = data;
         this.ptxCoef = coef;
         this.ptxPerMinibatch = perMinibatch;
+        return this;
+    }
+
+    /**
+     * Safe RLHF: the policy maximizes the reward less lambda times a cost, the cost being a
+     * harmlessness model's normalized score negated ({@code harmlessness}, with its score
+     * normalization) or, in tests, a scripted cost ({@code scriptedCost}, taken with {@code costNorm});
+     * {@code constraint} holds lambda and adapts it after each iteration.
+     */
+    public PpoTrainer withSafetyConstraint(Gpt harmlessness, RewardFunction scriptedCost, ExperienceMaker.ScoreNorm norm, SafetyConstraint constraint) {
+        if ((harmlessness == null) == (scriptedCost == null)) throw new IllegalArgumentException("a safety constraint needs a harmlessness model or a scripted cost");
+        if (statics != null) throw new IllegalStateException("set the safety constraint before the first iteration");
+        // a harmlessness model's mean m becomes the cost's mean -m; its spread stays
+        this.cost = new CostSource(harmlessness, scriptedCost, harmlessness == null ? norm : new ExperienceMaker.ScoreNorm(-norm.mean(), norm.std()), constraint);
         return this;
     }
 
@@ -212,14 +243,14 @@ public final class PpoTrainer {
      */
     public Report runIteration(boolean returnModels) {
         long t0 = System.nanoTime();
-        double beta = kl.beta();
+        double beta = kl.beta(), lambda = cost == null ? 0 : cost.constraint().lambda();
         List<Result> results = runner.run("the PPO stage of iteration " + (iteration + 1), "the iteration's start", r -> {}, (attempt, tracker) -> {
             Broadcast<Start> start = null;
             if (attempt > 0 || !ranksHoldState) { // ranks may lack this iteration's state: send the driver's, brought up to date
                 catchUp(attempt);
                 start = jsc.broadcast(heldState());
             }
-            return submit(iteration, start, beta, returnModels, attempt, tracker);
+            return submit(iteration, start, beta, lambda, returnModels, attempt, tracker);
         });
         ranksHoldState = true;
         Result first = RankResult.checkIdentical(results);
@@ -227,11 +258,12 @@ public final class PpoTrainer {
         skippedUpdates = first.skippedUpdates();
         badInARow = first.badInARow();
         if (first.end() != null) hold(first.end());
-        else betasSinceHeld.add(beta);
+        else coefsSinceHeld.add(new double[]{beta, lambda});
         ExperienceStats batch = merge(results);
         kl.update(batch.klSum() / batch.count(), (long) batch.count());
+        if (cost != null) cost.constraint().update(batch.costSum() / batch.count()); // the driver's multiplier step
         iteration++;
-        return report(batch, first.learning(), beta, (System.nanoTime() - t0) / 1e9);
+        return report(batch, first.learning(), beta, lambda, (System.nanoTime() - t0) / 1e9);
     }
 
     /** The driver's copy of the models and counters, at iteration {@code heldIteration}. */
@@ -246,23 +278,24 @@ public final class PpoTrainer {
         heldIteration = end.iteration();
         heldSkipped = end.skippedUpdates();
         heldBadInARow = end.badInARow();
-        betasSinceHeld.clear();
+        coefsSinceHeld.clear();
     }
 
     /**
      * Brings the driver's copy up to the current iteration by running the iterations since it
-     * again, with the betas they had; only their state is kept (their results are already known).
+     * again, with the betas and lambdas they had; only their state is kept (their results are already known).
      */
     private void catchUp(int attempt) throws Exception {
         while (heldIteration < iteration) {
             System.err.printf("PPO: replaying iteration %d from the driver's copy of the models%n", heldIteration + 1);
             replayed.add(heldIteration + 1);
             try (StageTracker tracker = new StageTracker(jsc.getConf().get("spark.driver.host"), prompts.partitions(), r -> {})) {
-                List<Double> later = new ArrayList<>(betasSinceHeld.subList(1, betasSinceHeld.size()));
-                Result first = RankResult.checkIdentical(submit(heldIteration, jsc.broadcast(heldState()), betasSinceHeld.get(0), true, attempt,
+                List<double[]> later = new ArrayList<>(coefsSinceHeld.subList(1, coefsSinceHeld.size()));
+                double[] coefs = coefsSinceHeld.get(0);
+                Result first = RankResult.checkIdentical(submit(heldIteration, jsc.broadcast(heldState()), coefs[0], coefs[1], true, attempt,
                         tracker.address()));
                 hold(first.end());
-                betasSinceHeld.addAll(later);
+                coefsSinceHeld.addAll(later);
             }
         }
     }
@@ -276,7 +309,10 @@ public final class PpoTrainer {
                     models.policy().config().lora() != null ? null : models.reference().parameters().flat().toFloatBytes(),
                     reward == null ? null : reward.parameters().flat().toFloatBytes(),
                     models.scripted(), settings, per, Math.max(1, prompts.minBlockSize / per), ptxCoef, ptxPer,
-                    ptx == null ? 1 : Math.max(1, ptx.minBlockSize / Math.max(1, ptxPer))));
+                    ptx == null ? 1 : Math.max(1, ptx.minBlockSize / Math.max(1, ptxPer)),
+                    cost == null || cost.harmlessness() == null ? null : cost.harmlessness().config(),
+                    cost == null || cost.harmlessness() == null ? null : cost.harmlessness().parameters().flat().toFloatBytes(),
+                    cost == null ? null : cost.scriptedCost(), cost == null ? null : cost.costNorm()));
         }
         return statics;
     }
@@ -290,7 +326,7 @@ public final class PpoTrainer {
      * Runs iteration {@code it + 1} as a barrier stage. {@code start} (null when every rank holds
      * the state already) is the state a rank loads when its own is missing or stands elsewhere.
      */
-    private List<Result> submit(long it, Broadcast<Start> start, double beta, boolean returnModels, int attempt, String trackerAddress) {
+    private List<Result> submit(long it, Broadcast<Start> start, double beta, double lambda, boolean returnModels, int attempt, String trackerAddress) {
         Broadcast<Static> st = statics();
         try {
             return BarrierStage.mapPartitions(shards(), (shards, ctx) -> {
@@ -307,7 +343,7 @@ public final class PpoTrainer {
                         throw new IllegalStateException("a rank holds no state for iteration " + (it + 1) + " (its executor is new, or the ranks moved); "
                                 + "the driver sends its copy on the next attempt");
                     RankState rs = holds ? resident : resident != null ? resident.load(start.value()) : new RankState(s, start.value());
-                    Result r = iterate(rs, s, shard, links, beta, returnModels, attempt);
+                    Result r = iterate(rs, s, shard, links, beta, lambda, returnModels, attempt);
                     if (r.diverged() == null) ResidentReplicas.release(s.runId(), rank, rs);
                     return List.of(r).iterator();
                 }
@@ -320,7 +356,7 @@ public final class PpoTrainer {
     /** A rank's state between iterations: the trained replicas (no critic for the group methods), the frozen models, the gradient buffers, the counters. */
     static final class RankState implements ResidentReplicas.Resident {
         final Replica policy, critic;
-        final Gpt reference, rewardModel;
+        final Gpt reference, rewardModel, harmlessness;
         final Parameters ptxGrads;
         final float[] buffer; // the policy's gradient, then the critic's, as the collective sums them
         long iteration, skippedUpdates, badInARow;
@@ -336,6 +372,8 @@ public final class PpoTrainer {
             }
             rewardModel = s.rewardCfg() == null ? null : Gpt.init(s.rewardCfg(), DType.FLOAT32, 0);
             if (rewardModel != null) rewardModel.parameters().flat().copyFromFloatBytes(s.rewardModel());
+            harmlessness = s.harmlessnessCfg() == null ? null : Gpt.init(s.harmlessnessCfg(), DType.FLOAT32, 0);
+            if (harmlessness != null) harmlessness.parameters().flat().copyFromFloatBytes(s.harmlessness());
             ptxGrads = s.ptxCoef() > 0 ? policy.model.newTrainableGradients() : null;
             buffer = new float[policy.size() + (critic == null ? 0 : critic.size())];
             setCounters(start);
@@ -365,7 +403,8 @@ public final class PpoTrainer {
     }
 
     /** One rank's iteration: steps 1 to 4 of the class comment. */
-    private static Result iterate(RankState rs, Static s, Shard shard, StageRunner.Rank links, double beta, boolean returnModels, int attempt) {
+    private static Result iterate(RankState rs, Static s, Shard shard, StageRunner.Rank links, double beta, double lambda, boolean returnModels,
+                                  int attempt) {
         Settings set = s.settings();
         long seed = set.seed(), it = rs.iteration;
         int rank = links.rank();
@@ -376,10 +415,16 @@ public final class PpoTrainer {
         long[] seeds = new long[mine.size() * set.groupSize()];
         for (int i = 0; i < seeds.length; i++) seeds[i] = mix(seed, it, shard.prompts().partition, i);
         RewardFunction reward = s.scripted() != null ? s.scripted() : RewardFunction.model(rs.rewardModel, set.experience().microBatch());
+        ConstrainedReward constrained = null;
+        if (s.constrained()) { // Safe RLHF: reward less lambda x cost
+            RewardFunction cost = s.scriptedCost() != null ? s.scriptedCost()
+                    : ConstrainedReward.negated(RewardFunction.model(rs.harmlessness, set.experience().microBatch()));
+            reward = constrained = new ConstrainedReward(reward, set.experience().norm(), cost, s.costNorm(), lambda);
+        }
         ExperienceMaker.Models from = new ExperienceMaker.Models(rs.policy.model, rs.reference, rs.critic == null ? null : rs.critic.model, reward);
         ExperienceMaker.Made made = set.advantage().needsCritic() ? ExperienceMaker.make(mine, seeds, from, set.experience(), beta)
                 : ExperienceMaker.makeGroups(mine, set.groupSize(), seeds, from, set.experience(), beta, set.advantage());
-        ExperienceStats stats = statsOf(made);
+        ExperienceStats stats = statsOf(made, constrained);
 
         // 2. the minibatches of every update, and what the ranks must agree on before the first
         int updates = set.epochs() * set.minibatches();
@@ -516,7 +561,7 @@ public final class PpoTrainer {
         return new Update(sum, ptxLoss, slowest, slowestCritic, false);
     }
 
-    private static ExperienceStats statsOf(ExperienceMaker.Made made) {
+    private static ExperienceStats statsOf(ExperienceMaker.Made made, ConstrainedReward constrained) {
         Moments m = Moments.EMPTY, ret = Moments.EMPTY, res = Moments.EMPTY;
         double score = 0, klSum = 0, len = 0, eos = 0;
         List<Sample> samples = new ArrayList<>();
@@ -533,7 +578,8 @@ public final class PpoTrainer {
             samples.add(new Sample(e.prompt(), e.response(), e.score())); // every rollout returns: the driver may score them (gold evaluation)
         }
         return new ExperienceStats(m, ret, res, score, klSum, len, eos, made.experiences().size(), made.timing().samplingNanos(),
-                made.timing().scoringNanos(), made.timing().criticNanos(), samples);
+                made.timing().scoringNanos(), made.timing().criticNanos(), samples, constrained == null ? 0 : constrained.rewardSum(),
+                constrained == null ? 0 : constrained.costSum());
     }
 
     /** The whole batch's statistics, merged in rank order; times are the slowest rank's. */
@@ -541,7 +587,7 @@ public final class PpoTrainer {
         List<Result> byRank = new ArrayList<>(results);
         byRank.sort((a, b) -> Integer.compare(a.rank(), b.rank()));
         Moments adv = Moments.EMPTY, returns = Moments.EMPTY, residuals = Moments.EMPTY;
-        double score = 0, klSum = 0, len = 0, eos = 0, n = 0;
+        double score = 0, klSum = 0, len = 0, eos = 0, n = 0, rewardSum = 0, costSum = 0;
         long sampling = 0, scoring = 0, critic = 0;
         List<Sample> samples = new ArrayList<>();
         for (Result r : byRank) {
@@ -558,11 +604,13 @@ public final class PpoTrainer {
             scoring = Math.max(scoring, s.scoringNanos());
             critic = Math.max(critic, s.criticNanos());
             samples.addAll(s.samples());
+            rewardSum += s.rewardSum();
+            costSum += s.costSum();
         }
-        return new ExperienceStats(adv, returns, residuals, score, klSum, len, eos, n, sampling, scoring, critic, samples);
+        return new ExperienceStats(adv, returns, residuals, score, klSum, len, eos, n, sampling, scoring, critic, samples, rewardSum, costSum);
     }
 
-    private Report report(ExperienceStats b, Learning l, double beta, double seconds) {
+    private Report report(ExperienceStats b, Learning l, double beta, double lambda, double seconds) {
         double sampling = b.samplingNanos() / 1e9, scoring = b.scoringNanos() / 1e9, training = l.trainingNanos() / 1e9;
         double varY = b.returns().variance(), varR = b.residuals().variance(), tok = l.total().tokens();
         PpoUpdate.Stats t = l.total();
@@ -570,7 +618,8 @@ public final class PpoTrainer {
                 t.policyLoss() / tok, t.valueLoss() / tok, t.entropy() / tok, t.approxKl() / tok, t.clipped() / tok, t.ratio() / tok, t.ratioMax(),
                 varY > 0 ? 1 - varR / varY : Double.NaN, sampling, scoring, training, Math.max(0, seconds - sampling - scoring - training), seconds,
                 tok / Math.max(1, settings.epochs()), l.ptxUpdates() > 0 ? l.ptxLossSum() / l.ptxUpdates() : Double.NaN, l.skipped(),
-                (b.criticNanos() + l.criticNanos()) / 1e9, b.samples());
+                (b.criticNanos() + l.criticNanos()) / 1e9, b.samples(),
+                cost == null ? null : new Safety(b.rewardSum() / b.count(), b.costSum() / b.count(), lambda));
     }
 
     /**

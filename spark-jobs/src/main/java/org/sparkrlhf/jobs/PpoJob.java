@@ -30,6 +30,7 @@ import org.sparkrlhf.rl.KlController;
 import org.sparkrlhf.rl.KlEstimator;
 import org.sparkrlhf.rl.PpoSettings;
 import org.sparkrlhf.rl.RewardFunction;
+import org.sparkrlhf.rl.SafetyConstraint;
 import org.sparkrlhf.rundir.RunDirectory;
 import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tensor.DType;
@@ -63,6 +64,7 @@ public final class PpoJob extends JobCommand {
         if (p.ptxCoef() > 0) RecordFiles.snapshot(hadoop, p.ptxData(), "ppo.ptxData");
         ModelFiles.requireExists(hadoop, "ppo.policyInit", p.policyInit());
         ModelFiles.requireExists(hadoop, "ppo.reward", p.reward());
+        if (!p.safety().equals("none")) ModelFiles.requireExists(hadoop, "ppo.harmlessness", p.harmlessness());
     }
 
     @Override
@@ -145,6 +147,13 @@ public final class PpoJob extends JobCommand {
                 new PpoTrainer.Settings(new ExperienceMaker.Settings(sampling, tok.padToken(), tok.eosToken(), norm, settings, cfg.train().microBatch()),
                         p.promptsPerIteration(), p.epochs(), p.minibatches(), cfg.run().seed(), cfg.train().maxBadSteps(),
                         TrainingLoop.stageSettings(spark, cfg), cfg.advantage(), cfg.samplesPerPrompt()), data);
+        SafetyConstraint safety = p.safetySettings() == null ? null : new SafetyConstraint(p.safetySettings());
+        if (safety != null) { // Safe RLHF: the cost is the harmlessness model's score, negated (or a scripted cost in tests)
+            if (p.harmlessness().startsWith("token-frequency:"))
+                trainer.withSafetyConstraint(null, RewardFunction.tokenFrequency(Integer.parseInt(p.harmlessness().substring("token-frequency:".length()))),
+                        new ExperienceMaker.ScoreNorm(0, 1), safety);
+            else trainer.withSafetyConstraint(ModelFiles.rewardModel(hadoop, p.harmlessness()), null, ModelFiles.rewardNorm(hadoop, p.harmlessness()), safety);
+        }
         ShardedData<LmExample> ptxData = null;
         if (p.ptxCoef() > 0) {
             Quarantine.Result<String> texts = Quarantine.apply(RecordFiles.read(spark, p.ptxData(), cfg.data().format(), "ppo.ptxData")
@@ -153,7 +162,7 @@ public final class PpoJob extends JobCommand {
             trainer.withPretrainingMix(ptxData, p.ptxCoef(), p.ptxPerMinibatch());
         }
         ShardedData<LmExample> mix = ptxData;
-        PpoLearner learner = new PpoLearner(new PpoLearner.Parts(trainer, policy, critic, policyOpt, criticOpt, kl), norm, tok, prompts.counts(), cfg, fs,
+        PpoLearner learner = new PpoLearner(new PpoLearner.Parts(trainer, policy, critic, policyOpt, criticOpt, kl, safety), norm, tok, prompts.counts(), cfg, fs,
                 () -> {
                     data.release();
                     if (mix != null) mix.release();

@@ -21,6 +21,7 @@ import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.optim.AdamW;
 import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.KlController;
+import org.sparkrlhf.rl.SafetyConstraint;
 import org.sparkrlhf.tokenizer.Tokenizer;
 
 /**
@@ -35,7 +36,7 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
     private static final int SAMPLES_PER_ITERATION = 8;
 
     /** The trainer and what it trains: policy and critic (null for the critic-free methods) with their optimizers, the KL controller. */
-    record Parts(PpoTrainer trainer, Gpt policy, Gpt critic, AdamW policyOpt, AdamW criticOpt, KlController kl) {}
+    record Parts(PpoTrainer trainer, Gpt policy, Gpt critic, AdamW policyOpt, AdamW criticOpt, KlController kl, SafetyConstraint safety) {}
 
     private final Parts parts;
     private final PpoTrainer trainer;
@@ -107,7 +108,8 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
     @Override
     public String progressLine(Progress progress, PpoTrainer.Report r) {
         return progress.line("ppo", r.iteration(), "score", r.scoreMean(), r.tokens() / r.iterationSeconds())
-                + String.format("  KL %.2f  beta %.3f", r.klMean(), r.beta());
+                + String.format("  KL %.2f  beta %.3f", r.klMean(), r.beta())
+                + (r.safety() == null ? "" : String.format("  cost %.3f  lambda %.3f", r.safety().costMean(), r.safety().lambda()));
     }
 
     @Override
@@ -143,6 +145,13 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
             row.put("critic_bytes_saved_per_rank", PpoTrainer.criticBytes(parts.policy().config().withHeads(org.sparkrlhf.model.Head.VALUE)));
         }
         if (!Double.isNaN(r.ptxLoss())) row.put("ptx_loss", r.ptxLoss());
+        if (r.safety() != null) { // Safe RLHF: the normalized reward and cost, and the lambda this iteration was scored with
+            row.put("reward_mean", r.safety().rewardMean());
+            row.put("cost_mean", r.safety().costMean());
+            row.put("lambda", r.safety().lambda());
+            row.put("cost_limit", cfg.ppo().costLimit());
+            row.put("safety", cfg.ppo().safety());
+        }
         if (r.iteration() == 1) {
             row.put("data_prompts", promptCounts.total());
             row.put("data_bad_prompts", promptCounts.bad());
@@ -168,6 +177,7 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         }
         JsonNode state = c.read("state.json", (in, src) -> JSON.readTree(in));
         parts.kl().restore(state.get("beta").asDouble());
+        if (parts.safety() != null) parts.safety().restore(state.get("lambda").asDouble());
         long iteration = state.get("iteration").asLong();
         trainer.restore(iteration, state.path("skippedUpdates").asLong(), state.path("badInARow").asLong());
         samples = new SamplesLog(fs, runDir, iteration);
@@ -178,6 +188,7 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         long iteration = done();
         state.put("iteration", iteration);
         state.put("beta", parts.kl().beta());
+        if (parts.safety() != null) state.put("lambda", parts.safety().lambda());
         state.put("skippedUpdates", trainer.skippedUpdates());
         state.put("badInARow", trainer.badInARow());
         state.put("promptCursor", iteration); // prompts of iteration i are fixed by (seed, i)

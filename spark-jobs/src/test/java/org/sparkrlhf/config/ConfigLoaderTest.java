@@ -71,6 +71,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void ppoSafetyIsNoneLagrangianOrWeightedAndNeedsItsCostModel() {
+        String[] ppo = {"ppo.prompts=p.jsonl", "ppo.reward=token-frequency:3"};
+        assertTrue(load("data:\n  train: x\n", ppo).validatePpo().ppo().safetySettings() == null, "no constraint by default");
+        var s = load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.safety=lagrangian", "ppo.harmlessness=rm", "ppo.costLimit=-0.5").validatePpo()
+                .ppo().safetySettings();
+        assertTrue(s.mode() == org.sparkrlhf.rl.SafetyConstraint.Mode.LAGRANGIAN && s.costLimit() == -0.5 && s.lambdaInit() == 1.0, s.toString());
+        ConfigException e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.safety=strict").validatePpo());
+        assertTrue(e.getMessage().contains("ppo.safety must be none, lagrangian"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.safety=weighted").validatePpo());
+        assertTrue(e.getMessage().contains("ppo.safety=weighted needs ppo.harmlessness"), e.getMessage());
+        e = assertThrows(ConfigException.class,
+                () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.safety=lagrangian", "ppo.harmlessness=rm", "ppo.lambdaInit=-1").validatePpo());
+        assertTrue(e.getMessage().contains("ppo.lambdaInit must be >= 0"), e.getMessage());
+    }
+
+    @Test
     void badValuesAreNamedAllAtOnce() {
         ConfigException e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", "train.steps=0", "model.nHeads=3", "train.schedule=step"));
         assertTrue(e.getMessage().contains("train.steps must be > 0") && e.getMessage().contains("model.dModel (128) must be divisible by model.nHeads (3)")

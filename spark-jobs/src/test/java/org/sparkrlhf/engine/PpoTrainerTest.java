@@ -20,6 +20,7 @@ import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.KlController;
 import org.sparkrlhf.rl.PpoSettings;
 import org.sparkrlhf.rl.RewardFunction;
+import org.sparkrlhf.rl.SafetyConstraint;
 import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tensor.DType;
 
@@ -45,6 +46,12 @@ class PpoTrainerTest extends LocalSparkTest {
 
     /** With GRPO or RLOO: 8 prompts x 4 samples per iteration (PPO's 32 rollouts), and no critic. */
     static Run run(int iterations, double ptxCoef, RewardFunction reward, int maxBadSteps, boolean forgetAfterFirst, Advantage advantage) {
+        return run(iterations, ptxCoef, reward, maxBadSteps, forgetAfterFirst, advantage, t -> {});
+    }
+
+    /** As above, {@code configure} adding to the trainer before its first iteration (a safety constraint). */
+    static Run run(int iterations, double ptxCoef, RewardFunction reward, int maxBadSteps, boolean forgetAfterFirst, Advantage advantage,
+                   java.util.function.Consumer<PpoTrainer> configure) {
         JavaSparkContext jsc = LocalSpark.jsc(spark);
         GptConfig pc = GptConfig.of(32, 40, 64, 4, 2);
         Gpt policy = Gpt.init(pc, DType.FLOAT32, 1), reference = policy.frozenCopy();
@@ -69,6 +76,7 @@ class PpoTrainerTest extends LocalSparkTest {
             ptx = ShardedData.of(jsc.parallelize(lm, 2), 2);
             t.withPretrainingMix(ptx, ptxCoef, 8);
         }
+        configure.accept(t);
         List<PpoTrainer.Report> reports = new ArrayList<>();
         for (int i = 0; i < iterations; i++) {
             reports.add(t.runIteration(!forgetAfterFirst || i == iterations - 1));
@@ -109,6 +117,40 @@ class PpoTrainerTest extends LocalSparkTest {
         }
         assertTrue(run(1).reports().get(0).criticSeconds() > 0, "PPO measures what its critic costs");
         assertThrows(IllegalArgumentException.class, () -> new PpoTrainer.Settings(null, 8, 1, 1, 1, 0, null, Advantage.RLOO, 1));
+    }
+
+    /** Reward for tokens 7 and 8 alike; token 8 is also the cost (harm) the constraint limits. */
+    static final RewardFunction SEVEN_OR_EIGHT = (prompts, responses) -> {
+        double[] a = RewardFunction.tokenFrequency(7).score(prompts, responses), b = RewardFunction.tokenFrequency(8).score(prompts, responses);
+        for (int i = 0; i < a.length; i++) a[i] += b[i];
+        return a;
+    };
+
+    static Run constrained(SafetyConstraint.Mode mode, double lambda, int iterations) {
+        SafetyConstraint c = new SafetyConstraint(new SafetyConstraint.Settings(mode, 0.1, lambda, 5, 5));
+        return run(iterations, 0, SEVEN_OR_EIGHT, 0, false, Advantage.GAE,
+                t -> t.withSafetyConstraint(null, RewardFunction.tokenFrequency(8), new ExperienceMaker.ScoreNorm(0, 0.25), c));
+    }
+
+    @Test
+    void lagrangianHoldsTheCostUnderItsLimitWhileTheRewardRises() {
+        Run free = constrained(SafetyConstraint.Mode.WEIGHTED, 0, 14), safe = constrained(SafetyConstraint.Mode.LAGRANGIAN, 0, 14);
+        List<Double> freeCost = free.reports().stream().map(r -> r.safety().costMean()).toList();
+        List<Double> safeCost = safe.reports().stream().map(r -> r.safety().costMean()).toList();
+        List<Double> lambdas = safe.reports().stream().map(r -> r.safety().lambda()).toList();
+        List<Double> safeReward = safe.reports().stream().map(r -> r.safety().rewardMean()).toList();
+        System.out.println("cost by iteration, weighted sum with lambda 0: " + freeCost + "\nLagrangian: " + safeCost + "\nlambda: " + lambdas
+                + "\nreward (normalized) under the constraint: " + safeReward);
+        assertEquals(0.0, lambdas.get(0), 0, "the first iteration is scored with lambda's start");
+        assertTrue(lambdas.stream().anyMatch(l -> l > 0.5), "lambda rose while the cost was over its limit: " + lambdas);
+        assertTrue(free.reports().stream().allMatch(r -> r.safety().lambda() == 0), "the weighted sum keeps its weight");
+        double freeLate = (freeCost.get(11) + freeCost.get(12) + freeCost.get(13)) / 3, safeLate = (safeCost.get(11) + safeCost.get(12) + safeCost.get(13)) / 3;
+        assertTrue(safeLate < freeLate / 2, "the constraint at least halves the late cost: " + safeLate + " against " + freeLate);
+        double r0 = safeReward.get(0), rLate = (safeReward.get(11) + safeReward.get(12) + safeReward.get(13)) / 3;
+        assertTrue(rLate > r0 + 0.3, "the reward still rises (on token 7): " + safeReward);
+        assertArrayEquals(constrained(SafetyConstraint.Mode.LAGRANGIAN, 0, 2).policy(), constrained(SafetyConstraint.Mode.LAGRANGIAN, 0, 2).policy(),
+                "same seeds, same result");
+        assertTrue(run(1).reports().get(0).safety() == null, "no constraint, no safety report");
     }
 
     /** The token-frequency reward, but NaN for every response of the second iteration (its two experience tasks are calls 2 and 3 in this JVM). */

@@ -170,4 +170,35 @@ class PpoJobTest {
             assertTrue(e.getMessage().contains("ppo.advantage is \"gae\" here but \"" + method + "\" in the run"), e.getMessage());
         }
     }
+
+    /** Safe RLHF: lambda logged every iteration, kept in the checkpoint, and a resume that ends bit-identically. */
+    @Test
+    void safetyConstrainedPpoLogsLambdaAndResumesBitExactly(@TempDir java.nio.file.Path dir) throws Exception {
+        String ref = dir.resolve("ref").toUri().toString(), run = dir.resolve("run").toUri().toString();
+        String[] m = {"ppo.safety=lagrangian", "ppo.harmlessness=token-frequency:32", "ppo.costLimit=0.01", "ppo.lambdaInit=0.5", "ppo.lambdaLr=2"};
+        PpoJob.train(spark, config(ref, false, m), null);
+        float[] expected = finalPolicy(ref);
+        assertThrows(IllegalStateException.class, () -> PpoJob.train(spark, config(run, false, m), r -> {
+            if (r.iteration() == 3) throw new IllegalStateException("simulated crash");
+        }));
+        List<Long> ran = new ArrayList<>();
+        PpoJob.train(spark, config(run, true, m), r -> ran.add(r.iteration()));
+        assertEquals(List.of(3L, 4L), ran);
+        assertArrayEquals(expected, finalPolicy(run), "bit-identical after the resume (lambda restored)");
+        List<com.fasterxml.jackson.databind.JsonNode> rows = new ArrayList<>();
+        for (String l : Files.readAllLines(dir.resolve("run/metrics/ppo.jsonl"))) rows.add(new ObjectMapper().readTree(l));
+        assertEquals(0.5, rows.get(0).path("lambda").asDouble(), 0, "the first iteration is scored with lambda's start");
+        for (com.fasterxml.jackson.databind.JsonNode row : rows)
+            assertTrue(row.has("cost_mean") && row.has("reward_mean") && row.path("safety").asText().equals("lagrangian"), row.toString());
+        // lambda moved as its rule says: lambda_{i+1} = max(0, lambda_i + 2 (cost_i - 0.01))
+        for (int i = 0; i + 1 < rows.size(); i++) {
+            double next = Math.max(0, rows.get(i).path("lambda").asDouble() + 2 * (rows.get(i).path("cost_mean").asDouble() - 0.01));
+            assertEquals(Math.min(10, next), rows.get(i + 1).path("lambda").asDouble(), 1e-9, "iteration " + (i + 2));
+        }
+        java.nio.file.Path ckpt = dir.resolve("run/checkpoints").toFile().listFiles()[0].toPath();
+        assertTrue(Files.readString(ckpt.resolve("state.json")).contains("\"lambda\""), "the checkpoint keeps lambda");
+        org.sparkrlhf.rundir.RunDirectoryException e = assertThrows(org.sparkrlhf.rundir.RunDirectoryException.class,
+                () -> PpoJob.train(spark, config(run, true, "ppo.iterations=5"), null));
+        assertTrue(e.getMessage().contains("ppo.safety"), e.getMessage());
+    }
 }

@@ -1,0 +1,59 @@
+package org.sparkrlhf.rl;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The Lagrange multiplier's steps and the constrained objective, against values worked by hand. */
+class SafetyConstraintTest {
+    @Test
+    void multiplierRisesOverTheLimitFallsUnderItAndStaysInItsRange() {
+        SafetyConstraint c = new SafetyConstraint(new SafetyConstraint.Settings(SafetyConstraint.Mode.LAGRANGIAN, 0.2, 1.0, 0.5, 3.0));
+        c.update(0.6); // 1 + 0.5 * (0.6 - 0.2)
+        assertEquals(1.2, c.lambda(), 1e-12);
+        c.update(0.0); // 1.2 + 0.5 * (0 - 0.2)
+        assertEquals(1.1, c.lambda(), 1e-12);
+        c.update(-10); // 1.1 - 5.1: projected onto lambda >= 0
+        assertEquals(0.0, c.lambda(), 0);
+        c.update(100); // 0 + 49.9: capped at lambdaMax
+        assertEquals(3.0, c.lambda(), 0);
+        c.update(Double.NaN); // a batch without a cost changes nothing
+        assertEquals(3.0, c.lambda(), 0);
+        c.restore(0.25);
+        assertEquals(0.25, c.lambda(), 0);
+    }
+
+    @Test
+    void weightedSumKeepsItsWeight() {
+        SafetyConstraint c = new SafetyConstraint(new SafetyConstraint.Settings(SafetyConstraint.Mode.WEIGHTED, 0, 2.0, 0.5, 2.0));
+        c.update(5);
+        assertEquals(2.0, c.lambda(), 0);
+    }
+
+    @Test
+    void objectiveAndSettingsChecks() {
+        assertEquals(0.5, SafetyConstraint.objective(2, 1, 1), 1e-12); // (2 - 1) / 2
+        assertEquals(2.0, SafetyConstraint.objective(2, 7, 0), 1e-12); // lambda 0: the reward alone
+        assertEquals(-0.6, SafetyConstraint.objective(0, 0.8, 3), 1e-12); // -2.4 / 4
+        assertThrows(IllegalArgumentException.class, () -> new SafetyConstraint.Settings(SafetyConstraint.Mode.LAGRANGIAN, 0, -1, 0.1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new SafetyConstraint.Settings(SafetyConstraint.Mode.LAGRANGIAN, 0, 2, 0.1, 1));
+    }
+
+    @Test
+    void constrainedRewardNormalizesCombinesAndCounts() {
+        // reward model: mean 1, sd 2; harmlessness model negated as the cost: its mean 0.5 -> cost mean -0.5, sd 0.5
+        RewardFunction reward = (p, r) -> new double[]{3, 1}, harmless = (p, r) -> new double[]{0.0, 1.0};
+        ConstrainedReward cr = new ConstrainedReward(reward, new ExperienceMaker.ScoreNorm(1, 2), ConstrainedReward.negated(harmless),
+                new ExperienceMaker.ScoreNorm(-0.5, 0.5), 1.0);
+        double[] s = cr.score(List.of(new int[1], new int[1]), List.of(new int[1], new int[1]));
+        // response 0: reward (3-1)/2 = 1, cost (0+0.5)/0.5 = 1 -> objective 0 -> raw 1 + 2*0 = 1
+        // response 1: reward 0, cost (-1+0.5)/0.5 = -1 -> objective 0.5 -> raw 1 + 2*0.5 = 2
+        assertArrayEquals(new double[]{1, 2}, s, 1e-12);
+        assertEquals(1.0, cr.rewardSum(), 1e-12);
+        assertEquals(0.0, cr.costSum(), 1e-12);
+        assertEquals(2, cr.count());
+    }
+}
