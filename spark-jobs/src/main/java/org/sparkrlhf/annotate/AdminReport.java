@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.sparkrlhf.preference.RankingAgreement;
 
 /**
  * What the admin page shows, kept up to date as judgements arrive (and rebuilt from the log on a
@@ -24,7 +25,7 @@ final class AdminReport {
 
     private final Map<String, Map<String, Tally>> byRound = new TreeMap<>(); // round -> annotator -> tally
     private final List<Long> times = new ArrayList<>();
-    private final List<Agreement.Ranking> rankings = new ArrayList<>();
+    private final List<RankingAgreement.Ranking> rankings = new ArrayList<>();
     private final List<ObjectNode> flagged = new ArrayList<>();
 
     private Tally tally(JsonNode r) {
@@ -40,7 +41,7 @@ final class AdminReport {
         times.add(at);
         int[] ranking = new int[r.path("ranking").size()];
         for (int i = 0; i < ranking.length; i++) ranking[i] = r.path("ranking").get(i).asInt();
-        rankings.add(new Agreement.Ranking(r.path("item").asText(), r.path("annotator").asText(), ranking));
+        rankings.add(new RankingAgreement.Ranking(r.path("item").asText(), r.path("annotator").asText(), ranking));
         for (JsonNode f : r.path("flags")) {
             int i = f.path("response").asInt();
             String text = r.path("responses").path(i).asText();
@@ -69,7 +70,7 @@ final class AdminReport {
 
     synchronized ObjectNode toJson(long now) {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
-        Map<String, Agreement.Tally> agree = Agreement.of(rankings);
+        Map<String, RankingAgreement.Tally> agree = RankingAgreement.of(rankings);
         ArrayNode rounds = o.putArray("rounds");
         for (var round : byRound.entrySet()) {
             ObjectNode ro = rounds.addObject();

@@ -1,4 +1,4 @@
-package org.sparkrlhf.annotate;
+package org.sparkrlhf.preference;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -7,25 +7,25 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Inter-annotator agreement on items that several people ranked: for two rankings of one item, the
+ * Agreement between rankings of the same responses (annotators with each other, or an AI judge with people): for two rankings of one item, the
  * share of response pairs they order the same way (Kendall's tau is twice it minus one). An
  * annotator's agreement pools every pair of responses over every co-annotator on every shared item.
  */
-final class Agreement {
-    private Agreement() {}
+public final class RankingAgreement {
+    private RankingAgreement() {}
 
     /** One person's ranking of one item (response indices, best first). */
-    record Ranking(String item, String annotator, int[] ranking) {}
+    public record Ranking(String item, String annotator, int[] ranking) {}
 
     /** Response pairs compared with others and how many were ordered alike. */
-    record Tally(long pairs, long agreed) {
-        double rate() {
+    public record Tally(long pairs, long agreed) {
+        public double rate() {
             return pairs == 0 ? Double.NaN : (double) agreed / pairs;
         }
     }
 
     /** Share of response pairs ordered alike by two rankings of the same responses. */
-    static Tally between(int[] a, int[] b) {
+    public static Tally between(int[] a, int[] b) {
         int k = a.length;
         int[] posA = positions(a), posB = positions(b);
         long pairs = 0, agreed = 0;
@@ -45,7 +45,7 @@ final class Agreement {
     }
 
     /** Per annotator (sorted by name) and overall (key {@code ""}), over items ranked by two or more. */
-    static Map<String, Tally> of(List<Ranking> rankings) {
+    public static Map<String, Tally> of(List<Ranking> rankings) {
         Map<String, List<Ranking>> byItem = new LinkedHashMap<>();
         for (Ranking r : rankings) byItem.computeIfAbsent(r.item(), k -> new ArrayList<>()).add(r);
         Map<String, long[]> t = new TreeMap<>();

@@ -1,0 +1,56 @@
+package org.sparkrlhf.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Comparisons to label: a prompt and two or more responses, from the records the reward job reads
+ * (a pair {@code {prompt, chosen, rejected}} or a ranking {@code {prompt, responses, ranking}}) or
+ * unlabelled ({@code {prompt, responses}} alone). A person's ranking, when there is one, is kept so
+ * a judge's labels can be measured against it.
+ */
+public final class ComparisonRecords {
+    private ComparisonRecords() {}
+
+    /** A comparison; {@code ranking} (indices, best first) is null when no one has ranked it. */
+    public record Comparison(String prompt, List<String> responses, int[] ranking, String annotator, String criterion) implements java.io.Serializable {}
+
+    public static Parsed<Comparison> parse(SourceLine src, int maxChars) {
+        String[] why = new String[1];
+        JsonNode n = JsonRecord.object(src, why);
+        if (n == null) return Parsed.bad(why[0], src);
+        if (!n.path("prompt").isTextual() || n.get("prompt").asText().isBlank()) return Parsed.bad("missing or empty field 'prompt'", src);
+        List<String> responses = new ArrayList<>();
+        int[] ranking = null;
+        if (n.has("responses")) {
+            JsonNode rs = n.get("responses");
+            if (!rs.isArray() || rs.size() < 2) return Parsed.bad("'responses' must be an array of at least 2 texts", src);
+            for (JsonNode r : rs) {
+                if (!r.isTextual() || r.asText().isBlank()) return Parsed.bad("every response must be a non-empty string", src);
+                responses.add(r.asText());
+            }
+            if (n.has("ranking")) {
+                JsonNode rk = n.get("ranking");
+                if (!rk.isArray() || rk.size() != responses.size()) return Parsed.bad("'ranking' must list each of the " + responses.size() + " responses once", src);
+                ranking = new int[rk.size()];
+                boolean[] seen = new boolean[rk.size()];
+                for (int i = 0; i < ranking.length; i++) {
+                    int r = rk.get(i).isIntegralNumber() ? rk.get(i).asInt() : -1;
+                    if (r < 0 || r >= ranking.length || seen[r]) return Parsed.bad("ranking " + rk + " is not a permutation of 0.." + (ranking.length - 1), src);
+                    seen[r] = true;
+                    ranking[i] = r;
+                }
+            }
+        } else {
+            if (!n.path("chosen").isTextual() || !n.path("rejected").isTextual())
+                return Parsed.bad("needs 'responses' (and optionally 'ranking'), or 'chosen' and 'rejected'", src);
+            responses.add(n.get("chosen").asText());
+            responses.add(n.get("rejected").asText());
+            ranking = new int[]{0, 1};
+        }
+        int chars = n.get("prompt").asText().length() + responses.stream().mapToInt(String::length).sum();
+        if (chars > maxChars) return Parsed.bad("text of " + chars + " characters exceeds --max-chars = " + maxChars, src);
+        return Parsed.ok(new Comparison(n.get("prompt").asText(), responses, ranking, n.path("annotator").asText(""), n.path("criterion").asText("")), src);
+    }
+}

@@ -1,0 +1,206 @@
+package org.sparkrlhf.jobs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.sparkrlhf.cli.Version;
+import org.sparkrlhf.data.ChatTemplate;
+import org.sparkrlhf.data.ComparisonRecords;
+import org.sparkrlhf.data.ComparisonRecords.Comparison;
+import org.sparkrlhf.data.Quarantine;
+import org.sparkrlhf.data.RecordFiles;
+import org.sparkrlhf.demo.StageBar;
+import org.sparkrlhf.engine.ModelBytes;
+import org.sparkrlhf.engine.SparkDefaults;
+import org.sparkrlhf.engine.TaskSetup;
+import org.sparkrlhf.model.Head;
+import org.sparkrlhf.preference.RankingAgreement;
+import org.sparkrlhf.rl.RewardFunction;
+import org.sparkrlhf.tokenizer.Tokenizer;
+import org.sparkrlhf.tokenizer.Tokenizers;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import scala.Tuple2;
+
+/**
+ * {@code rlhf label}: AI feedback. A judge (a trained reward model) ranks the responses of each
+ * comparison, as a Spark job; the labels are ranking records marked {@code annotator: ai:NAME},
+ * which the reward job reads like people's. Where the input carries people's rankings, the labels
+ * are measured against them (the share of response pairs ordered alike, per annotator and per
+ * criterion), so a team knows how far the judge can stand in for its annotators before it does.
+ * Writes {@code OUT/labels}, {@code OUT/label.json} and {@code OUT/quarantine/records.jsonl}.
+ */
+@Command(name = "label", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = "Label comparisons with an AI judge (a reward model): ranking records marked annotator ai:NAME, and their agreement with people's.")
+public final class LabelCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    RecordJobOptions io = new RecordJobOptions();
+
+    @Option(names = "--judge", required = true, description = "The judge: a reward-job checkpoint directory or hf:DIR.")
+    String judge;
+    @Option(names = "--name", required = true, description = "The judge's name in the labels (annotator ai:NAME).")
+    String name;
+    @Option(names = "--records", required = true, description = "Comparisons: {prompt, responses[, ranking]} or {prompt, chosen, rejected} records, any Hadoop URI.")
+    String records;
+    @Option(names = "--criterion", description = "The criterion written into every label (default: each record's own).")
+    String criterion;
+
+    public static void main(String[] args) {
+        SparkDefaults.exit(new CommandLine(new LabelCommand()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        return io.execute("spark-rlhf label", this::check, spark -> {
+            ObjectNode r = run(spark);
+            return String.format("done: %,d comparisons labelled by ai:%s in %s/labels; agreement with people's rankings: %s", r.get("labelled").asLong(), name,
+                    io.out, r.path("agreement").has("all") ? String.format("%.3f over %,d response pairs", r.get("agreement").get("all").get("agreement").asDouble(),
+                            r.get("agreement").get("all").get("response_pairs").asLong()) : "none in the input");
+        });
+    }
+
+    void check() {
+        if (!name.matches("[A-Za-z0-9._-]{1,40}")) throw new IllegalArgumentException("--name must be 1-40 letters, digits, '.', '_' or '-', got '" + name + "'");
+        io.check();
+    }
+
+    /** What a task needs: the judge, its tokenizer, the label's name and criterion. */
+    private record Job(org.apache.spark.broadcast.Broadcast<ModelBytes> judge, String tokenizer, String annotator, String criterion, int threads,
+                       int contextLength) implements Serializable {}
+
+    /** Runs the job; returns the report it writes to label.json. */
+    ObjectNode run(SparkSession spark) throws IOException {
+        check();
+        Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+        Path outDir = io.newOutDir(hadoop);
+        FileSystem fs = outDir.getFileSystem(hadoop);
+        ModelSpec spec = ModelSpec.resolve(hadoop, "--judge", judge, io.tokenizer);
+        if (!spec.model().config().has(Head.REWARD)) throw new ModelFileException("--judge " + judge + " is not a reward model (no reward head)");
+        int chars = io.maxChars;
+        JavaRDD<org.sparkrlhf.data.Parsed<Comparison>> parsed = RecordFiles.read(spark, records, io.format, "--records").map(src -> ComparisonRecords.parse(src, chars));
+        Quarantine.Result<Comparison> good = Quarantine.apply(parsed, fs, outDir, "records", io.maxBadFraction, "--max-bad-fraction");
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        int parts = io.partitions > 0 ? io.partitions : jsc.defaultParallelism();
+        var model = jsc.broadcast(ModelBytes.of(spec.model()));
+        Job job = new Job(model, spec.tokenizer(), "ai:" + name, criterion, Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")),
+                spec.model().config().contextLength());
+        long t0 = System.nanoTime(), count;
+        ObjectNode report = JSON.createObjectNode();
+        try (StageBar bar = StageBar.tasks(spark.sparkContext())) {
+            JavaRDD<Tuple2<Long, String>> labelled = good.good().zipWithIndex().repartition(parts).mapPartitions(it -> label(it, job)).cache();
+            JavaRDD<String> lines = labelled.mapToPair(t -> t).sortByKey(true, parts).values();
+            count = GenerateCommand.write(spark, lines, new Path(outDir, "labels").toString(), io.outFormat);
+            Map<String, long[]> agree = labelled.map(t -> tally(t._2())).fold(new HashMap<>(), LabelCommand::add);
+            ObjectNode a = report.putObject("agreement");
+            for (Map.Entry<String, long[]> e : new TreeMap<>(agree).entrySet()) {
+                long[] v = e.getValue();
+                a.putObject(e.getKey()).put("response_pairs", v[0]).put("agreed", v[1]).put("agreement", v[0] == 0 ? Double.NaN : (double) v[1] / v[0])
+                        .put("comparisons", v[2]).put("top_choice_agreed", v[3]);
+            }
+            labelled.unpersist(false);
+        } finally {
+            model.unpersist(false);
+        }
+        report.put("command", "label");
+        report.put("judge", spec.weights());
+        report.put("annotator", "ai:" + name);
+        report.put("records", records);
+        report.put("record_count", good.counts().total());
+        report.put("quarantined", good.counts().bad());
+        report.put("labelled", count);
+        report.put("seconds", (System.nanoTime() - t0) / 1e9);
+        GenerateCommand.provenance(fs, new Path(outDir, "label.json"), report);
+        return report;
+    }
+
+    private static java.util.Iterator<Tuple2<Long, String>> label(java.util.Iterator<Tuple2<Comparison, Long>> it, Job job) throws IOException {
+        TaskSetup.begin(job.threads());
+        Tokenizer tok = Tokenizers.create(job.tokenizer());
+        RewardFunction judge = RewardFunction.model(job.judge().value().model(), 16);
+        List<Tuple2<Long, String>> out = new ArrayList<>();
+        while (it.hasNext()) {
+            Tuple2<Comparison, Long> t = it.next();
+            Comparison c = t._1();
+            int[] prompt = ChatTemplate.userPrompt(c.prompt(), tok);
+            List<int[]> prompts = new ArrayList<>(), responses = new ArrayList<>();
+            for (String r : c.responses()) {
+                int[] ids = tok.encode(r), withEos = java.util.Arrays.copyOf(ids, ids.length + 1);
+                withEos[ids.length] = tok.eosToken(); // as the reward job trained the judge
+                if (prompt.length + withEos.length > job.contextLength())
+                    throw new ModelFileException("record " + t._2() + ": a response of " + (prompt.length + withEos.length) + " tokens with its prompt exceeds the judge's context of "
+                            + job.contextLength() + "; leave such records out or use a judge with a longer context");
+                prompts.add(prompt);
+                responses.add(withEos);
+            }
+            double[] s = judge.score(prompts, responses);
+            Integer[] order = new Integer[s.length];
+            for (int i = 0; i < order.length; i++) order[i] = i;
+            java.util.Arrays.sort(order, (a, b) -> s[a] != s[b] ? Double.compare(s[b], s[a]) : Integer.compare(a, b)); // ties keep the given order
+            ObjectNode o = JSON.createObjectNode();
+            o.put("prompt", c.prompt());
+            ArrayNode rs = o.putArray("responses");
+            c.responses().forEach(rs::add);
+            ArrayNode rk = o.putArray("ranking");
+            for (int i : order) rk.add(i);
+            o.put("annotator", job.annotator());
+            o.put("criterion", job.criterion() != null ? job.criterion() : c.criterion());
+            ArrayNode sc = o.putArray("judge_scores");
+            for (double v : s) sc.add(v);
+            if (c.ranking() != null) { // what it is measured against
+                ArrayNode hr = o.putArray("human_ranking");
+                for (int i : c.ranking()) hr.add(i);
+                o.put("human_annotator", c.annotator());
+                o.put("human_criterion", c.criterion());
+            }
+            out.add(new Tuple2<>(t._2(), JSON.writeValueAsString(o)));
+        }
+        return out.iterator();
+    }
+
+    /** A label's agreement with the person's ranking in its record: {pairs, agreed, comparisons, top choice agreed}, overall and per annotator and criterion. */
+    private static Map<String, long[]> tally(String line) throws IOException {
+        var n = JSON.readTree(line);
+        Map<String, long[]> m = new HashMap<>();
+        if (!n.has("human_ranking")) return m;
+        int[] ai = ints(n.get("ranking")), human = ints(n.get("human_ranking"));
+        RankingAgreement.Tally t = RankingAgreement.between(ai, human);
+        long[] v = {t.pairs(), t.agreed(), 1, ai[0] == human[0] ? 1 : 0};
+        m.put("all", v.clone());
+        m.put("annotator:" + n.path("human_annotator").asText("").replaceFirst("^$", "(none)"), v.clone());
+        m.put("criterion:" + n.path("human_criterion").asText("").replaceFirst("^$", "(none)"), v.clone());
+        return m;
+    }
+
+    private static int[] ints(com.fasterxml.jackson.databind.JsonNode a) {
+        int[] out = new int[a.size()];
+        for (int i = 0; i < out.length; i++) out[i] = a.get(i).asInt();
+        return out;
+    }
+
+    private static Map<String, long[]> add(Map<String, long[]> a, Map<String, long[]> b) {
+        Map<String, long[]> out = new HashMap<>(a);
+        b.forEach((k, v) -> out.merge(k, v.clone(), (x, y) -> {
+            long[] s = x.clone();
+            for (int i = 0; i < s.length; i++) s[i] += y[i];
+            return s;
+        }));
+        return out;
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+}
