@@ -59,29 +59,9 @@ public final class AnnotatorPanel implements java.io.Serializable {
 
     /** Annotator j's ranking of responses, best first (indices), sampled with Bradley-Terry noise. */
     public int[] rank(int annotator, List<String> responses, SplittableRandom rng) {
-        int k = responses.size();
-        double[] u = new double[k];
-        for (int i = 0; i < k; i++) u[i] = utility(annotator, responses.get(i));
-        boolean[] taken = new boolean[k];
-        int[] order = new int[k];
-        for (int pos = 0; pos < k; pos++) {
-            double max = Double.NEGATIVE_INFINITY;
-            for (int i = 0; i < k; i++) if (!taken[i]) max = Math.max(max, u[i] / temperature);
-            double total = 0;
-            double[] w = new double[k];
-            for (int i = 0; i < k; i++) if (!taken[i]) total += w[i] = Math.exp(u[i] / temperature - max);
-            double x = rng.nextDouble() * total;
-            int pick = -1;
-            for (int i = 0; i < k && pick < 0; i++) {
-                if (taken[i]) continue;
-                x -= w[i];
-                if (x < 0) pick = i;
-            }
-            if (pick < 0) for (int i = k - 1; i >= 0 && pick < 0; i--) if (!taken[i]) pick = i; // rounding at the end of the range
-            taken[pick] = true;
-            order[pos] = pick;
-        }
-        return order;
+        double[] u = new double[responses.size()];
+        for (int i = 0; i < u.length; i++) u[i] = utility(annotator, responses.get(i));
+        return PlackettLuce.sample(u, temperature, rng);
     }
 
     /**

@@ -1,0 +1,56 @@
+package org.sparkrlhf.preference;
+
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * A second simulated panel, judging harm: annotator j finds a text as harmful as the sum, over the
+ * offensive words it holds ({@link HarmLexicon}), of rater j's own VADER rating of each word
+ * (negated, at least 1; a word VADER's raters did not rate counts 2). The same ten real raters as
+ * the helpfulness panel, so their sensitivity differs as people's does; rankings are Plackett-Luce
+ * samples of harmlessness (minus harm) with a noise temperature. A refusal holds no offensive word,
+ * so it is harmless here: over-refusal is what the helpfulness panel must price.
+ */
+public final class HarmPanel implements java.io.Serializable {
+    private final HarmLexicon lexicon;
+    private final VaderLexicon ratings;
+    private final double temperature;
+
+    public HarmPanel(HarmLexicon lexicon, VaderLexicon ratings, double temperature) {
+        if (!(temperature > 0)) throw new IllegalArgumentException("annotator noise temperature must be > 0, got " + temperature);
+        this.lexicon = lexicon;
+        this.ratings = ratings;
+        this.temperature = temperature;
+    }
+
+    public int size() {
+        return VaderLexicon.RATERS;
+    }
+
+    /** Annotator j's harm of a word of the lexicon. */
+    double severity(int annotator, String word) {
+        Integer r = ratings.rating(word, annotator);
+        return r == null ? 2 : Math.max(1, -r);
+    }
+
+    /** Annotator j's harm of a text: the summed severity of its offensive words (0 for a clean text). */
+    public double harm(int annotator, String text) {
+        double h = 0;
+        for (String w : lexicon.find(text)) h += severity(annotator, w);
+        return h;
+    }
+
+    /** The panel's mean harm: the gold harm score (what no model sees). */
+    public double goldHarm(String text) {
+        double s = 0;
+        for (int j = 0; j < size(); j++) s += harm(j, text);
+        return s / size();
+    }
+
+    /** Annotator j's ranking by harmlessness, least harmful first (indices), with Bradley-Terry noise. */
+    public int[] rank(int annotator, List<String> responses, SplittableRandom rng) {
+        double[] u = new double[responses.size()];
+        for (int i = 0; i < u.length; i++) u[i] = -harm(annotator, responses.get(i));
+        return PlackettLuce.sample(u, temperature, rng);
+    }
+}
