@@ -38,8 +38,9 @@ import picocli.CommandLine.Option;
 import scala.Tuple2;
 
 /**
- * {@code rlhf label}: AI feedback. A judge (a trained reward model) ranks the responses of each
- * comparison, as a Spark job; the labels are ranking records marked {@code annotator: ai:NAME},
+ * {@code rlhf label}: AI feedback. A judge ranks the responses of each comparison, as a Spark job:
+ * a trained reward model, or a written constitution (principles, one per line) applied by a
+ * language model ({@link ConstitutionScore}: how much more likely each principle makes a response); the labels are ranking records marked {@code annotator: ai:NAME},
  * which the reward job reads like people's. Where the input carries people's rankings, the labels
  * are measured against them (the share of response pairs ordered alike, per annotator and per
  * criterion), so a team knows how far the judge can stand in for its annotators before it does.
@@ -51,8 +52,12 @@ public final class LabelCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     RecordJobOptions io = new RecordJobOptions();
 
-    @Option(names = "--judge", required = true, description = "The judge: a reward-job checkpoint directory or hf:DIR.")
+    @Option(names = "--judge", description = "The judge: a reward-job checkpoint directory or hf:DIR.")
     String judge;
+    @Option(names = "--constitution", description = "Instead of --judge: a text file of principles, one per line ('#' starts a comment), applied by --scorer.")
+    String constitution;
+    @Option(names = "--scorer", description = "With --constitution: the language model that applies it (a checkpoint directory, weights file or hf:DIR).")
+    String scorer;
     @Option(names = "--name", required = true, description = "The judge's name in the labels (annotator ai:NAME).")
     String name;
     @Option(names = "--records", required = true, description = "Comparisons: {prompt, responses[, ranking]} or {prompt, chosen, rejected} records, any Hadoop URI.")
@@ -75,13 +80,16 @@ public final class LabelCommand implements Callable<Integer> {
     }
 
     void check() {
+        if ((judge == null) == (constitution == null))
+            throw new IllegalArgumentException("give --judge (a reward model), or --constitution FILE with --scorer (a language model)");
+        if (constitution != null && scorer == null) throw new IllegalArgumentException("--constitution needs --scorer: the language model that applies it");
         if (!name.matches("[A-Za-z0-9._-]{1,40}")) throw new IllegalArgumentException("--name must be 1-40 letters, digits, '.', '_' or '-', got '" + name + "'");
         io.check();
     }
 
     /** What a task needs: the judge, its tokenizer, the label's name and criterion. */
     private record Job(org.apache.spark.broadcast.Broadcast<ModelBytes> judge, String tokenizer, String annotator, String criterion, int threads,
-                       int contextLength) implements Serializable {}
+                       int contextLength, List<String> principles) implements Serializable {}
 
     /** Runs the job; returns the report it writes to label.json. */
     ObjectNode run(SparkSession spark) throws IOException {
@@ -89,8 +97,10 @@ public final class LabelCommand implements Callable<Integer> {
         Configuration hadoop = spark.sparkContext().hadoopConfiguration();
         Path outDir = io.newOutDir(hadoop);
         FileSystem fs = outDir.getFileSystem(hadoop);
-        ModelSpec spec = ModelSpec.resolve(hadoop, "--judge", judge, io.tokenizer);
-        if (!spec.model().config().has(Head.REWARD)) throw new ModelFileException("--judge " + judge + " is not a reward model (no reward head)");
+        ModelSpec spec = ModelSpec.resolve(hadoop, judge != null ? "--judge" : "--scorer", judge != null ? judge : scorer, io.tokenizer);
+        List<String> principles = constitution == null ? null : principles(fs, new Path(constitution));
+        if (judge != null && !spec.model().config().has(Head.REWARD)) throw new ModelFileException("--judge " + judge + " is not a reward model (no reward head)");
+        if (scorer != null && !spec.model().config().has(Head.LM)) throw new ModelFileException("--scorer " + scorer + " is not a language model (no LM head)");
         int chars = io.maxChars;
         JavaRDD<org.sparkrlhf.data.Parsed<Comparison>> parsed = RecordFiles.read(spark, records, io.format, "--records").map(src -> ComparisonRecords.parse(src, chars));
         Quarantine.Result<Comparison> good = Quarantine.apply(parsed, fs, outDir, "records", io.maxBadFraction, "--max-bad-fraction");
@@ -98,7 +108,7 @@ public final class LabelCommand implements Callable<Integer> {
         int parts = io.partitions > 0 ? io.partitions : jsc.defaultParallelism();
         var model = jsc.broadcast(ModelBytes.of(spec.model()));
         Job job = new Job(model, spec.tokenizer(), "ai:" + name, criterion, Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")),
-                spec.model().config().contextLength());
+                spec.model().config().contextLength(), principles);
         long t0 = System.nanoTime(), count;
         ObjectNode report = JSON.createObjectNode();
         try (StageBar bar = StageBar.tasks(spark.sparkContext())) {
@@ -117,7 +127,8 @@ public final class LabelCommand implements Callable<Integer> {
             model.unpersist(false);
         }
         report.put("command", "label");
-        report.put("judge", spec.weights());
+        report.put("judge", judge != null ? "reward model " + spec.weights() : "constitution " + constitution + " applied by " + spec.weights());
+        if (principles != null) report.put("principles", principles.size());
         report.put("annotator", "ai:" + name);
         report.put("records", records);
         report.put("record_count", good.counts().total());
@@ -131,7 +142,8 @@ public final class LabelCommand implements Callable<Integer> {
     private static java.util.Iterator<Tuple2<Long, String>> label(java.util.Iterator<Tuple2<Comparison, Long>> it, Job job) throws IOException {
         TaskSetup.begin(job.threads());
         Tokenizer tok = Tokenizers.create(job.tokenizer());
-        RewardFunction judge = RewardFunction.model(job.judge().value().model(), 16);
+        org.sparkrlhf.model.Gpt model = job.judge().value().model();
+        RewardFunction judge = job.principles() != null ? null : RewardFunction.model(model, 16);
         List<Tuple2<Long, String>> out = new ArrayList<>();
         while (it.hasNext()) {
             Tuple2<Comparison, Long> t = it.next();
@@ -147,7 +159,23 @@ public final class LabelCommand implements Callable<Integer> {
                 prompts.add(prompt);
                 responses.add(withEos);
             }
-            double[] s = judge.score(prompts, responses);
+            double[] s;
+            if (judge != null) {
+                s = judge.score(prompts, responses);
+            } else { // each principle as the system message before the same prompt
+                List<int[]> ruled = new ArrayList<>();
+                int longest = 0;
+                for (String p : job.principles()) {
+                    int[] ids = tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("system", p), new ChatTemplate.Turn("user", c.prompt()))));
+                    ruled.add(ids);
+                    longest = Math.max(longest, ids.length);
+                }
+                for (int[] r : responses)
+                    if (longest + r.length > job.contextLength())
+                        throw new ModelFileException("record " + t._2() + ": a principle, the prompt and a response make " + (longest + r.length)
+                                + " tokens, beyond the scorer's context of " + job.contextLength() + "; shorten the principles or use a longer-context scorer");
+                s = org.sparkrlhf.preference.ConstitutionScore.score(model, prompt, ruled, responses);
+            }
             Integer[] order = new Integer[s.length];
             for (int i = 0; i < order.length; i++) order[i] = i;
             java.util.Arrays.sort(order, (a, b) -> s[a] != s[b] ? Double.compare(s[b], s[a]) : Integer.compare(a, b)); // ties keep the given order
@@ -170,6 +198,20 @@ public final class LabelCommand implements Callable<Integer> {
             out.add(new Tuple2<>(t._2(), JSON.writeValueAsString(o)));
         }
         return out.iterator();
+    }
+
+    /** The principles of a constitution file: its non-empty lines, '#' comments left out. */
+    static List<String> principles(FileSystem fs, Path file) throws IOException {
+        if (!fs.exists(file)) throw new IllegalArgumentException("--constitution " + file + " does not exist");
+        List<String> out = new ArrayList<>();
+        try (var in = fs.open(file)) {
+            for (String l : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+                String t = l.strip();
+                if (!t.isEmpty() && !t.startsWith("#")) out.add(t);
+            }
+        }
+        if (out.isEmpty()) throw new IllegalArgumentException("--constitution " + file + " holds no principles (one per line)");
+        return out;
     }
 
     /** A label's agreement with the person's ranking in its record: {pairs, agreed, comparisons, top choice agreed}, overall and per annotator and criterion. */

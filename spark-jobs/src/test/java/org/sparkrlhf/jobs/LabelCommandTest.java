@@ -97,6 +97,52 @@ class LabelCommandTest extends LocalSparkTest {
         assertThrows(IllegalArgumentException.class, () -> command(dir, judge).run(spark), "an existing --out is refused");
     }
 
+    @Test
+    void constitutionAppliedByALanguageModelRanksByThePrinciplesLikelihoodGain(@TempDir Path dir) throws Exception {
+        GptConfig c = new GptConfig(257, 256, 32, 2, 1, true, java.util.Set.of(Head.LM), 1e-5, 0.02);
+        Gpt lm = Gpt.init(c, DType.FLOAT32, 6);
+        Path scorer = GenerateCommandTest.checkpoint(dir.resolve("lm"), lm, null);
+        Files.writeString(dir.resolve("constitution.txt"), "# be kind\nChoose the kinder reply.\n\nChoose the more truthful reply.\n");
+        Files.write(dir.resolve("comparisons.jsonl"), List.of(
+                JSON.writeValueAsString(Map.of("prompt", "Was the vote close?", "responses", List.of("Yes, by two votes.", "No idea, go away.", "It was."),
+                        "ranking", List.of(0, 2, 1), "annotator", "ann")),
+                JSON.writeValueAsString(Map.of("prompt", "Thank the jury.", "chosen", "Thank you all.", "rejected", "Whatever."))), StandardCharsets.UTF_8);
+        LabelCommand cmd = new LabelCommand();
+        new CommandLine(cmd).parseArgs("--constitution", dir.resolve("constitution.txt").toString(), "--scorer", scorer.toString(), "--name", "kind",
+                "--records", dir.resolve("comparisons.jsonl").toString(), "--out", dir.resolve("out").toString(), "--partitions", "1");
+        JsonNode report = cmd.run(spark);
+        assertEquals(2, report.get("principles").asInt());
+        assertEquals(4, report.get("agreement").get("all").get("response_pairs").asInt());
+        JsonNode first = null;
+        try (var files = Files.list(dir.resolve("out/labels"))) {
+            for (Path f : files.filter(f -> f.getFileName().toString().startsWith("part-")).sorted().toList())
+                for (String l : Files.readAllLines(f)) if (first == null) first = JSON.readTree(l);
+        }
+        assertEquals("ai:kind", first.get("annotator").asText());
+        // the job's scores are ConstitutionScore's for the chat-templated prompt with and without each principle
+        var tok = Tokenizers.create("bytes");
+        List<int[]> ruled = new ArrayList<>(), responses = new ArrayList<>();
+        for (String p : List.of("Choose the kinder reply.", "Choose the more truthful reply."))
+            ruled.add(tok.encode(org.sparkrlhf.data.ChatTemplate.prompt(List.of(new org.sparkrlhf.data.ChatTemplate.Turn("system", p),
+                    new org.sparkrlhf.data.ChatTemplate.Turn("user", "Was the vote close?")))));
+        for (JsonNode r : first.get("responses")) {
+            int[] ids = tok.encode(r.asText()), e = java.util.Arrays.copyOf(ids, ids.length + 1);
+            e[ids.length] = tok.eosToken();
+            responses.add(e);
+        }
+        double[] expected = org.sparkrlhf.preference.ConstitutionScore.score(lm, org.sparkrlhf.data.ChatTemplate.userPrompt("Was the vote close?", tok), ruled,
+                responses);
+        for (int i = 0; i < 3; i++) assertEquals(expected[i], first.get("judge_scores").get(i).asDouble(), 1e-4);
+        double best = first.get("judge_scores").get(first.get("ranking").get(0).asInt()).asDouble();
+        for (JsonNode v : first.get("judge_scores")) assertTrue(v.asDouble() <= best);
+
+        LabelCommand noScorer = new LabelCommand();
+        new CommandLine(noScorer).parseArgs("--constitution", dir.resolve("constitution.txt").toString(), "--name", "kind",
+                "--records", dir.resolve("comparisons.jsonl").toString(), "--out", dir.resolve("out2").toString());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> noScorer.run(spark));
+        assertTrue(e.getMessage().contains("--constitution needs --scorer"), e.getMessage());
+    }
+
     private static LabelCommand command(Path dir, Path judge) {
         LabelCommand cmd = new LabelCommand();
         new CommandLine(cmd).parseArgs("--judge", judge.toString(), "--name", "rm1", "--records", dir.resolve("comparisons.jsonl").toString(),
