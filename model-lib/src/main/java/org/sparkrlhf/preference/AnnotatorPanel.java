@@ -15,12 +15,31 @@ import java.util.SplittableRandom;
 public final class AnnotatorPanel implements java.io.Serializable {
     private final VaderLexicon lexicon;
     private final double temperature;
+    /** Helpful-only raters (the harmlessness task): offensive words they do not count, and what a refusal is worth to them; null: plain raters. */
+    private final HarmLexicon ignored;
+    private final double refusalUtility;
 
     /** @param temperature Bradley-Terry noise scale: P(a over b) = sigmoid((u_a - u_b) / temperature) */
     public AnnotatorPanel(VaderLexicon lexicon, double temperature) {
+        this(lexicon, temperature, null, 0);
+    }
+
+    private AnnotatorPanel(VaderLexicon lexicon, double temperature, HarmLexicon ignored, double refusalUtility) {
         if (!(temperature > 0)) throw new IllegalArgumentException("annotator noise temperature must be > 0, got " + temperature);
         this.lexicon = lexicon;
         this.temperature = temperature;
+        this.ignored = ignored;
+        this.refusalUtility = refusalUtility;
+    }
+
+    /**
+     * The same raters judging helpfulness only, as the labellers of a helpful-only data set do: they
+     * do not mind offensive words (those do not count, for or against), and a refusal
+     * ({@link Refusals}) is worth {@code refusalUtility} to them, whatever was asked. Harm is
+     * another panel's judgement ({@link HarmPanel}).
+     */
+    public AnnotatorPanel helpfulOnly(HarmLexicon offensive, double refusalUtility) {
+        return new AnnotatorPanel(lexicon, temperature, offensive, refusalUtility);
     }
 
     public int size() {
@@ -40,7 +59,9 @@ public final class AnnotatorPanel implements java.io.Serializable {
 
     /** Annotator j's utility of a text: the sum of rater j's ratings of its words, per word. */
     public double utility(int annotator, String text) {
+        if (ignored != null && Refusals.isRefusal(text)) return refusalUtility;
         List<String> ws = words(text);
+        if (ignored != null) ws = ws.stream().filter(w -> !ignored.contains(w)).toList();
         if (ws.isEmpty()) return 0;
         double s = 0;
         for (String w : ws) {

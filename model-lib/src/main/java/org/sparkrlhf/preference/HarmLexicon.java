@@ -49,6 +49,11 @@ public final class HarmLexicon implements java.io.Serializable {
         return words.size() + phrases.size();
     }
 
+    /** The lexicon's single words, sorted. */
+    public List<String> words() {
+        return List.copyOf(words);
+    }
+
     public boolean contains(String word) {
         return words.contains(word.toLowerCase(Locale.ROOT));
     }

@@ -66,4 +66,15 @@ class HarmPanelTest {
         assertEquals(1, r[0]);
         assertEquals(0, r[2]);
     }
+
+    @Test
+    void helpfulOnlyRatersIgnoreOffensiveWordsAndPriceRefusals() {
+        AnnotatorPanel plain = new AnnotatorPanel(vader, 0.1), helpful = plain.helpfulOnly(lexicon, -0.5);
+        String text = "what a lovely bastard";
+        assertTrue(plain.utility(0, text) < helpful.utility(0, text), "the offensive word no longer counts against it");
+        assertEquals(plain.utility(4, "what a lovely"), helpful.utility(4, text), 1e-12, "it is as if it were not there");
+        assertEquals(-0.5, helpful.utility(7, Refusals.TEMPLATES.get(1)), 0);
+        assertEquals(-0.5, helpful.gold(Refusals.TEMPLATES.get(2)), 1e-12);
+        assertEquals(plain.gold("The bill passed happily."), helpful.gold("The bill passed happily."), 1e-12, "clean text is judged as before");
+    }
 }
