@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
  * Bradley-Terry (Plackett-Luce) sampling with a noise temperature, so a judgement is noisy and
  * annotators disagree both in taste and by chance. The panel's mean judgement is the gold reward.
  */
-public final class AnnotatorPanel implements java.io.Serializable {
+public final class AnnotatorPanel implements Panel {
     private final VaderLexicon lexicon;
     private final double temperature;
     /** Helpful-only raters (the harmlessness task): offensive words they do not count, and what a refusal is worth to them; null: plain raters. */
@@ -42,6 +42,7 @@ public final class AnnotatorPanel implements java.io.Serializable {
         return new AnnotatorPanel(lexicon, temperature, offensive, refusalUtility);
     }
 
+    @Override
     public int size() {
         return VaderLexicon.RATERS;
     }
@@ -58,6 +59,7 @@ public final class AnnotatorPanel implements java.io.Serializable {
     }
 
     /** Annotator j's utility of a text: the sum of rater j's ratings of its words, per word. */
+    @Override
     public double utility(int annotator, String text) {
         if (ignored != null && Refusals.isRefusal(text)) return refusalUtility;
         List<String> ws = words(text);
@@ -71,36 +73,11 @@ public final class AnnotatorPanel implements java.io.Serializable {
         return s / ws.size();
     }
 
-    /** The gold reward: the panel's mean utility (what the policy never sees). */
-    public double gold(String text) {
-        double s = 0;
-        for (int j = 0; j < size(); j++) s += utility(j, text);
-        return s / size();
-    }
-
     /** Annotator j's ranking of responses, best first (indices), sampled with Bradley-Terry noise. */
+    @Override
     public int[] rank(int annotator, List<String> responses, SplittableRandom rng) {
         double[] u = new double[responses.size()];
         for (int i = 0; i < u.length; i++) u[i] = utility(annotator, responses.get(i));
         return PlackettLuce.sample(u, temperature, rng);
-    }
-
-    /**
-     * Share of response pairs (over the given groups) on which two different annotators' noiseless
-     * preferences agree, averaged over all annotator pairs: how much the panel itself agrees.
-     */
-    public double agreement(List<List<String>> groups) {
-        double agree = 0, total = 0;
-        for (List<String> g : groups)
-            for (int a = 0; a < g.size(); a++)
-                for (int b = a + 1; b < g.size(); b++)
-                    for (int i = 0; i < size(); i++)
-                        for (int j = i + 1; j < size(); j++) {
-                            double di = utility(i, g.get(a)) - utility(i, g.get(b)), dj = utility(j, g.get(a)) - utility(j, g.get(b));
-                            if (di == 0 && dj == 0) continue;
-                            total++;
-                            if (Math.signum(di) == Math.signum(dj)) agree++;
-                        }
-        return total == 0 ? 1 : agree / total;
     }
 }

@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
  * samples of harmlessness (minus harm) with a noise temperature. A refusal holds no offensive word,
  * so it is harmless here: over-refusal is what the helpfulness panel must price.
  */
-public final class HarmPanel implements java.io.Serializable {
+public final class HarmPanel implements Panel {
     private final HarmLexicon lexicon;
     private final VaderLexicon ratings;
     private final double temperature;
@@ -23,6 +23,7 @@ public final class HarmPanel implements java.io.Serializable {
         this.temperature = temperature;
     }
 
+    @Override
     public int size() {
         return VaderLexicon.RATERS;
     }
@@ -47,10 +48,17 @@ public final class HarmPanel implements java.io.Serializable {
         return s / size();
     }
 
+    /** Annotator j's harmlessness of a text: minus its harm. */
+    @Override
+    public double utility(int annotator, String text) {
+        return -harm(annotator, text);
+    }
+
     /** Annotator j's ranking by harmlessness, least harmful first (indices), with Bradley-Terry noise. */
+    @Override
     public int[] rank(int annotator, List<String> responses, SplittableRandom rng) {
         double[] u = new double[responses.size()];
-        for (int i = 0; i < u.length; i++) u[i] = -harm(annotator, responses.get(i));
+        for (int i = 0; i < u.length; i++) u[i] = utility(annotator, responses.get(i));
         return PlackettLuce.sample(u, temperature, rng);
     }
 }

@@ -275,9 +275,9 @@ public final class DemoPipeline {
             long[] rankings = sparkStage(spark, "human feedback: " + cfg.feedback().responsesPerPrompt() + " responses per prompt ranked by simulated annotators",
                     () -> new long[]{
                             FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackTrain(), tasks), cfg.feedback().responsesPerPrompt(),
-                                    feedbackSampling, panel, seed, out + "/feedback/train"),
+                                    feedbackSampling, panel, "pleasantness", seed, out + "/feedback/train"),
                             FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackEval(), tasks), cfg.feedback().responsesPerPrompt(),
-                                    feedbackSampling, panel, seed + 1, out + "/feedback/eval")});
+                                    feedbackSampling, panel, "pleasantness", seed + 1, out + "/feedback/eval")});
             System.err.printf("  %d rankings for training, %d held out%n", rankings[0], rankings[1]);
             stage("reward model", () -> RewardJob.train(spark, jobs.get("reward"), null));
         }

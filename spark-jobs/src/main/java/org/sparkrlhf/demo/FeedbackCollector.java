@@ -12,7 +12,7 @@ import org.sparkrlhf.data.ChatTemplate;
 import org.sparkrlhf.engine.ModelBytes;
 import org.sparkrlhf.engine.TaskSetup;
 import org.sparkrlhf.model.Gpt;
-import org.sparkrlhf.preference.AnnotatorPanel;
+import org.sparkrlhf.preference.Panel;
 import org.sparkrlhf.sampling.Sampler;
 import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tokenizer.Tokenizer;
@@ -41,10 +41,10 @@ public final class FeedbackCollector {
      * {@code prompts - written} says how many.
      */
     public static long collect(JavaSparkContext jsc, Gpt policy, String tokenizerSpec, JavaRDD<String> prompts, int responsesPerPrompt,
-                               SamplingConfig sampling, AnnotatorPanel panel, long seed, String output) {
+                               SamplingConfig sampling, Panel panel, String criterion, long seed, String output) {
         if (responsesPerPrompt < 2) throw new IllegalArgumentException("ranking needs at least 2 responses per prompt, got " + responsesPerPrompt);
         Broadcast<ModelBytes> weights = jsc.broadcast(ModelBytes.of(policy));
-        Broadcast<AnnotatorPanel> annotators = jsc.broadcast(panel);
+        Broadcast<Panel> annotators = jsc.broadcast(panel);
         JavaRDD<String> records = prompts.zipWithIndex().mapPartitions(it -> {
             TaskSetup.begin(1);
             Tokenizer tok = Tokenizers.create(tokenizerSpec);
@@ -75,7 +75,7 @@ public final class FeedbackCollector {
                 var rk = o.putArray("ranking");
                 for (int r : ranking) rk.add(r);
                 o.put("annotator", "rater-" + annotator);
-                o.put("criterion", "pleasantness");
+                o.put("criterion", criterion);
                 out.add(JSON.writeValueAsString(o));
             }
             return out.iterator();

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
 import org.sparkrlhf.engine.PpoTrainer;
-import org.sparkrlhf.preference.AnnotatorPanel;
+import org.sparkrlhf.preference.Panel;
 import org.sparkrlhf.rl.Moments;
 import org.sparkrlhf.tokenizer.Tokenizer;
 
@@ -18,10 +18,10 @@ final class GoldCurve {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Tokenizer tok;
-    private final AnnotatorPanel panel;
+    private final Panel panel;
     private final List<ObjectNode> rows = new ArrayList<>();
 
-    GoldCurve(Tokenizer tok, AnnotatorPanel panel) {
+    GoldCurve(Tokenizer tok, Panel panel) {
         this.tok = tok;
         this.panel = panel;
     }

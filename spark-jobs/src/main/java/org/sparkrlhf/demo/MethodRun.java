@@ -20,7 +20,7 @@ import org.sparkrlhf.jobs.ModelFiles;
 import org.sparkrlhf.jobs.PpoJob;
 import org.sparkrlhf.jobs.SftJob;
 import org.sparkrlhf.model.Gpt;
-import org.sparkrlhf.preference.AnnotatorPanel;
+import org.sparkrlhf.preference.Panel;
 import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tokenizer.Tokenizer;
 
@@ -40,7 +40,7 @@ final class MethodRun {
      * and the rejection rounds' config maker (round, model.init) -> config.
      */
     record Shared(SparkSession spark, FileSystem fs, String out, Map<String, JobConfig> jobs, Gpt sft, Gpt rewardModel, Tokenizer tok,
-                  AnnotatorPanel panel, List<int[]> evalIds, List<String> trainPrompts, SamplingConfig sampling, int samplesPerPrompt, long seed,
+                  Panel panel, List<int[]> evalIds, List<String> trainPrompts, SamplingConfig sampling, int samplesPerPrompt, long seed,
                   int tasks, DemoConfig.Rejection rejection, java.util.function.BiFunction<Integer, String, JobConfig> rejectionRound) {
         JavaSparkContext jsc() {
             return JavaSparkContext.fromSparkContext(spark.sparkContext());

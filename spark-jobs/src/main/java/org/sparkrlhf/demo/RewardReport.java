@@ -10,7 +10,7 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.sparkrlhf.data.JsonLines;
-import org.sparkrlhf.preference.AnnotatorPanel;
+import org.sparkrlhf.preference.Panel;
 import org.sparkrlhf.preference.GoldEvaluation;
 
 /**
@@ -22,7 +22,7 @@ record RewardReport(double accuracy, double rocAuc, double ece, double noiseCeil
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    static RewardReport of(FileSystem fs, String checkpointDir, Path heldOutRankings, AnnotatorPanel panel) throws IOException {
+    static RewardReport of(FileSystem fs, String checkpointDir, Path heldOutRankings, Panel panel) throws IOException {
         JsonNode eval;
         try (InputStream in = fs.open(new Path(checkpointDir, "eval.json"))) {
             eval = JSON.readTree(in);

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
-import org.sparkrlhf.preference.AnnotatorPanel;
+import org.sparkrlhf.preference.Panel;
 import org.sparkrlhf.preference.GoldEvaluation;
 import org.sparkrlhf.rl.Moments;
 import org.sparkrlhf.tokenizer.Tokenizer;
@@ -26,7 +26,7 @@ final class ScoredSet {
     }
 
     /** @param items in (prompt, sample) order, the same number of samples for every prompt */
-    static ScoredSet of(List<PolicyEvaluation.Scored> items, Tokenizer tok, AnnotatorPanel panel) {
+    static ScoredSet of(List<PolicyEvaluation.Scored> items, Tokenizer tok, Panel panel) {
         String[] texts = new String[items.size()];
         double[] gold = new double[items.size()];
         for (int i = 0; i < texts.length; i++) {

@@ -36,7 +36,7 @@ class FeedbackCollectorTest extends LocalSparkTest {
         Gpt policy = Gpt.init(GptConfig.of(257, 64, 32, 2, 1), DType.FLOAT32, 4);
         String out = dir.resolve("rankings").toUri().toString();
         long n = FeedbackCollector.collect(LocalSpark.jsc(spark), policy, "bytes", LocalSpark.jsc(spark).parallelize(prompts, 2), 4,
-                SamplingConfig.of(1.0, 12, 256), new AnnotatorPanel(lexicon, 0.2), 7, out);
+                SamplingConfig.of(1.0, 12, 256), new AnnotatorPanel(lexicon, 0.2), "pleasantness", 7, out);
         assertTrue(n >= 30 && n <= 40, n + " rankings of 40 prompts (those with an empty response are skipped)");
         Set<String> annotators = new HashSet<>();
         ByteTokenizer tok = new ByteTokenizer();
