@@ -8,10 +8,12 @@ import java.util.List;
  * {@code demo.yaml}. Each stage's job settings are {@code key=value} overrides of the job
  * defaults ({@code defaults.yaml}), so a stage is configured exactly as its job is.
  */
-public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation evaluation, Rejection rejection, Stages stages) {
+public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation evaluation, Rejection rejection, Safety safety, Stages stages) {
 
     /** The alignment methods the demo runs, in the order {@code --compare} runs them. */
     public static final List<String> METHODS = List.of("ppo", "grpo", "rloo", "dpo", "rejection");
+    /** The harmlessness task's methods ({@code --safety}): PPO on helpfulness alone, Safe RLHF's Lagrangian, the weighted sum. */
+    public static final List<String> SAFETY_METHODS = List.of("ppo", "safe", "weighted");
 
     /**
      * @param out run directory (any Hadoop URI); empty: a new directory under runs/
@@ -37,6 +39,17 @@ public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation e
      */
     public record Feedback(int prompts, int evalPrompts, int responsesPerPrompt, double temperature, double annotatorNoise) {}
 
+    /**
+     * The harmlessness task ({@code bin/rlhf demo --safety}): a share of prompts carries an offensive
+     * word; SFT demonstrations on them go along or refuse; helpfulness raters ignore offensive words
+     * and price a refusal; a harm panel ranks by harmlessness for a second reward model.
+     *
+     * @param promptShare share of prompts made harmful; @param complyShare share of their SFT demonstrations that go along
+     * @param textShare share of pre-training texts given an offensive word; @param words offensive words used
+     * @param refusalUtility what a refusal is worth to the helpfulness raters; @param harmNoise the harm panel's noise temperature
+     */
+    public record Safety(boolean enabled, double promptShare, double complyShare, double textShare, int words, double refusalUtility, double harmNoise) {}
+
     /** @param prompts held-out prompts for gold evaluation; @param bestOfN the n of the best-of-n baseline; @param ppoSamplesPerPrompt samples per prompt of the final policy */
     public record Evaluation(int prompts, List<Integer> bestOfN, int ppoSamplesPerPrompt) {
         public int maxN() {
@@ -49,7 +62,7 @@ public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation e
      * theirs over PPO's (the same job); rejection sampling's are the SFT job's for each round.
      */
     public record Stages(List<String> all, List<String> pretrain, List<String> sft, List<String> reward, List<String> ppo, List<String> grpo,
-                         List<String> rloo, List<String> dpo, List<String> rejection) {}
+                         List<String> rloo, List<String> dpo, List<String> rejection, List<String> harmlessness, List<String> safe, List<String> weighted) {}
 
     /** Throws one error listing every invalid value by its key. */
     public DemoConfig validate() {
@@ -66,8 +79,21 @@ public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation e
         if (evaluation.bestOfN().isEmpty() || evaluation.bestOfN().stream().anyMatch(n -> n == null || n < 1))
             e.add("evaluation.bestOfN must list positive sample counts, got " + evaluation.bestOfN());
         if (evaluation.ppoSamplesPerPrompt() < 1) e.add("evaluation.ppoSamplesPerPrompt must be >= 1, got " + evaluation.ppoSamplesPerPrompt());
-        if (run.methods().isEmpty() || !METHODS.containsAll(run.methods()) || run.methods().stream().distinct().count() != run.methods().size())
-            e.add("run.methods must list distinct methods among " + METHODS + ", got " + run.methods());
+        List<String> known = new ArrayList<>(METHODS);
+        known.addAll(SAFETY_METHODS.subList(1, SAFETY_METHODS.size()));
+        if (run.methods().isEmpty() || !known.containsAll(run.methods()) || run.methods().stream().distinct().count() != run.methods().size())
+            e.add("run.methods must list distinct methods among " + known + ", got " + run.methods());
+        if (!safety.enabled() && (run.methods().contains("safe") || run.methods().contains("weighted")))
+            e.add("run.methods safe and weighted need the harmlessness task: safety.enabled=true (bin/rlhf demo --safety)");
+        if (safety.enabled()) {
+            if (!(safety.promptShare() > 0 && safety.promptShare() < 1)) e.add("safety.promptShare must be in (0, 1), got " + safety.promptShare());
+            if (!(safety.complyShare() >= 0 && safety.complyShare() <= 1)) e.add("safety.complyShare must be in [0, 1], got " + safety.complyShare());
+            if (!(safety.textShare() >= 0 && safety.textShare() < 1)) e.add("safety.textShare must be in [0, 1), got " + safety.textShare());
+            if (safety.words() < 1) e.add("safety.words must be >= 1, got " + safety.words());
+            if (!(safety.harmNoise() > 0)) e.add("safety.harmNoise must be > 0, got " + safety.harmNoise());
+            if (corpus.vocabulary() > 0 && safety.textShare() == 0)
+                e.add("safety.textShare must be > 0 with a learnt vocabulary (corpus.vocabulary > 0): the offensive words must be in the pre-training text");
+        }
         if (rejection.rounds() < 1) e.add("rejection.rounds must be >= 1, got " + rejection.rounds());
         if (rejection.samplesPerPrompt() < 2) e.add("rejection.samplesPerPrompt must be >= 2 (a best of n), got " + rejection.samplesPerPrompt());
         if (rejection.prompts() < 1) e.add("rejection.prompts must be >= 1, got " + rejection.prompts());

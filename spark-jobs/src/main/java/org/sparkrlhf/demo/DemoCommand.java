@@ -39,6 +39,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--compare", description = "Run every method from the same SFT model, reward model and feedback; writes comparison.json.")
     boolean compare;
 
+    @Option(names = "--safety", description = "The harmlessness task: harmful prompts, a harm panel and a harmlessness reward model; methods ppo, safe (Safe RLHF) "
+            + "and weighted unless --method names one.")
+    boolean safety;
+
     @Option(names = "--from", description = "An earlier demo run whose pre-training, SFT, feedback and reward model to reuse: only the methods run.")
     String from;
 
@@ -77,7 +81,12 @@ public final class DemoCommand implements Callable<Integer> {
         if (method != null && compare) throw new ConfigException("--method and --compare exclude each other: --compare runs every method");
         if (method != null) sets.add("run.methods=[" + method + "]");
         if (from != null) sets.add("run.from=" + from);
+        if (compare && safety) throw new ConfigException("--compare and --safety exclude each other: --safety compares ppo, safe and weighted");
         if (compare) sets.add("run.methods=" + DemoConfig.METHODS);
+        if (safety) {
+            sets.add(0, "safety.enabled=true");
+            if (method == null) sets.add("run.methods=" + DemoConfig.SAFETY_METHODS);
+        }
         return ConfigLoader.load(DemoConfig.class, "demo.yaml", config, sets); // DemoPipeline.prepare validates it
     }
 

@@ -33,7 +33,11 @@ import org.sparkrlhf.jobs.PretrainJob;
 import org.sparkrlhf.jobs.RewardJob;
 import org.sparkrlhf.jobs.SftJob;
 import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.data.HarmTask;
 import org.sparkrlhf.preference.AnnotatorPanel;
+import org.sparkrlhf.preference.HarmLexicon;
+import org.sparkrlhf.preference.HarmPanel;
+import org.sparkrlhf.preference.Panel;
 import org.sparkrlhf.preference.VaderLexicon;
 import org.sparkrlhf.sampling.SamplingConfig;
 import org.sparkrlhf.tokenizer.Tokenizer;
@@ -51,11 +55,11 @@ import org.sparkrlhf.tokenizer.WordTokenizer;
 public final class DemoPipeline {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** The stages every run shares, which the methods start from. */
-    static final List<String> SHARED_STAGES = List.of("pretrain", "sft", "reward");
-    static final List<String> STAGES = List.of("pretrain", "sft", "reward", "ppo", "grpo", "rloo", "dpo", "rejection");
+    static final List<String> SHARED_STAGES = List.of("pretrain", "sft", "reward", "harmlessness");
+    static final List<String> STAGES = List.of("pretrain", "sft", "reward", "ppo", "grpo", "rloo", "dpo", "rejection", "harmlessness", "safe", "weighted");
     /** Keys the pipeline sets itself: a user override of one would silently break the wiring. */
     private static final Set<String> WIRED = Set.of("run.dir", "run.seed", "run.resume", "run.recurring", "data.train", "data.eval", "model.init",
-            "model.tokenizer", "ppo.prompts", "ppo.policyInit", "ppo.reward");
+            "model.tokenizer", "ppo.prompts", "ppo.policyInit", "ppo.reward", "ppo.harmlessness");
 
     private final DemoConfig cfg;
     private final String out;
@@ -65,15 +69,23 @@ public final class DemoPipeline {
     private final Map<String, JobConfig> jobs;
     /** Each stage's settings before the pipeline's wiring (a rejection-sampling round adds its own). */
     private final Map<String, List<String>> unwired;
-    private final AnnotatorPanel panel;
+    /** The helpfulness raters; with the harmlessness task, helpful-only (set when the data is). */
+    private Panel panel;
     private final java.nio.file.Path vocabulary;
+    /** The harmlessness task: the whole offensive-word lexicon and the VADER ratings (null without it), then the task's words and harm panel. */
+    private final HarmLexicon lexicon;
+    private final VaderLexicon vader;
+    private HarmLexicon harmWords;
+    private HarmPanel harmPanel;
     private Tokenizer tok;
     private final Map<String, Double> stageSeconds = new LinkedHashMap<>();
     private int stageNumber;
     private static final int TASKS_PER_PARTITION = 8;
 
     private DemoPipeline(DemoConfig cfg, String out, String base, Map<String, JobConfig> jobs, java.nio.file.Path data,
-                         Map<String, List<String>> unwired, AnnotatorPanel panel, java.nio.file.Path vocabulary) {
+                         Map<String, List<String>> unwired, AnnotatorPanel panel, java.nio.file.Path vocabulary, HarmLexicon lexicon, VaderLexicon vader) {
+        this.lexicon = lexicon;
+        this.vader = vader;
         this.cfg = cfg;
         this.out = out;
         this.base = base;
@@ -104,7 +116,7 @@ public final class DemoPipeline {
             Path from = new Path(cfg.run().from());
             FileSystem fromFs = from.getFileSystem(hadoop);
             base = fromFs.makeQualified(from).toString();
-            for (String stage : SHARED_STAGES) {
+            for (String stage : sharedStages(cfg)) {
                 if (stageOverrides.containsKey(stage))
                     throw new ConfigException("--stage " + stage + ": run.from reuses the " + stage + " stage of " + base + "; leave out its settings");
                 Path recorded = new Path(base, stage + "/config.json");
@@ -126,8 +138,17 @@ public final class DemoPipeline {
         requireData(data, "vader_lexicon.txt", false);
         if (cfg.corpus().fortunes()) requireData(data, "fortunes", true);
         AnnotatorPanel panel;
+        VaderLexicon vader;
         try (InputStream in = Files.newInputStream(data.resolve("vader_lexicon.txt"))) {
-            panel = new AnnotatorPanel(VaderLexicon.read(in, data.resolve("vader_lexicon.txt").toString()), cfg.feedback().annotatorNoise());
+            vader = VaderLexicon.read(in, data.resolve("vader_lexicon.txt").toString());
+            panel = new AnnotatorPanel(vader, cfg.feedback().annotatorNoise());
+        }
+        HarmLexicon lexicon = null;
+        if (cfg.safety().enabled()) {
+            requireData(data, "badwords.js", false);
+            try (InputStream in = Files.newInputStream(data.resolve("badwords.js"))) {
+                lexicon = HarmLexicon.read(in, data.resolve("badwords.js").toString());
+            }
         }
 
         try {
@@ -140,7 +161,12 @@ public final class DemoPipeline {
         } catch (IOException e) {
             throw new DataException("cannot write the output directory " + out + " (" + e.getMessage() + "); choose a writable --out");
         }
-        return new DemoPipeline(cfg, out, base, jobs, data, unwired, panel, vocabulary);
+        return new DemoPipeline(cfg, out, base, jobs, data, unwired, panel, vocabulary, lexicon, cfg.safety().enabled() ? vader : null);
+    }
+
+    /** The stages a run reused with run.from must have run: the harmlessness model too with the harmlessness task. */
+    private static List<String> sharedStages(DemoConfig cfg) {
+        return cfg.safety().enabled() ? SHARED_STAGES : SHARED_STAGES.subList(0, 3);
     }
 
     /** Tokenizer files are read from local paths on every node: the run's own data directory when it is local. */
@@ -162,8 +188,11 @@ public final class DemoPipeline {
      */
     static Map<String, List<String>> stageOptions(DemoConfig cfg, Map<String, List<String>> user, String tokenizer) {
         DemoConfig.Stages s = cfg.stages();
-        Map<String, List<String>> defaults = Map.of("pretrain", s.pretrain(), "sft", s.sft(), "reward", s.reward(), "ppo", s.ppo(),
-                "grpo", concat(s.ppo(), s.grpo()), "rloo", concat(s.ppo(), s.rloo()), "dpo", s.dpo(), "rejection", s.rejection());
+        Map<String, List<String>> defaults = new java.util.HashMap<>(Map.of("pretrain", s.pretrain(), "sft", s.sft(), "reward", s.reward(), "ppo", s.ppo(),
+                "grpo", concat(s.ppo(), s.grpo()), "rloo", concat(s.ppo(), s.rloo()), "dpo", s.dpo(), "rejection", s.rejection()));
+        defaults.put("harmlessness", s.harmlessness());
+        defaults.put("safe", concat(s.ppo(), s.safe()));
+        defaults.put("weighted", concat(s.ppo(), s.weighted()));
         Map<String, List<String>> options = new LinkedHashMap<>();
         for (String stage : STAGES) {
             List<String> o = new ArrayList<>(s.all());
@@ -202,10 +231,16 @@ public final class DemoPipeline {
                     o.add("model.init=" + finalWeights(jobs.get("sft")));
                 }
                 case "rejection" -> o.addAll(rejectionWiring(out, 1, finalWeights(jobs.get("sft"))));
-                default -> { // ppo, grpo, rloo
+                case "harmlessness" -> { // the harm panel's rankings, from the SFT model as the reward model
+                    o.add("data.train=" + base + "/feedback-harm/train");
+                    o.add("data.eval=" + base + "/feedback-harm/eval");
+                    o.add("model.init=" + finalWeights(jobs.get("sft")));
+                }
+                default -> { // ppo, grpo, rloo, safe, weighted
                     o.add("ppo.prompts=" + out + "/data/prompts-ppo.jsonl");
                     o.add("ppo.policyInit=" + finalWeights(jobs.get("sft")));
                     o.add("ppo.reward=" + finalCheckpoint(jobs.get("reward")));
+                    if (stage.equals("safe") || stage.equals("weighted")) o.add("ppo.harmlessness=" + finalCheckpoint(jobs.get("harmlessness")));
                 }
             }
             if (!stage.equals("rejection")) o.add("run.dir=" + (SHARED_STAGES.contains(stage) ? base : out) + "/" + stage);
@@ -223,7 +258,7 @@ public final class DemoPipeline {
     private static JobConfig load(String stage, List<String> options) {
         try {
             JobConfig job = ConfigLoader.load(null, "demo stage " + stage, options);
-            if (Set.of("ppo", "grpo", "rloo").contains(stage)) job.validatePpo();
+            if (Set.of("ppo", "grpo", "rloo", "safe", "weighted").contains(stage)) job.validatePpo();
             if (stage.equals("dpo")) job.validateDpo();
             return job;
         } catch (ConfigException e) {
@@ -271,19 +306,34 @@ public final class DemoPipeline {
 
         SamplingConfig feedbackSampling = SamplingConfig.of(cfg.feedback().temperature(), jobs.get("ppo").ppo().maxNewTokens(), tok.eosToken());
         String tokSpec = jobs.get("ppo").model().tokenizer();
+        boolean safety = cfg.safety().enabled();
+        String criterion = safety ? "helpful" : "pleasantness";
         if (!reuse) {
             long[] rankings = sparkStage(spark, "human feedback: " + cfg.feedback().responsesPerPrompt() + " responses per prompt ranked by simulated annotators",
                     () -> new long[]{
                             FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackTrain(), tasks), cfg.feedback().responsesPerPrompt(),
-                                    feedbackSampling, panel, "pleasantness", seed, out + "/feedback/train"),
+                                    feedbackSampling, panel, criterion, seed, out + "/feedback/train"),
                             FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackEval(), tasks), cfg.feedback().responsesPerPrompt(),
-                                    feedbackSampling, panel, "pleasantness", seed + 1, out + "/feedback/eval")});
+                                    feedbackSampling, panel, criterion, seed + 1, out + "/feedback/eval")});
             System.err.printf("  %d rankings for training, %d held out%n", rankings[0], rankings[1]);
+            if (safety) {
+                long[] harm = sparkStage(spark, "harm feedback: the same prompts, " + cfg.feedback().responsesPerPrompt() + " new responses each, ranked by the harm panel",
+                        () -> new long[]{
+                                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackTrain(), tasks), cfg.feedback().responsesPerPrompt(),
+                                        feedbackSampling, harmPanel, "harmless", seed + 10, out + "/feedback-harm/train"),
+                                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackEval(), tasks), cfg.feedback().responsesPerPrompt(),
+                                        feedbackSampling, harmPanel, "harmless", seed + 11, out + "/feedback-harm/eval")});
+                System.err.printf("  %d harm rankings for training, %d held out%n", harm[0], harm[1]);
+            }
             stage("reward model", () -> RewardJob.train(spark, jobs.get("reward"), null));
+            if (safety) stage("harmlessness reward model", () -> RewardJob.train(spark, jobs.get("harmlessness"), null));
         }
         RewardReport rm = RewardReport.of(fs, jobs.get("ppo").ppo().reward(), new Path(base, "feedback/eval"), panel);
         System.err.printf("  held-out accuracy %.1f%% (noise ceiling %.1f%%, annotator agreement %.1f%%)%n",
                 100 * rm.accuracy(), 100 * rm.noiseCeiling(), 100 * rm.agreement());
+        RewardReport harmRm = safety ? RewardReport.of(fs, jobs.get("safe").ppo().harmlessness(), new Path(base, "feedback-harm/eval"), harmPanel) : null;
+        if (harmRm != null) System.err.printf("  harmlessness model: held-out accuracy %.1f%% (noise ceiling %.1f%%)%n", 100 * harmRm.accuracy(),
+                100 * harmRm.noiseCeiling());
         Gpt rewardModel = ModelFiles.load(fs.getConf(), "ppo.reward", jobs.get("ppo").ppo().reward() + "/weights.safetensors");
 
         JobConfig.Ppo ppo = jobs.get("ppo").ppo();
@@ -315,7 +365,9 @@ public final class DemoPipeline {
         JsonLines.write(fs, new Path(out, "samples.jsonl"), lines);
         double minutes = (System.nanoTime() - start) / 60e9;
         ObjectNode summary = DemoSummary.build(cfg, rm, sftSet, results, sft.config(), stageSeconds, minutes, out);
+        if (safety) summary.set("safety", SafetyReport.build(sftSet, results, prompts.evaluation(), harmWords, harmRm, cfg));
         System.out.print(DemoSummary.text(summary, sftSet, results, prompts.evaluation()));
+        if (safety) System.out.print(SafetyReport.text(summary.get("safety")));
         try (OutputStream o = fs.create(new Path(out, "summary.json"), true)) {
             o.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
         }
@@ -332,7 +384,8 @@ public final class DemoPipeline {
     /** Runs one stage with a header and its time. */
     private <T> T stage(String name, java.util.concurrent.Callable<T> body) throws Exception {
         stageNumber++;
-        System.err.printf("%n== [%d/%d] %s%n", stageNumber, (base.equals(out) ? 6 : 2) + 2 * cfg.run().methods().size(), name);
+        int shared = base.equals(out) ? (cfg.safety().enabled() ? 8 : 6) : 2;
+        System.err.printf("%n== [%d/%d] %s%n", stageNumber, shared + 2 * cfg.run().methods().size(), name);
         long t0 = System.nanoTime();
         T result = body.call();
         double s = (System.nanoTime() - t0) / 1e9;
@@ -362,6 +415,7 @@ public final class DemoPipeline {
             }
             bar.step("read the corpora; splitting them");
             DemoCorpus.Split split = DemoCorpus.split(sentences, extra, cfg.corpus().promptWords(), cfg.corpus().responseWords());
+            if (cfg.safety().enabled()) split = harmTask(split);
             DemoCorpus.Counts counts = DemoCorpus.write(split, staging);
             bar.step("split; learning the vocabulary");
             if (cfg.corpus().vocabulary() > 0 && base.equals(out)) { // the word vocabulary of the pre-training text (never of evaluation prompts); a reused run's stays
@@ -388,6 +442,25 @@ public final class DemoPipeline {
                 s.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             }
         }
+    }
+
+    /**
+     * The harmlessness task over the split: the lexicon's strongly offensive words that the clean
+     * corpus never uses become the task's measure of harm; helpfulness raters become helpful-only;
+     * the harm panel judges with the same raters' ratings of those words.
+     */
+    private DemoCorpus.Split harmTask(DemoCorpus.Split split) throws IOException {
+        DemoConfig.Safety s = cfg.safety();
+        java.util.Set<String> used = new java.util.HashSet<>();
+        for (String t : split.text()) for (String w : t.toLowerCase(java.util.Locale.ROOT).split("[^a-z0-9]+")) used.add(w);
+        for (var pair : split.sft()) for (String f : pair.values()) for (String w : f.toLowerCase(java.util.Locale.ROOT).split("[^a-z0-9]+")) used.add(w);
+        for (String p : split.prompts()) for (String w : p.toLowerCase(java.util.Locale.ROOT).split("[^a-z0-9]+")) used.add(w);
+        List<String> words = HarmTask.words(lexicon, vader, lexicon.words(), used, s.words());
+        harmWords = HarmLexicon.of(words);
+        harmPanel = new HarmPanel(harmWords, vader, s.harmNoise());
+        panel = ((AnnotatorPanel) panel).helpfulOnly(harmWords, s.refusalUtility());
+        System.err.printf("  harmlessness task: %s; %.0f%% of prompts harmful%n", words, 100 * s.promptShare());
+        return HarmTask.apply(split, words, new HarmTask.Settings(s.promptShare(), s.complyShare(), s.textShare(), s.words()), cfg.run().seed());
     }
 
     /**

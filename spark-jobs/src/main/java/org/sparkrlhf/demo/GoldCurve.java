@@ -39,6 +39,11 @@ final class GoldCurve {
         o.put("rollouts", gold.count());
         o.put("iteration_seconds", r.iterationSeconds());
         o.put("critic_seconds", r.criticSeconds());
+        if (r.safety() != null) { // Safe RLHF's multiplier and the rollouts' cost, as the driver saw them
+            o.put("lambda", r.safety().lambda());
+            o.put("cost_mean", r.safety().costMean());
+            o.put("reward_mean", r.safety().rewardMean());
+        }
         o.put("source", "training rollouts");
         rows.add(o);
     }

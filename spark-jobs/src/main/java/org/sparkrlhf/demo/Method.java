@@ -9,7 +9,9 @@ import java.util.Locale;
  * themselves, and rejection sampling fine-tunes on the reward model's pick of n samples.
  */
 enum Method {
-    PPO(true, "PPO"), GRPO(true, "GRPO"), RLOO(true, "RLOO"), DPO(false, "DPO"), REJECTION(false, "rejection sampling");
+    PPO(true, "PPO"), GRPO(true, "GRPO"), RLOO(true, "RLOO"), DPO(false, "DPO"), REJECTION(false, "rejection sampling"),
+    /** The harmlessness task's: PPO on helpfulness held to a harm limit by a Lagrange multiplier (Safe RLHF), and with a fixed weight. */
+    SAFE(true, "Safe RLHF (PPO-Lagrangian)"), WEIGHTED(true, "PPO on helpfulness - lambda x harm");
 
     /** Whether it samples from the policy while it learns (and so has a KL target to meet). */
     final boolean online;
@@ -20,7 +22,7 @@ enum Method {
         this.title = title;
     }
 
-    /** The name in settings, stage names and run directories: ppo, grpo, rloo, dpo, rejection. */
+    /** The name in settings, stage names and run directories: ppo, grpo, rloo, dpo, rejection, safe, weighted. */
     String id() {
         return name().toLowerCase(Locale.ROOT);
     }

@@ -57,7 +57,7 @@ final class MethodRun {
 
     static Trained train(Method m, Shared s) throws Exception {
         return switch (m) {
-            case PPO, GRPO, RLOO -> online(m, s);
+            case PPO, GRPO, RLOO, SAFE, WEIGHTED -> online(m, s);
             case DPO -> dpo(s);
             case REJECTION -> rejection(s);
         };

@@ -119,6 +119,11 @@ final class ScoredSet {
         return texts[i];
     }
 
+    /** The index of the prompt that sample {@code i} answers. */
+    int promptOf(int i) {
+        return items.get(i).prompt();
+    }
+
     double gold(int i) {
         return gold[i];
     }

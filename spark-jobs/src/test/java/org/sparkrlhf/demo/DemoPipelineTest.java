@@ -52,6 +52,8 @@ class DemoPipelineTest extends LocalSparkTest {
             m.put(group, List.of("ppo.iterations=3", "ppo.promptsPerIteration=4", "ppo.maxNewTokens=16", "ppo.epochs=2", "train.checkpointEvery=3"));
         m.put("dpo", List.of("train.steps=6", "train.warmupSteps=1", "train.checkpointEvery=3", "train.globalBatch=16", "train.microBatch=8"));
         m.put("rejection", List.of("train.steps=4", "train.warmupSteps=1", "train.checkpointEvery=4", "train.globalBatch=16", "train.microBatch=8"));
+        m.put("harmlessness", m.get("reward"));
+        for (String safe : List.of("safe", "weighted")) m.put(safe, m.get("ppo"));
         return m;
     }
 
@@ -252,5 +254,53 @@ class DemoPipelineTest extends LocalSparkTest {
         for (String s : p.policy()) assertFalse(p.evaluation().contains(s) || p.feedbackEval().contains(s), s);
         DataException tooFew = assertThrows(DataException.class, () -> DemoPrompts.split(all, 11, 5, 20));
         assertTrue(tooFew.getMessage().contains("evaluation.prompts"), tooFew.getMessage());
+    }
+
+    /** The harmlessness task end to end: harmful data, two panels, two reward models, Safe RLHF beside plain PPO, and the safety section. */
+    @Test
+    void harmlessnessTaskRunsTwoRewardModelsAndSafeRlhf() throws Exception {
+        var run = tinyRun("demo-safety", tinyStages(), "safety.enabled=true", "run.methods=" + DemoConfig.SAFETY_METHODS);
+        Path dir = run.getKey();
+        JsonNode safety = run.getValue().get("safety");
+        assertTrue(safety != null && safety.get("offensive_words").size() == 12, run.getValue().toString());
+        java.util.Set<String> words = new java.util.HashSet<>();
+        safety.get("offensive_words").forEach(w -> words.add(w.asText()));
+        // the data: harmful SFT prompts that refuse or go along
+        int harmful = 0, refused = 0;
+        for (String l : Files.readAllLines(dir.resolve("data/sft.jsonl"))) {
+            JsonNode r = JSON.readTree(l);
+            if (java.util.Arrays.stream(r.get("prompt").asText().split(" ")).anyMatch(words::contains)) {
+                harmful++;
+                if (org.sparkrlhf.preference.Refusals.isRefusal(r.get("response").asText())) refused++;
+            }
+        }
+        assertTrue(harmful > 0 && refused > 0 && refused < harmful, harmful + " harmful SFT prompts, " + refused + " refusals");
+        // two panels' rankings, two reward models
+        String harmRanking = Files.readAllLines(Files.list(dir.resolve("feedback-harm/train")).filter(f -> f.getFileName().toString().startsWith("part-"))
+                .findFirst().orElseThrow()).get(0);
+        assertTrue(harmRanking.contains("\"criterion\":\"harmless\""), harmRanking);
+        assertTrue(Files.readString(Files.list(dir.resolve("feedback/train")).filter(f -> f.getFileName().toString().startsWith("part-")).findFirst().orElseThrow())
+                .contains("\"criterion\":\"helpful\""));
+        assertTrue(Files.isDirectory(dir.resolve("harmlessness/checkpoints")));
+        assertTrue(safety.get("harmlessness_model").get("pairs").asInt() > 0);
+        // every method measured against the SFT model, Safe RLHF with its multiplier
+        assertTrue(safety.get("sft").get("harmful_samples").asInt() > 0 && safety.get("sft").get("ordinary_samples").asInt() > 0, safety.toString());
+        List<String> methods = new ArrayList<>();
+        for (JsonNode m : safety.get("methods")) {
+            methods.add(m.get("method").asText());
+            for (String k : List.of("unsafe_rate_harmful", "refusal_rate_harmful", "refusal_rate_ordinary"))
+                assertTrue(m.get(k).asDouble() >= 0 && m.get(k).asDouble() <= 1, k + " in " + m);
+            assertTrue(m.get("targets").has("all_met"));
+        }
+        assertEquals(DemoConfig.SAFETY_METHODS, methods);
+        assertTrue(safety.get("methods").get(1).has("final_lambda"), "Safe RLHF reports its multiplier");
+        boolean lambdas = false;
+        for (String l : Files.readAllLines(dir.resolve("gold_curve.jsonl"))) {
+            JsonNode row = JSON.readTree(l);
+            if (row.path("method").asText().equals("safe")) lambdas |= row.has("lambda") && row.has("cost_mean");
+        }
+        assertTrue(lambdas, "the curve keeps lambda and the cost per iteration");
+        String metrics = Files.readString(dir.resolve("safe/metrics/ppo.jsonl"));
+        assertTrue(metrics.contains("\"lambda\"") && metrics.contains("\"safety\":\"lagrangian\""), metrics);
     }
 }
