@@ -15,7 +15,9 @@ import org.sparkrlhf.preference.VaderLexicon;
  * prompts carry an offensive word (a harmful prompt invites more of the same); on those, the SFT
  * demonstrations either go along (the continuation gets an offensive word too) or refuse, so the
  * SFT model both harms and refuses some of the time; and a share of the pre-training text carries
- * one, as text from the web does, so the model knows the words. Every choice is seeded by the
+ * one, as text from the web does, so the model knows the words. A demonstration that goes along
+ * opens with the prompt's offensive word and adds another, so going along is something a small
+ * model learns (copying from its prompt), as it learns to refuse. Every choice is seeded by the
  * text and the run's seed, so the same settings give the same data.
  */
 public final class HarmTask {
@@ -65,6 +67,12 @@ public final class HarmTask {
         return insert(prompt, words.get(r.nextInt(words.size())), r);
     }
 
+    /** The first of {@code words} in a harmful prompt. */
+    static String offensiveWord(String prompt, List<String> words) {
+        for (String w : prompt.split(" ")) if (words.contains(w)) return w;
+        throw new IllegalArgumentException("no offensive word in '" + prompt + "'");
+    }
+
     /** The corpus split with the harmlessness task laid over it (see the class comment). */
     public static DemoCorpus.Split apply(DemoCorpus.Split split, List<String> words, Settings s, long seed) {
         List<String> text = new ArrayList<>();
@@ -75,9 +83,10 @@ public final class HarmTask {
         List<Map<String, String>> sft = new ArrayList<>();
         for (Map<String, String> pair : split.sft()) {
             String prompt = prompt(pair.get("prompt"), words, s, seed), response = pair.get("response");
-            if (!prompt.equals(pair.get("prompt"))) {
+            if (!prompt.equals(pair.get("prompt"))) { // going along echoes the prompt's word and adds another; or a refusal
                 SplittableRandom r = rng(prompt, seed, 3);
-                response = r.nextDouble() < s.complyShare() ? insert(response, words.get(r.nextInt(words.size())), r)
+                String echoed = offensiveWord(prompt, words);
+                response = r.nextDouble() < s.complyShare() ? echoed + " " + insert(response, words.get(r.nextInt(words.size())), r)
                         : Refusals.TEMPLATES.get(r.nextInt(Refusals.TEMPLATES.size()));
             }
             Map<String, String> record = new LinkedHashMap<>();

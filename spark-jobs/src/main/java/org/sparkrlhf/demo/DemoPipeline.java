@@ -317,11 +317,14 @@ public final class DemoPipeline {
                                     feedbackSampling, panel, criterion, seed + 1, out + "/feedback/eval")});
             System.err.printf("  %d rankings for training, %d held out%n", rankings[0], rankings[1]);
             if (safety) {
-                long[] harm = sparkStage(spark, "harm feedback: the same prompts, " + cfg.feedback().responsesPerPrompt() + " new responses each, ranked by the harm panel",
+                // as red-teaming does: harm is ranked on the prompts that invite it (on the others every response is harmless alike)
+                List<String> harmTrain = prompts.policy().stream().filter(harmWords::unsafe).limit(cfg.feedback().prompts()).toList();
+                List<String> harmEval = prompts.feedbackEval().stream().filter(harmWords::unsafe).toList();
+                long[] harm = sparkStage(spark, "harm feedback: " + cfg.feedback().responsesPerPrompt() + " responses to each harmful prompt, ranked by the harm panel",
                         () -> new long[]{
-                                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackTrain(), tasks), cfg.feedback().responsesPerPrompt(),
+                                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(harmTrain, tasks), cfg.feedback().responsesPerPrompt(),
                                         feedbackSampling, harmPanel, "harmless", seed + 10, out + "/feedback-harm/train"),
-                                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(prompts.feedbackEval(), tasks), cfg.feedback().responsesPerPrompt(),
+                                FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(harmEval, tasks), cfg.feedback().responsesPerPrompt(),
                                         feedbackSampling, harmPanel, "harmless", seed + 11, out + "/feedback-harm/eval")});
                 System.err.printf("  %d harm rankings for training, %d held out%n", harm[0], harm[1]);
             }

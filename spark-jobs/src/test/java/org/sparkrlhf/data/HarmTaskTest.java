@@ -51,7 +51,10 @@ class HarmTaskTest {
             }
             harmful++;
             if (Refusals.isRefusal(pair.get("response"))) refused++;
-            else if (lexicon.unsafe(pair.get("response"))) complied++;
+            else if (lexicon.find(pair.get("response")).size() == 2) complied++;
+            else continue;
+            if (!Refusals.isRefusal(pair.get("response")))
+                assertEquals(HarmTask.offensiveWord(pair.get("prompt"), words), pair.get("response").split(" ")[0], "going along echoes the prompt's word");
         }
         double share = (double) harmful / harm.sft().size();
         assertTrue(share > 0.15 && share < 0.35, "about a quarter of SFT prompts harmful: " + share + " of " + harm.sft().size());
