@@ -146,16 +146,7 @@ class PpoJobTest {
     void criticFreeMethodsCheckpointNoCriticAndResumeBitExactly(@TempDir java.nio.file.Path dir) throws Exception {
         for (String method : new String[]{"grpo", "rloo"}) {
             String ref = dir.resolve(method + "-ref").toUri().toString(), run = dir.resolve(method).toUri().toString();
-            String[] m = {"ppo.advantage=" + method, "ppo.groupSize=2"};
-            PpoJob.train(spark, config(ref, false, m), null);
-            float[] expected = finalPolicy(ref);
-            assertThrows(IllegalStateException.class, () -> PpoJob.train(spark, config(run, false, m), r -> {
-                if (r.iteration() == 3) throw new IllegalStateException("simulated crash");
-            }));
-            List<Long> ran = new ArrayList<>();
-            PpoJob.train(spark, config(run, true, m), r -> ran.add(r.iteration()));
-            assertEquals(List.of(3L, 4L), ran, method + ": resumed from the iteration-2 checkpoint");
-            assertArrayEquals(expected, finalPolicy(run), method + ": bit-identical after the resume");
+            crashAtThreeResumeAndCompare(ref, run, method, "ppo.advantage=" + method, "ppo.groupSize=2");
 
             java.nio.file.Path ckpt = dir.resolve(method + "/checkpoints").toFile().listFiles()[0].toPath();
             assertTrue(Files.exists(ckpt.resolve("policy.safetensors")) && !Files.exists(ckpt.resolve("critic.safetensors"))
@@ -175,16 +166,8 @@ class PpoJobTest {
     @Test
     void safetyConstrainedPpoLogsLambdaAndResumesBitExactly(@TempDir java.nio.file.Path dir) throws Exception {
         String ref = dir.resolve("ref").toUri().toString(), run = dir.resolve("run").toUri().toString();
-        String[] m = {"ppo.safety=lagrangian", "ppo.harmlessness=token-frequency:32", "ppo.costLimit=0.01", "ppo.lambdaInit=0.5", "ppo.lambdaLr=2"};
-        PpoJob.train(spark, config(ref, false, m), null);
-        float[] expected = finalPolicy(ref);
-        assertThrows(IllegalStateException.class, () -> PpoJob.train(spark, config(run, false, m), r -> {
-            if (r.iteration() == 3) throw new IllegalStateException("simulated crash");
-        }));
-        List<Long> ran = new ArrayList<>();
-        PpoJob.train(spark, config(run, true, m), r -> ran.add(r.iteration()));
-        assertEquals(List.of(3L, 4L), ran);
-        assertArrayEquals(expected, finalPolicy(run), "bit-identical after the resume (lambda restored)");
+        crashAtThreeResumeAndCompare(ref, run, "safe RLHF (lambda restored)", "ppo.safety=lagrangian", "ppo.harmlessness=token-frequency:32",
+                "ppo.costLimit=0.01", "ppo.lambdaInit=0.5", "ppo.lambdaLr=2");
         List<com.fasterxml.jackson.databind.JsonNode> rows = new ArrayList<>();
         for (String l : Files.readAllLines(dir.resolve("run/metrics/ppo.jsonl"))) rows.add(new ObjectMapper().readTree(l));
         assertEquals(0.5, rows.get(0).path("lambda").asDouble(), 0, "the first iteration is scored with lambda's start");
@@ -200,5 +183,18 @@ class PpoJobTest {
         org.sparkrlhf.rundir.RunDirectoryException e = assertThrows(org.sparkrlhf.rundir.RunDirectoryException.class,
                 () -> PpoJob.train(spark, config(run, true, "ppo.iterations=5"), null));
         assertTrue(e.getMessage().contains("ppo.safety"), e.getMessage());
+    }
+
+    /** A reference run with {@code settings}, then one that crashes in iteration 3 and resumes: it resumes from the iteration-2 checkpoint and ends bit-identically. */
+    private static void crashAtThreeResumeAndCompare(String ref, String run, String what, String... settings) throws Exception {
+        PpoJob.train(spark, config(ref, false, settings), null);
+        float[] expected = finalPolicy(ref);
+        assertThrows(IllegalStateException.class, () -> PpoJob.train(spark, config(run, false, settings), r -> {
+            if (r.iteration() == 3) throw new IllegalStateException("simulated crash");
+        }));
+        List<Long> ran = new ArrayList<>();
+        PpoJob.train(spark, config(run, true, settings), r -> ran.add(r.iteration()));
+        assertEquals(List.of(3L, 4L), ran, what + ": resumed from the iteration-2 checkpoint");
+        assertArrayEquals(expected, finalPolicy(run), what + ": bit-identical after the resume");
     }
 }
