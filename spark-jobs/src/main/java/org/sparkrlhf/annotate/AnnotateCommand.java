@@ -83,9 +83,6 @@ public final class AnnotateCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print the stack trace with an error.")
     boolean verbose;
 
-    /** Set by tests: counted down once the server listens (and where). */
-    static volatile java.util.function.Consumer<AnnotationServer> started;
-
     public static void main(String[] args) {
         SparkDefaults.exit(new CommandLine(new AnnotateCommand()).execute(args));
     }
@@ -131,7 +128,6 @@ public final class AnnotateCommand implements Callable<Integer> {
                     var a = server.address();
                     System.out.printf("annotation round %s: %d prompts, K = %d, %s; judgements go to %s%n", round, source.prompts(), responses, source.describe(), dir);
                     System.out.printf("serving http://%s:%d/ (Ctrl-C stops; a restart continues the round)%n", a.getHostString(), a.getPort());
-                    if (started != null) started.accept(server);
                     stop.await();
                 }
             }
