@@ -30,6 +30,7 @@ public final class AnnotationServer implements AutoCloseable {
     private static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
             + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
     private static final String PRE_SESSION = "rlhf_signin";
+    private static final String NOT_SIGNED_IN = "not signed in (or the sign-in expired): sign in again at /signin";
 
     private final AnnotationService service;
     private final boolean secureCookies;
@@ -110,7 +111,7 @@ public final class AnnotationServer implements AutoCloseable {
                 signIn(ex, form, now);
                 return;
             }
-            if (session == null) throw new Rejected(401, "not signed in (or the sign-in expired): sign in again at /signin");
+            if (session == null) throw new Rejected(401, NOT_SIGNED_IN);
             if (!Sessions.same(form.get("csrf"), session.csrf()))
                 throw new Rejected(403, "missing or wrong CSRF token: this form did not come from this app's page (reload the page and submit again)");
             switch (path) {
@@ -128,13 +129,13 @@ public final class AnnotationServer implements AutoCloseable {
     }
 
     private static String annotator(Sessions.Session s) throws Rejected {
-        if (s == null) throw new Rejected(401, "not signed in (or the sign-in expired): sign in again at /signin");
+        if (s == null) throw new Rejected(401, NOT_SIGNED_IN);
         if (s.principal().admin()) throw new Rejected(403, "the admin token is not an annotator's; sign in with an annotator token");
         return s.principal().name();
     }
 
     private static void admin(Sessions.Session s) throws Rejected {
-        if (s == null) throw new Rejected(401, "not signed in (or the sign-in expired): sign in again at /signin");
+        if (s == null) throw new Rejected(401, NOT_SIGNED_IN);
         if (!s.principal().admin()) throw new Rejected(403, "only the admin token opens the admin page");
     }
 

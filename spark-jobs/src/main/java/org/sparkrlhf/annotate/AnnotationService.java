@@ -57,13 +57,13 @@ public final class AnnotationService implements Closeable {
         this.tokens = AccessTokens.open(fs, dir);
         this.sessions = new Sessions(tokens.sessionSecret(), settings.sessionHours());
         this.assignment = new Assignment(settings);
-        this.rankings = FeedbackLog.open(fs, dir);
-        this.skips = FeedbackLog.open(fs, new Path(dir, "_skips"));
-        this.leases = FeedbackLog.open(fs, new Path(dir, "_leases"));
         ItemStore store = new ItemStore(fs, dir, settings.round());
         List<Item> stored = store.load();
         addItems(stored);
-        replay();
+        // who had, judged and skipped what, replayed from the stored records as each log opens
+        this.leases = FeedbackLog.open(fs, new Path(dir, "_leases"), this::replayLease);
+        this.rankings = FeedbackLog.open(fs, dir, this::replayJudgement);
+        this.skips = FeedbackLog.open(fs, new Path(dir, "_skips"), this::replaySkip);
         long next = stored.isEmpty() ? 0 : stored.get(stored.size() - 1).promptIndex() + 1;
         this.stock = new ResponseStock(source, store, settings, next, this::addItems, assignment::untouched);
         this.stockThread = new Thread(stock, "annotate-responses");
@@ -82,22 +82,21 @@ public final class AnnotationService implements Closeable {
         assignment.addItems(batch);
     }
 
-    /** Rebuilds who had, judged and skipped what from the stored records. */
-    private void replay() throws IOException {
-        for (JsonNode l : FeedbackLog.read(fs, new Path(dir, "_leases")).records()) {
-            if (l.path("round").asText().equals(settings.round()))
-                assignment.leased(l.path("annotator").asText(), l.path("item").asText(), java.time.Instant.parse(l.path("time").asText()).toEpochMilli());
-        }
-        for (JsonNode r : FeedbackLog.read(fs, dir).records()) {
-            submitter.put(r.get(Judgement.SUBMISSION_ID).asText(), r.path("annotator").asText());
-            if (r.path("round").asText().equals(settings.round())) assignment.judged(r.path("annotator").asText(), r.path("item").asText());
-            report.judged(r);
-        }
-        for (JsonNode r : FeedbackLog.read(fs, new Path(dir, "_skips")).records()) {
-            submitter.put(r.get(Judgement.SUBMISSION_ID).asText(), r.path("annotator").asText());
-            if (r.path("round").asText().equals(settings.round())) assignment.skipped(r.path("annotator").asText(), r.path("item").asText());
-            report.skipped(r);
-        }
+    private void replayLease(JsonNode l) {
+        if (l.path("round").asText().equals(settings.round()))
+            assignment.leased(l.path("annotator").asText(), l.path("item").asText(), java.time.Instant.parse(l.path("time").asText()).toEpochMilli());
+    }
+
+    private void replayJudgement(JsonNode r) {
+        submitter.put(r.get(FeedbackLog.ID).asText(), r.path("annotator").asText());
+        if (r.path("round").asText().equals(settings.round())) assignment.judged(r.path("annotator").asText(), r.path("item").asText());
+        report.judged(r);
+    }
+
+    private void replaySkip(JsonNode r) {
+        submitter.put(r.get(FeedbackLog.ID).asText(), r.path("annotator").asText());
+        if (r.path("round").asText().equals(settings.round())) assignment.skipped(r.path("annotator").asText(), r.path("item").asText());
+        report.skipped(r);
     }
 
     /** The order {@code annotator} sees {@code item}'s responses in: seeded, so the same on every reload. */
@@ -121,7 +120,7 @@ public final class AnnotationService implements Closeable {
             pick = assignment.next(annotator, now);
             if (pick != null && pick.isNew()) {
                 ObjectNode l = JSON.createObjectNode();
-                l.put(Judgement.SUBMISSION_ID, "lease:" + annotator + ":" + pick.item());
+                l.put(FeedbackLog.ID, "lease:" + annotator + ":" + pick.item());
                 l.put("round", settings.round());
                 l.put("item", pick.item());
                 l.put("annotator", annotator);
@@ -183,7 +182,7 @@ public final class AnnotationService implements Closeable {
         try {
             String id = Judgement.submissionId(form);
             for (String key : form.keySet())
-                if (!List.of("csrf", Judgement.SUBMISSION_ID, "item", "reason").contains(key)) throw new Rejected(400, "unknown form field '" + key + "' (a skip sends csrf, submission_id, item, reason)");
+                if (!List.of("csrf", FeedbackLog.ID, "item", "reason").contains(key)) throw new Rejected(400, "unknown form field '" + key + "' (a skip sends csrf, submission_id, item, reason)");
             String reason = form.getOrDefault("reason", "");
             if (reason.length() > 500) throw new Rejected(400, "reason is " + reason.length() + " characters; at most 500");
             synchronized (submitLock) {
@@ -191,7 +190,7 @@ public final class AnnotationService implements Closeable {
                 if (again != null) return again;
                 Item item = yours(annotator, form.get("item"));
                 ObjectNode s = JSON.createObjectNode();
-                s.put(Judgement.SUBMISSION_ID, id);
+                s.put(FeedbackLog.ID, id);
                 s.put("round", item.round());
                 s.put("item", item.id());
                 s.put("annotator", annotator);

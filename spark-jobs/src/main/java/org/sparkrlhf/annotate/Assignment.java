@@ -45,10 +45,6 @@ final class Assignment {
         }
     }
 
-    synchronized boolean known(String item) {
-        return order.containsKey(item);
-    }
-
     /** Whether {@code item} is one of the seeded share that several annotators judge. */
     boolean overlaps(String item) {
         long h = org.sparkrlhf.sampling.SampleSeed.of(settings.seed(), item.hashCode(), 7);

@@ -33,7 +33,8 @@ import org.apache.hadoop.fs.StreamCapabilities;
  */
 public final class FeedbackLog implements Closeable {
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final String ID = "submission_id";
+    /** The client-made id every record carries. */
+    public static final String ID = "submission_id";
 
     /** What {@link #append} did: stored the record, or found its id already stored. */
     public enum Outcome { STORED, DUPLICATE }
@@ -53,17 +54,28 @@ public final class FeedbackLog implements Closeable {
 
     /** Opens the log in {@code dir} (created if missing), reading the ids of every record already there. */
     public static FeedbackLog open(FileSystem fileSystem, Path dir) throws IOException {
-        FileSystem fs = raw(fileSystem);
+        return open(fileSystem, dir, r -> {});
+    }
+
+    /** As above, handing each stored record, in the order stored, to {@code replay} (the files are read once). */
+    public static FeedbackLog open(FileSystem fileSystem, Path dir, java.util.function.Consumer<JsonNode> replay) throws IOException {
+        FileSystem fs = syncing(fileSystem);
         fs.mkdirs(dir);
         Stored stored = read(fs, dir);
         Path file = new Path(dir, String.format("part-%d-%s.jsonl", System.currentTimeMillis(), UUID.randomUUID()));
         FeedbackLog log = new FeedbackLog(fs, dir, file, stored.tornLines());
-        for (JsonNode r : stored.records()) log.ids.add(r.get(ID).asText());
+        for (JsonNode r : stored.records()) {
+            log.ids.add(r.get(ID).asText());
+            replay.accept(r);
+        }
         return log;
     }
 
-    // local files: the raw file system, whose streams fsync; the checksummed one holds back a partial checksum chunk on flush
-    private static FileSystem raw(FileSystem fs) {
+    /**
+     * The file system whose streams reach durable storage on sync: for local files the raw one (whose
+     * streams fsync; the checksummed one holds back a partial checksum chunk on flush), else {@code fs}.
+     */
+    public static FileSystem syncing(FileSystem fs) {
         return fs instanceof LocalFileSystem local ? local.getRaw() : fs;
     }
 
@@ -72,7 +84,7 @@ public final class FeedbackLog implements Closeable {
 
     /** Reads every record stored in {@code dir} (none if it does not exist). */
     public static Stored read(FileSystem fileSystem, Path dir) throws IOException {
-        FileSystem fs = raw(fileSystem);
+        FileSystem fs = syncing(fileSystem);
         List<JsonNode> records = new ArrayList<>();
         int torn = 0;
         if (!fs.exists(dir)) return new Stored(records, 0);

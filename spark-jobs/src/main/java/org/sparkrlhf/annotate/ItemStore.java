@@ -2,7 +2,6 @@ package org.sparkrlhf.annotate;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -10,6 +9,7 @@ import java.util.List;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.sparkrlhf.data.JsonLines;
 
 /**
  * A round's generated items, kept in {@code _items/<round>/} of the feedback directory (hidden from
@@ -32,13 +32,7 @@ final class ItemStore {
         List<Item> items = new ArrayList<>();
         FileStatus[] files = fs.listStatus(dir, p -> p.getName().startsWith("batch-") && p.getName().endsWith(".jsonl"));
         java.util.Arrays.sort(files, java.util.Comparator.comparing(f -> f.getPath().getName()));
-        for (FileStatus f : files) {
-            try (InputStream in = fs.open(f.getPath())) {
-                for (String l : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-                    if (!l.isBlank()) items.add(Item.fromJson(JSON.readTree(l)));
-                }
-            }
-        }
+        for (FileStatus f : files) for (String l : JsonLines.read(fs, f.getPath())) items.add(Item.fromJson(JSON.readTree(l)));
         items.sort(java.util.Comparator.comparingLong(Item::promptIndex));
         return items;
     }

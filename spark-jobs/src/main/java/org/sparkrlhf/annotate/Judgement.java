@@ -17,12 +17,11 @@ import java.util.Set;
 final class Judgement {
     private Judgement() {}
 
-    static final String SUBMISSION_ID = "submission_id";
     private static final Set<String> LABEL_VALUES = Set.of("good", "bad");
 
     /** A client-made submission id: 8-64 letters, digits or '-' (the page sends a UUID). */
     static String submissionId(Map<String, String> form) throws Rejected {
-        String id = form.get(SUBMISSION_ID);
+        String id = form.get(FeedbackLog.ID);
         if (id == null || !id.matches("[A-Za-z0-9-]{8,64}")) throw new Rejected(400, "submission_id must be 8-64 letters, digits or '-' (the page makes one per item)");
         return id;
     }
@@ -30,13 +29,13 @@ final class Judgement {
     static ObjectNode record(Map<String, String> form, Item item, String annotator, String criterion, int[] shown, double seconds, long now) throws Rejected {
         int k = item.responses().size();
         for (String key : form.keySet()) {
-            if (key.equals("csrf") || key.equals(SUBMISSION_ID) || key.equals("item") || key.equals("ranking")) continue;
+            if (key.equals("csrf") || key.equals(FeedbackLog.ID) || key.equals("item") || key.equals("ranking")) continue;
             if (key.matches("label\\.[a-z]+\\.\\d") || key.matches("flag\\.\\d")) continue;
             throw new Rejected(400, "unknown form field '" + key + "' (expected csrf, submission_id, item, ranking, label.<criterion>.<i>, flag.<i>)");
         }
         int[] ranking = ranking(form.get("ranking"), k);
         ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put(SUBMISSION_ID, form.get(SUBMISSION_ID));
+        o.put(FeedbackLog.ID, form.get(FeedbackLog.ID));
         o.put("round", item.round());
         o.put("item", item.id());
         o.put("annotator", annotator);

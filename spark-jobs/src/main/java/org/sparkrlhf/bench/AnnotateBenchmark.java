@@ -165,7 +165,7 @@ public final class AnnotateBenchmark implements Callable<Integer> {
 
     /** Appends with a sync after each, for two seconds, on the same file system: the rate one writer can make durable. */
     static double syncsPerSecond(FileSystem fs, Path file) throws Exception {
-        FileSystem raw = fs instanceof org.apache.hadoop.fs.LocalFileSystem l ? l.getRaw() : fs;
+        FileSystem raw = FeedbackLog.syncing(fs); // as the log writes
         byte[] line = ("{\"x\":\"" + "a".repeat(590) + "\"}\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
         long n = 0, t0 = System.nanoTime();
         try (var out = raw.create(file, true)) {

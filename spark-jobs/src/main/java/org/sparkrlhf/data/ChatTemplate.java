@@ -36,6 +36,12 @@ public final class ChatTemplate {
         return s.append(header("assistant")).toString();
     }
 
+    /** A sampled response as text, without the end-of-text token that closes it (every assistant turn ends with one). */
+    public static String responseText(Tokenizer tok, int[] response) {
+        int end = response.length > 0 && response[response.length - 1] == tok.eosToken() ? response.length - 1 : response.length;
+        return tok.decode(java.util.Arrays.copyOf(response, end));
+    }
+
     /** The tokens a model sees for a single user message, before it should start answering. */
     public static int[] userPrompt(String message, Tokenizer tok) {
         return tok.encode(prompt(List.of(new Turn("user", message))));

@@ -16,6 +16,21 @@ public final class ComparisonRecords {
     /** A comparison; {@code ranking} (indices, best first) is null when no one has ranked it. */
     public record Comparison(String prompt, List<String> responses, int[] ranking, String annotator, String criterion) implements java.io.Serializable {}
 
+    /** A ranking's indices when it is an array that lists each of 0..k-1 once, else null. */
+    public static int[] permutation(JsonNode ranking, int k) {
+        if (!ranking.isArray() || ranking.size() != k) return null;
+        int[] out = new int[k];
+        boolean[] seen = new boolean[k];
+        for (int p = 0; p < k; p++) {
+            JsonNode r = ranking.get(p);
+            int i = r.canConvertToInt() && r.isIntegralNumber() ? r.asInt() : -1;
+            if (i < 0 || i >= k || seen[i]) return null;
+            seen[i] = true;
+            out[p] = i;
+        }
+        return out;
+    }
+
     public static Parsed<Comparison> parse(SourceLine src, int maxChars) {
         String[] why = new String[1];
         JsonNode n = JsonRecord.object(src, why);
@@ -33,14 +48,8 @@ public final class ComparisonRecords {
             if (n.has("ranking")) {
                 JsonNode rk = n.get("ranking");
                 if (!rk.isArray() || rk.size() != responses.size()) return Parsed.bad("'ranking' must list each of the " + responses.size() + " responses once", src);
-                ranking = new int[rk.size()];
-                boolean[] seen = new boolean[rk.size()];
-                for (int i = 0; i < ranking.length; i++) {
-                    int r = rk.get(i).isIntegralNumber() ? rk.get(i).asInt() : -1;
-                    if (r < 0 || r >= ranking.length || seen[r]) return Parsed.bad("ranking " + rk + " is not a permutation of 0.." + (ranking.length - 1), src);
-                    seen[r] = true;
-                    ranking[i] = r;
-                }
+                ranking = permutation(rk, responses.size());
+                if (ranking == null) return Parsed.bad("ranking " + rk + " is not a permutation of 0.." + (responses.size() - 1), src);
             }
         } else {
             if (!n.path("chosen").isTextual() || !n.path("rejected").isTextual())

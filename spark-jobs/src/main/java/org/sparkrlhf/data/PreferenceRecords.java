@@ -36,11 +36,9 @@ public final class PreferenceRecords {
             JsonNode rs = n.path("responses"), rk = n.path("ranking");
             if (!rs.isArray() || rs.size() < 2) return Parsed.bad("'responses' must be an array of at least 2 texts", src);
             if (!rk.isArray() || rk.size() != rs.size()) return Parsed.bad("'ranking' must list each of the " + rs.size() + " responses once", src);
-            boolean[] seen = new boolean[rs.size()];
-            for (JsonNode r : rk) {
-                int i = r.canConvertToInt() && r.isIntegralNumber() ? r.asInt() : -1;
-                if (i < 0 || i >= rs.size() || seen[i]) return Parsed.bad("ranking " + rk + " is not a permutation of 0.." + (rs.size() - 1), src);
-                seen[i] = true;
+            int[] order = ComparisonRecords.permutation(rk, rs.size());
+            if (order == null) return Parsed.bad("ranking " + rk + " is not a permutation of 0.." + (rs.size() - 1), src);
+            for (int i : order) {
                 JsonNode t = rs.get(i);
                 if (!t.isTextual() || t.asText().isBlank()) return Parsed.bad("response " + i + " is empty or not a string", src);
                 best.add(t.asText());

@@ -455,9 +455,10 @@ public final class DemoPipeline {
     private DemoCorpus.Split harmTask(DemoCorpus.Split split) throws IOException {
         DemoConfig.Safety s = cfg.safety();
         java.util.Set<String> used = new java.util.HashSet<>();
-        for (String t : split.text()) for (String w : t.toLowerCase(java.util.Locale.ROOT).split("[^a-z0-9]+")) used.add(w);
-        for (var pair : split.sft()) for (String f : pair.values()) for (String w : f.toLowerCase(java.util.Locale.ROOT).split("[^a-z0-9]+")) used.add(w);
-        for (String p : split.prompts()) for (String w : p.toLowerCase(java.util.Locale.ROOT).split("[^a-z0-9]+")) used.add(w);
+        List<String> texts = new ArrayList<>(split.text());
+        split.sft().forEach(pair -> texts.addAll(pair.values()));
+        texts.addAll(split.prompts());
+        for (String t : texts) used.addAll(List.of(t.toLowerCase(java.util.Locale.ROOT).split("[^a-z0-9]+")));
         List<String> words = HarmTask.words(lexicon, vader, lexicon.words(), used, s.words());
         harmWords = HarmLexicon.of(words);
         harmPanel = new HarmPanel(harmWords, vader, s.harmNoise());

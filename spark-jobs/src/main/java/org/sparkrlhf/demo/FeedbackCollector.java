@@ -29,12 +29,6 @@ public final class FeedbackCollector {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** A sampled response as text, without its end-of-text token. */
-    static String responseText(Tokenizer tok, int[] response) {
-        int end = response.length > 0 && response[response.length - 1] == tok.eosToken() ? response.length - 1 : response.length;
-        return tok.decode(java.util.Arrays.copyOf(response, end));
-    }
-
     /**
      * Returns the number of rankings written. A prompt one of whose responses is empty (the model
      * ended at once) gets no ranking, since an empty response is not a valid preference record;
@@ -63,7 +57,7 @@ public final class FeedbackCollector {
                 }
                 int[][] responses = sampler.sample(batch, seeds, sampling).tokens();
                 List<String> texts = new ArrayList<>();
-                for (int[] r : responses) texts.add(responseText(tok, r));
+                for (int[] r : responses) texts.add(ChatTemplate.responseText(tok, r));
                 if (texts.stream().anyMatch(String::isBlank)) continue;
                 SplittableRandom rng = new SplittableRandom(seed ^ (index * 0x9E3779B97F4A7C15L));
                 int annotator = rng.nextInt(annotators.value().size());

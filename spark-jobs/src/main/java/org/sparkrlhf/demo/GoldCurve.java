@@ -1,5 +1,6 @@
 package org.sparkrlhf.demo;
 
+import org.sparkrlhf.data.ChatTemplate;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
@@ -28,7 +29,7 @@ final class GoldCurve {
 
     void add(PpoTrainer.Report r) {
         Moments gold = Moments.EMPTY;
-        for (PpoTrainer.Sample s : r.samples()) gold = gold.add(panel.gold(FeedbackCollector.responseText(tok, s.response())));
+        for (PpoTrainer.Sample s : r.samples()) gold = gold.add(panel.gold(ChatTemplate.responseText(tok, s.response())));
         ObjectNode o = JSON.createObjectNode();
         o.put("iteration", r.iteration());
         o.put("kl", r.klMean());

@@ -128,7 +128,7 @@ final class MethodRun {
             for (PolicyEvaluation.Scored x : scored.subList(p * s.rejection().samplesPerPrompt(), (p + 1) * s.rejection().samplesPerPrompt()))
                 if (ended(x.response(), s.tok()) && (best == null || x.proxy() > best.proxy())) best = x;
             if (best != null) lines.add(JSON.writeValueAsString(JSON.createObjectNode().put("prompt", prompts.get(p))
-                    .put("response", FeedbackCollector.responseText(s.tok(), best.response()))));
+                    .put("response", ChatTemplate.responseText(s.tok(), best.response()))));
         }
         JsonLines.write(s.fs(), new Path(file), lines);
         return lines.size();
@@ -139,7 +139,7 @@ final class MethodRun {
      * trains on with EOS, so one cut off at the length limit would teach the model to stop there.
      */
     private static boolean ended(int[] response, Tokenizer tok) {
-        return response.length > 1 && response[response.length - 1] == tok.eosToken() && !FeedbackCollector.responseText(tok, response).isBlank();
+        return response.length > 1 && response[response.length - 1] == tok.eosToken() && !ChatTemplate.responseText(tok, response).isBlank();
     }
 
     /** A point of the frontier from an evaluation on the held-out prompts. */

@@ -1,5 +1,6 @@
 package org.sparkrlhf.demo;
 
+import org.sparkrlhf.data.ChatTemplate;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
@@ -30,7 +31,7 @@ final class ScoredSet {
         String[] texts = new String[items.size()];
         double[] gold = new double[items.size()];
         for (int i = 0; i < texts.length; i++) {
-            texts[i] = FeedbackCollector.responseText(tok, items.get(i).response());
+            texts[i] = ChatTemplate.responseText(tok, items.get(i).response());
             gold[i] = panel.gold(texts[i]);
         }
         int perPrompt = 0;

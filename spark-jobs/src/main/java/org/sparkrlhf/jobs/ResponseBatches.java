@@ -13,6 +13,7 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
+import org.sparkrlhf.data.ChatTemplate;
 import org.sparkrlhf.data.Quarantine;
 import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.data.TextPairRecords;
@@ -108,11 +109,9 @@ public final class ResponseBatches implements AutoCloseable {
     public static String responseText(JsonNode line, Tokenizer tok) {
         JsonNode ids = line.path("response_tokens");
         if (!ids.isArray()) return line.path("response").asText();
-        int n = ids.size();
-        if (n > 0 && ids.get(n - 1).asInt() == tok.eosToken()) n--;
-        int[] t = new int[n];
-        for (int i = 0; i < n; i++) t[i] = ids.get(i).asInt();
-        return tok.decode(t);
+        int[] t = new int[ids.size()];
+        for (int i = 0; i < t.length; i++) t[i] = ids.get(i).asInt();
+        return ChatTemplate.responseText(tok, t);
     }
 
     @Override
