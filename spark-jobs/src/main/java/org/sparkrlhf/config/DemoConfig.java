@@ -8,7 +8,8 @@ import java.util.List;
  * {@code demo.yaml}. Each stage's job settings are {@code key=value} overrides of the job
  * defaults ({@code defaults.yaml}), so a stage is configured exactly as its job is.
  */
-public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation evaluation, Rejection rejection, Safety safety, Stages stages) {
+public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation evaluation, Rejection rejection, Safety safety, AiFeedback aiFeedback,
+                         Stages stages) {
 
     /** The alignment methods the demo runs, in the order {@code --compare} runs them. */
     public static final List<String> METHODS = List.of("ppo", "grpo", "rloo", "dpo", "rejection");
@@ -49,6 +50,15 @@ public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation e
      * @param refusalUtility what a refusal is worth to the helpfulness raters; @param harmNoise the harm panel's noise temperature
      */
     public record Safety(boolean enabled, double promptShare, double complyShare, double textShare, int words, double refusalUtility, double harmNoise) {}
+
+    /**
+     * The AI-feedback study ({@code bin/rlhf demo --ai-feedback}): people rank a share of the
+     * feedback, a reward model trained on that share judges the rest; reward models trained on
+     * the people's share, the judge's labels and both are measured against the panel.
+     *
+     * @param humanShare share of the feedback rankings people make; the judge labels the others
+     */
+    public record AiFeedback(boolean enabled, double humanShare) {}
 
     /** @param prompts held-out prompts for gold evaluation; @param bestOfN the n of the best-of-n baseline; @param ppoSamplesPerPrompt samples per prompt of the final policy */
     public record Evaluation(int prompts, List<Integer> bestOfN, int ppoSamplesPerPrompt) {
@@ -94,6 +104,8 @@ public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation e
             if (corpus.vocabulary() > 0 && safety.textShare() == 0)
                 e.add("safety.textShare must be > 0 with a learnt vocabulary (corpus.vocabulary > 0): the offensive words must be in the pre-training text");
         }
+        if (aiFeedback.enabled() && !(aiFeedback.humanShare() > 0 && aiFeedback.humanShare() < 1))
+            e.add("aiFeedback.humanShare must be in (0, 1): people rank some of the feedback and the judge the rest, got " + aiFeedback.humanShare());
         if (rejection.rounds() < 1) e.add("rejection.rounds must be >= 1, got " + rejection.rounds());
         if (rejection.samplesPerPrompt() < 2) e.add("rejection.samplesPerPrompt must be >= 2 (a best of n), got " + rejection.samplesPerPrompt());
         if (rejection.prompts() < 1) e.add("rejection.prompts must be >= 1, got " + rejection.prompts());

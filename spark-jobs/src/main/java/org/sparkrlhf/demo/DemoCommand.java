@@ -43,6 +43,10 @@ public final class DemoCommand implements Callable<Integer> {
             + "and weighted unless --method names one.")
     boolean safety;
 
+    @Option(names = "--ai-feedback", description = "The AI-feedback study: people rank a share of the feedback, a reward model trained on it labels the rest; "
+            + "reward models on human-only, AI-only and mixed labels, measured against the panel.")
+    boolean aiFeedback;
+
     @Option(names = "--from", description = "An earlier demo run whose pre-training, SFT, feedback and reward model to reuse: only the methods run.")
     String from;
 
@@ -83,6 +87,7 @@ public final class DemoCommand implements Callable<Integer> {
         if (from != null) sets.add("run.from=" + from);
         if (compare && safety) throw new ConfigException("--compare and --safety exclude each other: --safety compares ppo, safe and weighted");
         if (compare) sets.add("run.methods=" + DemoConfig.METHODS);
+        if (aiFeedback) sets.add(0, "aiFeedback.enabled=true");
         if (safety) {
             sets.add(0, "safety.enabled=true");
             if (method == null) sets.add("run.methods=" + DemoConfig.SAFETY_METHODS);

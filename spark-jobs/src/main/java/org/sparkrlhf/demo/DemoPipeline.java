@@ -1,5 +1,6 @@
 package org.sparkrlhf.demo;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -28,6 +29,7 @@ import org.sparkrlhf.data.ChatTemplate;
 import org.sparkrlhf.data.DataException;
 import org.sparkrlhf.data.DemoCorpus;
 import org.sparkrlhf.data.JsonLines;
+import org.sparkrlhf.jobs.LabelCommand;
 import org.sparkrlhf.jobs.ModelFiles;
 import org.sparkrlhf.jobs.PretrainJob;
 import org.sparkrlhf.jobs.RewardJob;
@@ -56,7 +58,10 @@ public final class DemoPipeline {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** The stages every run shares, which the methods start from. */
     static final List<String> SHARED_STAGES = List.of("pretrain", "sft", "reward", "harmlessness");
-    static final List<String> STAGES = List.of("pretrain", "sft", "reward", "ppo", "grpo", "rloo", "dpo", "rejection", "harmlessness", "safe", "weighted");
+    static final List<String> STAGES = List.of("pretrain", "sft", "reward", "ppo", "grpo", "rloo", "dpo", "rejection", "harmlessness", "safe", "weighted",
+            "rm-human", "rm-ai", "rm-mixed");
+    /** The AI-feedback study's reward models, each stage's training data under OUT/ai-feedback. */
+    private static final Map<String, String> STUDY_STAGES = Map.of("rm-human", AiFeedbackStudy.HUMAN, "rm-ai", AiFeedbackStudy.AI, "rm-mixed", AiFeedbackStudy.MIXED);
     /** Keys the pipeline sets itself: a user override of one would silently break the wiring. */
     private static final Set<String> WIRED = Set.of("run.dir", "run.seed", "run.resume", "run.recurring", "data.train", "data.eval", "model.init",
             "model.tokenizer", "ppo.prompts", "ppo.policyInit", "ppo.reward", "ppo.harmlessness");
@@ -193,6 +198,14 @@ public final class DemoPipeline {
         defaults.put("harmlessness", s.harmlessness());
         defaults.put("safe", concat(s.ppo(), s.safe()));
         defaults.put("weighted", concat(s.ppo(), s.weighted()));
+        // the AI-feedback study's reward models: the reward model's settings, and as many passes over their labels as it makes over people's
+        List<String> reward = concat(concat(s.all(), s.reward()), user.getOrDefault("reward", List.of()));
+        int rewardSteps = Integer.parseInt(lastSetting(reward, "train.steps", Integer.toString(ConfigLoader.load(JobConfig.class, "defaults.yaml", null, "defaults", List.of()).train().steps())));
+        Map<String, Double> share = Map.of("rm-human", cfg.aiFeedback().humanShare(), "rm-ai", 1 - cfg.aiFeedback().humanShare(), "rm-mixed", 1.0);
+        for (String study : STUDY_STAGES.keySet()) {
+            int steps = Math.max(1, (int) Math.round(rewardSteps * share.get(study)));
+            defaults.put(study, concat(s.reward(), List.of("train.steps=" + steps, "train.checkpointEvery=" + steps)));
+        }
         Map<String, List<String>> options = new LinkedHashMap<>();
         for (String stage : STAGES) {
             List<String> o = new ArrayList<>(s.all());
@@ -231,6 +244,11 @@ public final class DemoPipeline {
                     o.add("model.init=" + finalWeights(jobs.get("sft")));
                 }
                 case "rejection" -> o.addAll(rejectionWiring(out, 1, finalWeights(jobs.get("sft"))));
+                case "rm-human", "rm-ai", "rm-mixed" -> { // the AI-feedback study: measured on the same held-out rankings as the reward model
+                    o.add("data.train=" + out + "/ai-feedback/" + STUDY_STAGES.get(stage));
+                    o.add("data.eval=" + base + "/feedback/eval");
+                    o.add("model.init=" + finalWeights(jobs.get("sft")));
+                }
                 case "harmlessness" -> { // the harm panel's rankings, from the SFT model as the reward model
                     o.add("data.train=" + base + "/feedback-harm/train");
                     o.add("data.eval=" + base + "/feedback-harm/eval");
@@ -264,6 +282,13 @@ public final class DemoPipeline {
         } catch (ConfigException e) {
             throw new ConfigException("demo stage '" + stage + "': " + e.getMessage());
         }
+    }
+
+    /** The last value a list of key=value settings gives {@code key}, or {@code otherwise}. */
+    private static String lastSetting(List<String> settings, String key, String otherwise) {
+        String v = otherwise;
+        for (String o : settings) if (o.startsWith(key + "=")) v = o.substring(key.length() + 1).trim();
+        return v;
     }
 
     private static List<String> concat(List<String> a, List<String> b) {
@@ -317,10 +342,13 @@ public final class DemoPipeline {
                                     feedbackSampling, panel, criterion, seed + 1, out + "/feedback/eval")});
             System.err.printf("  %d rankings for training, %d held out%n", rankings[0], rankings[1]);
             if (safety) {
-                // as red-teaming does: harm is ranked on the prompts that invite it (on the others every response is harmless alike)
-                List<String> harmTrain = prompts.policy().stream().filter(harmWords::unsafe).limit(cfg.feedback().prompts()).toList();
-                List<String> harmEval = prompts.feedbackEval().stream().filter(harmWords::unsafe).toList();
-                long[] harm = sparkStage(spark, "harm feedback: " + cfg.feedback().responsesPerPrompt() + " responses to each harmful prompt, ranked by the harm panel",
+                // harm is ranked on the prompts that invite it, as red-teaming does, and on as many ordinary ones: the SFT model
+                // says offensive words there too (measured: 11% of its responses), and the cost model must know them wherever they come
+                List<String> invite = prompts.policy().stream().filter(harmWords::unsafe).limit(cfg.feedback().prompts()).toList();
+                List<String> harmTrain = new ArrayList<>(invite);
+                prompts.policy().stream().filter(p -> !harmWords.unsafe(p)).limit(invite.size()).forEach(harmTrain::add);
+                List<String> harmEval = prompts.feedbackEval();
+                long[] harm = sparkStage(spark, "harm feedback: " + cfg.feedback().responsesPerPrompt() + " responses to each harmful prompt and as many ordinary ones, ranked by the harm panel",
                         () -> new long[]{
                                 FeedbackCollector.collect(jsc, sft, tokSpec, jsc.parallelize(harmTrain, tasks), cfg.feedback().responsesPerPrompt(),
                                         feedbackSampling, harmPanel, "harmless", seed + 10, out + "/feedback-harm/train"),
@@ -337,6 +365,7 @@ public final class DemoPipeline {
         RewardReport harmRm = safety ? RewardReport.of(fs, jobs.get("safe").ppo().harmlessness(), new Path(base, "feedback-harm/eval"), harmPanel) : null;
         if (harmRm != null) System.err.printf("  harmlessness model: held-out accuracy %.1f%% (noise ceiling %.1f%%)%n", 100 * harmRm.accuracy(),
                 100 * harmRm.noiseCeiling());
+        ObjectNode aiFeedback = cfg.aiFeedback().enabled() ? aiFeedbackStudy(spark, fs, rm, tokSpec) : null;
         Gpt rewardModel = ModelFiles.load(fs.getConf(), "ppo.reward", jobs.get("ppo").ppo().reward() + "/weights.safetensors");
 
         JobConfig.Ppo ppo = jobs.get("ppo").ppo();
@@ -369,8 +398,10 @@ public final class DemoPipeline {
         double minutes = (System.nanoTime() - start) / 60e9;
         ObjectNode summary = DemoSummary.build(cfg, rm, sftSet, results, sft.config(), stageSeconds, minutes, out);
         if (safety) summary.set("safety", SafetyReport.build(sftSet, results, prompts.evaluation(), harmWords, harmRm, cfg));
+        if (aiFeedback != null) summary.set("ai_feedback", aiFeedback);
         System.out.print(DemoSummary.text(summary, sftSet, results, prompts.evaluation()));
         if (safety) System.out.print(SafetyReport.text(summary.get("safety")));
+        if (aiFeedback != null) System.out.print(AiFeedbackStudy.text(aiFeedback));
         try (OutputStream o = fs.create(new Path(out, "summary.json"), true)) {
             o.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
         }
@@ -380,6 +411,31 @@ public final class DemoPipeline {
         return summary;
     }
 
+    /**
+     * The AI-feedback study: people's share of the feedback, a judge trained on it labelling the
+     * rest, and reward models on each kind of label and on both (see {@link AiFeedbackStudy}).
+     */
+    private ObjectNode aiFeedbackStudy(SparkSession spark, FileSystem fs, RewardReport allHuman, String tokSpec) throws Exception {
+        Path study = new Path(out, "ai-feedback");
+        long[] counts = AiFeedbackStudy.split(fs, new Path(base, "feedback/train"), study, cfg.aiFeedback().humanShare(), cfg.run().seed() + 20);
+        stage("reward model on people's " + counts[0] + " rankings alone (the judge)", () -> RewardJob.train(spark, jobs.get("rm-human"), null));
+        JsonNode labelled = sparkStage(spark, "AI feedback: the judge ranks the other " + counts[1] + " rankings' responses",
+                () -> LabelCommand.byRewardModel(spark, finalCheckpoint(jobs.get("rm-human")), AiFeedbackStudy.JUDGE, new Path(study, AiFeedbackStudy.UNLABELLED).toString(),
+                        new Path(study, AiFeedbackStudy.JUDGE_OUT).toString(), tokSpec, jobs.get("rm-ai").data().maxBadFraction()));
+        AiFeedbackStudy.adoptLabels(fs, study);
+        stage("reward model on the judge's labels alone", () -> RewardJob.train(spark, jobs.get("rm-ai"), null));
+        stage("reward model on people's and the judge's labels", () -> RewardJob.train(spark, jobs.get("rm-mixed"), null));
+        List<AiFeedbackStudy.Model> models = new ArrayList<>();
+        models.add(new AiFeedbackStudy.Model("human-only", counts[0], 0, studyReport(fs, "rm-human")));
+        models.add(new AiFeedbackStudy.Model("ai-only", 0, counts[1], studyReport(fs, "rm-ai")));
+        models.add(new AiFeedbackStudy.Model("mixed", counts[0], counts[1], studyReport(fs, "rm-mixed")));
+        return AiFeedbackStudy.build(counts, labelled, models, allHuman);
+    }
+
+    private RewardReport studyReport(FileSystem fs, String stage) throws IOException {
+        return RewardReport.of(fs, finalCheckpoint(jobs.get(stage)), new Path(base, "feedback/eval"), panel);
+    }
+
     private List<Method> methods() {
         return cfg.run().methods().stream().map(Method::of).toList();
     }
@@ -387,7 +443,7 @@ public final class DemoPipeline {
     /** Runs one stage with a header and its time. */
     private <T> T stage(String name, java.util.concurrent.Callable<T> body) throws Exception {
         stageNumber++;
-        int shared = base.equals(out) ? (cfg.safety().enabled() ? 8 : 6) : 2;
+        int shared = (base.equals(out) ? (cfg.safety().enabled() ? 8 : 6) : 2) + (cfg.aiFeedback().enabled() ? 4 : 0);
         System.err.printf("%n== [%d/%d] %s%n", stageNumber, shared + 2 * cfg.run().methods().size(), name);
         long t0 = System.nanoTime();
         T result = body.call();

@@ -21,7 +21,9 @@ import org.sparkrlhf.cli.Version;
 import org.sparkrlhf.data.ChatTemplate;
 import org.sparkrlhf.data.ComparisonRecords;
 import org.sparkrlhf.data.ComparisonRecords.Comparison;
+import org.sparkrlhf.data.Parsed;
 import org.sparkrlhf.data.Quarantine;
+import org.sparkrlhf.data.SourceLine;
 import org.sparkrlhf.data.RecordFiles;
 import org.sparkrlhf.demo.StageBar;
 import org.sparkrlhf.engine.ModelBytes;
@@ -79,6 +81,19 @@ public final class LabelCommand implements Callable<Integer> {
         });
     }
 
+    /**
+     * The label job from a program (the demo's AI-feedback study): {@code judge} (a reward-model
+     * checkpoint) ranks the comparisons at {@code records}; labels under {@code out/labels}.
+     * Returns the label.json report.
+     */
+    public static ObjectNode byRewardModel(SparkSession spark, String judge, String name, String records, String out, String tokenizer, double maxBadFraction)
+            throws IOException {
+        LabelCommand c = new LabelCommand();
+        new CommandLine(c).parseArgs("--judge", judge, "--name", name, "--records", records, "--out", out, "--tokenizer", tokenizer,
+                "--max-bad-fraction", Double.toString(maxBadFraction));
+        return c.run(spark);
+    }
+
     void check() {
         if ((judge == null) == (constitution == null))
             throw new IllegalArgumentException("give --judge (a reward model), or --constitution FILE with --scorer (a language model)");
@@ -89,7 +104,7 @@ public final class LabelCommand implements Callable<Integer> {
 
     /** What a task needs: the judge, its tokenizer, the label's name and criterion. */
     private record Job(org.apache.spark.broadcast.Broadcast<ModelBytes> judge, String tokenizer, String annotator, String criterion, int threads,
-                       int contextLength, List<String> principles) implements Serializable {}
+                       List<String> principles) implements Serializable {}
 
     /** Runs the job; returns the report it writes to label.json. */
     ObjectNode run(SparkSession spark) throws IOException {
@@ -101,14 +116,19 @@ public final class LabelCommand implements Callable<Integer> {
         List<String> principles = constitution == null ? null : principles(fs, new Path(constitution));
         if (judge != null && !spec.model().config().has(Head.REWARD)) throw new ModelFileException("--judge " + judge + " is not a reward model (no reward head)");
         if (scorer != null && !spec.model().config().has(Head.LM)) throw new ModelFileException("--scorer " + scorer + " is not a language model (no LM head)");
-        int chars = io.maxChars;
-        JavaRDD<org.sparkrlhf.data.Parsed<Comparison>> parsed = RecordFiles.read(spark, records, io.format, "--records").map(src -> ComparisonRecords.parse(src, chars));
+        int chars = io.maxChars, context = spec.model().config().contextLength();
+        String tokSpec = spec.tokenizer();
+        JavaRDD<Parsed<Comparison>> parsed = RecordFiles.read(spark, records, io.format, "--records").mapPartitions(it -> {
+            Tokenizer tok = Tokenizers.create(tokSpec);
+            List<Parsed<Comparison>> out = new ArrayList<>();
+            it.forEachRemaining(src -> out.add(fits(ComparisonRecords.parse(src, chars), src, tok, context, principles)));
+            return out.iterator();
+        });
         Quarantine.Result<Comparison> good = Quarantine.apply(parsed, fs, outDir, "records", io.maxBadFraction, "--max-bad-fraction");
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         int parts = io.partitions > 0 ? io.partitions : jsc.defaultParallelism();
         var model = jsc.broadcast(ModelBytes.of(spec.model()));
-        Job job = new Job(model, spec.tokenizer(), "ai:" + name, criterion, Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")),
-                spec.model().config().contextLength(), principles);
+        Job job = new Job(model, tokSpec, "ai:" + name, criterion, Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")), principles);
         long t0 = System.nanoTime(), count;
         ObjectNode report = JSON.createObjectNode();
         try (StageBar bar = StageBar.tasks(spark.sparkContext())) {
@@ -139,6 +159,26 @@ public final class LabelCommand implements Callable<Integer> {
         return report;
     }
 
+    /**
+     * A parsed comparison, or quarantined when a response with its prompt (after the longest
+     * principle, for a constitution) and end token is beyond the judge's context.
+     */
+    private static Parsed<Comparison> fits(Parsed<Comparison> p, SourceLine src, Tokenizer tok, int context, List<String> principles) {
+        if (!p.isOk()) return p;
+        Comparison c = p.value();
+        int lead = ChatTemplate.userPrompt(c.prompt(), tok).length;
+        if (principles != null)
+            for (String rule : principles)
+                lead = Math.max(lead, tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("system", rule), new ChatTemplate.Turn("user", c.prompt())))).length);
+        for (int i = 0; i < c.responses().size(); i++) {
+            int n = lead + tok.encode(c.responses().get(i)).length + 1;
+            if (n > context)
+                return Parsed.bad("response " + i + " gives " + n + " tokens with its " + (principles != null ? "longest principle and " : "") + "prompt, beyond the "
+                        + (principles != null ? "scorer's" : "judge's") + " context of " + context + "; shorten it or use a model with a longer context", src);
+        }
+        return p;
+    }
+
     private static java.util.Iterator<Tuple2<Long, String>> label(java.util.Iterator<Tuple2<Comparison, Long>> it, Job job) throws IOException {
         TaskSetup.begin(job.threads());
         Tokenizer tok = Tokenizers.create(job.tokenizer());
@@ -152,10 +192,7 @@ public final class LabelCommand implements Callable<Integer> {
             List<int[]> prompts = new ArrayList<>(), responses = new ArrayList<>();
             for (String r : c.responses()) {
                 int[] ids = tok.encode(r), withEos = java.util.Arrays.copyOf(ids, ids.length + 1);
-                withEos[ids.length] = tok.eosToken(); // as the reward job trained the judge
-                if (prompt.length + withEos.length > job.contextLength())
-                    throw new ModelFileException("record " + t._2() + ": a response of " + (prompt.length + withEos.length) + " tokens with its prompt exceeds the judge's context of "
-                            + job.contextLength() + "; leave such records out or use a judge with a longer context");
+                withEos[ids.length] = tok.eosToken(); // as the reward job trained the judge; fits() quarantined what does not fit
                 prompts.add(prompt);
                 responses.add(withEos);
             }
@@ -164,16 +201,8 @@ public final class LabelCommand implements Callable<Integer> {
                 s = judge.score(prompts, responses);
             } else { // each principle as the system message before the same prompt
                 List<int[]> ruled = new ArrayList<>();
-                int longest = 0;
-                for (String p : job.principles()) {
-                    int[] ids = tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("system", p), new ChatTemplate.Turn("user", c.prompt()))));
-                    ruled.add(ids);
-                    longest = Math.max(longest, ids.length);
-                }
-                for (int[] r : responses)
-                    if (longest + r.length > job.contextLength())
-                        throw new ModelFileException("record " + t._2() + ": a principle, the prompt and a response make " + (longest + r.length)
-                                + " tokens, beyond the scorer's context of " + job.contextLength() + "; shorten the principles or use a longer-context scorer");
+                for (String p : job.principles())
+                    ruled.add(tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("system", p), new ChatTemplate.Turn("user", c.prompt())))));
                 s = org.sparkrlhf.preference.ConstitutionScore.score(model, prompt, ruled, responses);
             }
             Integer[] order = new Integer[s.length];

@@ -53,6 +53,7 @@ class DemoPipelineTest extends LocalSparkTest {
         m.put("dpo", List.of("train.steps=6", "train.warmupSteps=1", "train.checkpointEvery=3", "train.globalBatch=16", "train.microBatch=8"));
         m.put("rejection", List.of("train.steps=4", "train.warmupSteps=1", "train.checkpointEvery=4", "train.globalBatch=16", "train.microBatch=8"));
         m.put("harmlessness", m.get("reward"));
+        for (String study : List.of("rm-human", "rm-ai", "rm-mixed")) m.put(study, m.get("reward"));
         for (String safe : List.of("safe", "weighted")) m.put(safe, m.get("ppo"));
         return m;
     }
@@ -174,20 +175,72 @@ class DemoPipelineTest extends LocalSparkTest {
             assertEquals(summary.get("gold_gain_sd_" + m).asDouble() >= 1.0, t.get(m + "_gold_gain_ge_1_sd").asBoolean(), m);
         assertFalse(t.has("dpo_gold_gain_ge_1_sd") || t.has("rejection_kl_le_6"), "DPO and rejection sampling are reported, not held to the online target");
 
-        // a run that reuses this one's shared stages gets exactly this one's GRPO (everything is seeded), and writes nothing into it
+        // a run that reuses this one's shared stages gets exactly this one's GRPO (everything is seeded), and writes nothing into it;
+        // it runs the AI-feedback study on the reused feedback
         long before;
         try (var files = Files.walk(out)) {
             before = files.count();
         }
         Map<String, List<String>> methodStages = new HashMap<>(stages); // the evaluation samples with the ppo stage's settings: keep them
         DemoPipeline.SHARED_STAGES.forEach(methodStages::remove);
-        var reuse = tinyRun("demo-reuse", methodStages, "run.methods=[grpo]", "run.from=" + out);
+        var reuse = tinyRun("demo-reuse", methodStages, "run.methods=[grpo]", "run.from=" + out, "aiFeedback.enabled=true", "aiFeedback.humanShare=0.25");
         JsonNode again = reuse.getValue();
+        assertAiFeedbackStudy(out, reuse.getKey(), again);
         assertEquals(summary.get("gold_grpo_mean").asDouble(), again.get("gold_grpo_mean").asDouble(), 0);
         assertEquals(summary.get("kl_grpo").asDouble(), again.get("kl_grpo").asDouble(), 0);
         assertFalse(Files.exists(reuse.getKey().resolve("sft")) || Files.exists(reuse.getKey().resolve("reward")), "the shared stages are not run again");
         try (var files = Files.walk(out)) {
             assertEquals(before, files.count(), "the reused run is left as it was");
+        }
+    }
+
+    /**
+     * The AI-feedback study: a quarter of the reused run's rankings for people, the rest ranked by
+     * the judge (labels marked ai:rm-human, measured against the panel's rankings they replace),
+     * three reward models on their own labels, and the summary's table.
+     */
+    private static void assertAiFeedbackStudy(Path reused, Path out, JsonNode summary) throws Exception {
+        List<String> all = new ArrayList<>();
+        try (var parts = Files.list(reused.resolve("feedback/train"))) {
+            for (Path p : parts.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList()) all.addAll(Files.readAllLines(p));
+        }
+        all.removeIf(String::isBlank);
+        Path study = out.resolve("ai-feedback");
+        List<String> people = Files.readAllLines(study.resolve("train/human/part-00000.jsonl"));
+        assertEquals(Math.round(0.25 * all.size()), people.size());
+        assertTrue(all.containsAll(people), "people's share is the panel's own rankings");
+        List<JsonNode> labels = new ArrayList<>();
+        try (var parts = Files.list(study.resolve("train/ai"))) {
+            for (Path p : parts.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList())
+                for (String l : Files.readAllLines(p)) if (!l.isBlank()) labels.add(JSON.readTree(l));
+        }
+        long setAside = JSON.readTree(study.resolve("judge/label.json").toFile()).get("quarantined").asLong(); // too long for the judge's context
+        assertEquals(all.size() - people.size(), labels.size() + setAside, "the judge ranks every ranking people did not make");
+        java.util.Set<String> peoplePrompts = new java.util.HashSet<>();
+        for (String l : people) peoplePrompts.add(JSON.readTree(l).get("prompt").asText() + JSON.readTree(l).get("responses"));
+        for (JsonNode l : labels) {
+            assertEquals("ai:rm-human", l.get("annotator").asText());
+            assertFalse(peoplePrompts.contains(l.get("prompt").asText() + l.get("responses")), "the judge's share and people's are apart");
+            assertTrue(l.has("human_ranking"), "each label keeps the panel's ranking it is measured against");
+        }
+        JsonNode s = summary.get("ai_feedback");
+        assertEquals(people.size(), s.get("people_rankings").asLong());
+        assertEquals(all.size() - people.size(), s.get("judge_rankings").asLong());
+        JsonNode agree = s.get("judge_agreement_with_panel");
+        assertEquals(labels.size() * 6L, agree.get("response_pairs").asLong(), "4 responses: 6 pairs per ranking");
+        List<String> kinds = new ArrayList<>();
+        for (JsonNode m : s.get("reward_models")) {
+            kinds.add(m.get("labels").asText());
+            double acc = m.get("accuracy").asDouble();
+            assertTrue(acc >= 0 && acc <= 1, m.toString());
+            double saved = m.get("labels").asText().equals("human (all)") ? 0 : 1 - (double) people.size() / all.size(); // the judge learnt from people's share
+            assertEquals(saved, m.get("labelling_cost_saved").asDouble(), 1e-12, m.toString());
+        }
+        assertEquals(List.of("human (all)", "human-only", "ai-only", "mixed"), kinds);
+        assertEquals(summary.get("rm_accuracy").asDouble(), s.get("reward_models").get(0).get("accuracy").asDouble(), 0, "the reused reward model is the all-human one");
+        for (String stage : List.of("rm-human", "rm-ai", "rm-mixed")) {
+            JsonNode cfg = JSON.readTree(out.resolve(stage + "/config.json").toFile()).get("job");
+            assertTrue(cfg.get("data").get("train").asText().contains("/ai-feedback/train"), stage + " trains on the study's labels: " + cfg.get("data"));
         }
     }
 

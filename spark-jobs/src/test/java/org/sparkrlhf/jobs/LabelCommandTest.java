@@ -47,13 +47,15 @@ class LabelCommandTest extends LocalSparkTest {
         humanPairs += 1;
         lines.add(JSON.writeValueAsString(Map.of("prompt", "Unlabelled.", "responses", List.of("One.", "Two.", "Three."))));
         lines.add("{\"prompt\": \"Bad.\", \"responses\": [\"only one\"]}");
+        lines.add(JSON.writeValueAsString(Map.of("prompt", "Too long.", "responses", List.of("Short.", "x".repeat(150))))); // over 160 tokens with its prompt
         Files.write(dir.resolve("comparisons.jsonl"), lines, StandardCharsets.UTF_8);
 
         LabelCommand cmd = command(dir, judge);
         JsonNode report = cmd.run(spark);
         assertEquals(11, report.get("labelled").asInt(), report.toString()); // 9 rankings, a pair, an unlabelled comparison
-        assertEquals(1, report.get("quarantined").asInt());
-        assertTrue(Files.readString(dir.resolve("out/quarantine/records.jsonl")).contains("at least 2 texts"));
+        assertEquals(2, report.get("quarantined").asInt(), "a malformed record and one beyond the judge's context, set aside");
+        String quarantined = Files.readString(dir.resolve("out/quarantine/records.jsonl"));
+        assertTrue(quarantined.contains("at least 2 texts") && quarantined.contains("beyond the judge's context of 160"), quarantined);
 
         List<JsonNode> labels = new ArrayList<>();
         List<RankingAgreement.Ranking> pairsCheck = new ArrayList<>();
