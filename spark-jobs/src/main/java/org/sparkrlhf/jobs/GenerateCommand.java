@@ -74,10 +74,14 @@ public final class GenerateCommand implements Callable<Integer> {
     }
 
     void check() {
-        if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1, got " + samples);
-        if (keepBest && reward == null) throw new IllegalArgumentException("--keep-best picks by the reward model's score: give --reward");
+        if (samples < 1) throw new OptionException("--samples must be >= 1, got " + samples);
+        if (keepBest && reward == null) throw new OptionException("--keep-best picks by the reward model's score: give --reward");
         io.check();
-        new SamplingConfig(temperature, topK, topP, maxNewTokens, null, false); // validates, naming the setting
+        try {
+            new SamplingConfig(temperature, topK, topP, maxNewTokens, null, false); // validates, naming the setting
+        } catch (IllegalArgumentException e) {
+            throw new OptionException(e.getMessage() + " (set by --temperature, --top-k, --top-p and --max-new-tokens)");
+        }
     }
 
     /** Runs the job on {@code spark}; returns the number of responses written. */
@@ -95,7 +99,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (tok.vocabSize() > policy.model().config().vocabSize())
             throw new ModelFileException("tokenizer " + policy.tokenizer() + " has " + tok.vocabSize() + " tokens but the model only " + policy.model().config().vocabSize());
         int maxPrompt = policy.model().config().contextLength() - maxNewTokens;
-        if (maxPrompt < 1) throw new IllegalArgumentException("--max-new-tokens " + maxNewTokens + " leaves no room for a prompt in the model's context of "
+        if (maxPrompt < 1) throw new OptionException("--max-new-tokens " + maxNewTokens + " leaves no room for a prompt in the model's context of "
                 + policy.model().config().contextLength());
         String spec = policy.tokenizer();
         int chars = io.maxChars;

@@ -96,9 +96,9 @@ public final class LabelCommand implements Callable<Integer> {
 
     void check() {
         if ((judge == null) == (constitution == null))
-            throw new IllegalArgumentException("give --judge (a reward model), or --constitution FILE with --scorer (a language model)");
-        if (constitution != null && scorer == null) throw new IllegalArgumentException("--constitution needs --scorer: the language model that applies it");
-        if (!name.matches("[A-Za-z0-9._-]{1,40}")) throw new IllegalArgumentException("--name must be 1-40 letters, digits, '.', '_' or '-', got '" + name + "'");
+            throw new OptionException("give --judge (a reward model), or --constitution FILE with --scorer (a language model)");
+        if (constitution != null && scorer == null) throw new OptionException("--constitution needs --scorer: the language model that applies it");
+        if (!name.matches("[A-Za-z0-9._-]{1,40}")) throw new OptionException("--name must be 1-40 letters, digits, '.', '_' or '-', got '" + name + "'");
         io.check();
     }
 
@@ -231,7 +231,7 @@ public final class LabelCommand implements Callable<Integer> {
 
     /** The principles of a constitution file: its non-empty lines, '#' comments left out. */
     static List<String> principles(FileSystem fs, Path file) throws IOException {
-        if (!fs.exists(file)) throw new IllegalArgumentException("--constitution " + file + " does not exist");
+        if (!fs.exists(file)) throw new OptionException("--constitution " + file + " does not exist");
         List<String> out = new ArrayList<>();
         try (var in = fs.open(file)) {
             for (String l : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
@@ -239,7 +239,7 @@ public final class LabelCommand implements Callable<Integer> {
                 if (!t.isEmpty() && !t.startsWith("#")) out.add(t);
             }
         }
-        if (out.isEmpty()) throw new IllegalArgumentException("--constitution " + file + " holds no principles (one per line)");
+        if (out.isEmpty()) throw new OptionException("--constitution " + file + " holds no principles (one per line)");
         return out;
     }
 

@@ -29,8 +29,8 @@ final class RecordJobOptions {
     boolean verbose;
 
     void check() {
-        if (!format.equals("jsonl") && !format.equals("parquet")) throw new IllegalArgumentException("--format must be jsonl or parquet, got '" + format + "'");
-        if (!outFormat.equals("jsonl") && !outFormat.equals("parquet")) throw new IllegalArgumentException("--out-format must be jsonl or parquet, got '" + outFormat + "'");
+        if (!format.equals("jsonl") && !format.equals("parquet")) throw new OptionException("--format must be jsonl or parquet, got '" + format + "'");
+        if (!outFormat.equals("jsonl") && !outFormat.equals("parquet")) throw new OptionException("--out-format must be jsonl or parquet, got '" + outFormat + "'");
     }
 
     /** A command's own checks, made before Spark starts. */
@@ -65,7 +65,7 @@ final class RecordJobOptions {
     /** {@code --out}, which must not exist yet: nothing is overwritten. */
     Path newOutDir(Configuration hadoop) throws IOException {
         Path dir = new Path(out);
-        if (dir.getFileSystem(hadoop).exists(dir)) throw new IllegalArgumentException("--out " + out + " exists; name a new directory (nothing is overwritten)");
+        if (dir.getFileSystem(hadoop).exists(dir)) throw new OptionException("--out " + out + " exists; name a new directory (nothing is overwritten)");
         return dir;
     }
 }

@@ -62,7 +62,7 @@ public final class ResponseBatches implements AutoCloseable {
         if (!policy.model().config().has(Head.LM)) throw new ModelFileException("--policy " + model + " has no language-model head: it cannot generate");
         Tokenizer tok = Tokenizers.create(policy.tokenizer());
         int maxPrompt = policy.model().config().contextLength() - sampling.maxNewTokens();
-        if (maxPrompt < 1) throw new IllegalArgumentException("--max-new-tokens " + sampling.maxNewTokens() + " leaves no room for a prompt in the model's context of "
+        if (maxPrompt < 1) throw new OptionException("--max-new-tokens " + sampling.maxNewTokens() + " leaves no room for a prompt in the model's context of "
                 + policy.model().config().contextLength());
         String spec = policy.tokenizer();
         var parsed = RecordFiles.read(spark, promptsUri, "jsonl", "--prompts").map(src -> TextPairRecords.parse(src, maxChars, Tokenizers.create(spec), maxPrompt, false));

@@ -7,7 +7,7 @@ import org.sparkrlhf.data.DataException;
 import org.sparkrlhf.rundir.RunDirectoryException;
 
 /**
- * How a command ends on a mistake the user can fix (config, data, model files, run directory):
+ * How a command ends on a mistake the user can fix (config, data, model files, run directory, options):
  * one line on stderr that names the place and the fix, and exit code 2; the stack trace only with
  * {@code --verbose}. Anything else is a bug and keeps its stack trace.
  */
@@ -17,7 +17,7 @@ public final class UserErrors {
     public static final int EXIT_CODE = 2;
 
     private static final List<Class<? extends RuntimeException>> TYPES =
-            List.of(ConfigException.class, DataException.class, RunDirectoryException.class, ModelFileException.class);
+            List.of(ConfigException.class, DataException.class, RunDirectoryException.class, ModelFileException.class, OptionException.class);
 
     /** The user's mistake behind {@code e}, which may arrive wrapped (a Spark task's failure), or null for a bug. */
     static RuntimeException find(Throwable e) {

@@ -92,6 +92,20 @@ class JobCommandTest {
     }
 
     @Test
+    void commandOptionMistakesAreOneLineBeforeSparkStarts() {
+        Path out = dir.resolve("label-out");
+        assertEquals("error: give --judge (a reward model), or --constitution FILE with --scorer (a language model)",
+                run(new LabelCommand(), "--name", "j", "--records", prompts.toString(), "--out", out.toString()).errorLine());
+        assertEquals("error: --name must be 1-40 letters, digits, '.', '_' or '-', got 'a judge'",
+                run(new LabelCommand(), "--judge", "/no/rm", "--name", "a judge", "--records", prompts.toString(), "--out", out.toString()).errorLine());
+        assertEquals("error: --out-format must be jsonl or parquet, got 'csv'", run(new GenerateCommand(), "--model", "/no/model", "--prompts", prompts.toString(),
+                "--out", out.toString(), "--out-format", "csv").errorLine());
+        assertEquals("error: topP must be in (0, 1], got 2.0 (set by --temperature, --top-k, --top-p and --max-new-tokens)",
+                run(new GenerateCommand(), "--model", "/no/model", "--prompts", prompts.toString(), "--out", out.toString(), "--top-p", "2").errorLine());
+        assertFalse(Files.exists(out), "nothing written");
+    }
+
+    @Test
     void missingFilesAreNamedByTheirKeyBeforeSparkStarts() {
         String run = newRun("missing-files");
         assertEquals("error: model.init: /no/init.safetensors does not exist; point model.init at a weights file, e.g. "
