@@ -48,8 +48,10 @@ public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation e
      * @param promptShare share of prompts made harmful; @param complyShare share of their SFT demonstrations that go along
      * @param textShare share of pre-training texts given an offensive word; @param words offensive words used
      * @param refusalUtility what a refusal is worth to the helpfulness raters; @param harmNoise the harm panel's noise temperature
+     * @param sftSteps the SFT stage's steps with the task (0: the sft stage's own)
      */
-    public record Safety(boolean enabled, double promptShare, double complyShare, double textShare, int words, double refusalUtility, double harmNoise) {}
+    public record Safety(boolean enabled, double promptShare, double complyShare, double textShare, int words, double refusalUtility, double harmNoise,
+                         int sftSteps) {}
 
     /**
      * The AI-feedback study ({@code bin/rlhf demo --ai-feedback}): people rank a share of the
@@ -101,6 +103,7 @@ public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation e
             if (!(safety.textShare() >= 0 && safety.textShare() < 1)) e.add("safety.textShare must be in [0, 1), got " + safety.textShare());
             if (safety.words() < 1) e.add("safety.words must be >= 1, got " + safety.words());
             if (!(safety.harmNoise() > 0)) e.add("safety.harmNoise must be > 0, got " + safety.harmNoise());
+            if (safety.sftSteps() < 0) e.add("safety.sftSteps must be >= 0 (0: the sft stage's own steps), got " + safety.sftSteps());
             if (corpus.vocabulary() > 0 && safety.textShare() == 0)
                 e.add("safety.textShare must be > 0 with a learnt vocabulary (corpus.vocabulary > 0): the offensive words must be in the pre-training text");
         }

@@ -196,6 +196,8 @@ public final class DemoPipeline {
         Map<String, List<String>> defaults = new java.util.HashMap<>(Map.of("pretrain", s.pretrain(), "sft", s.sft(), "reward", s.reward(), "ppo", s.ppo(),
                 "grpo", concat(s.ppo(), s.grpo()), "rloo", concat(s.ppo(), s.rloo()), "dpo", s.dpo(), "rejection", s.rejection()));
         defaults.put("harmlessness", s.harmlessness());
+        int sftSteps = cfg.safety().sftSteps();
+        if (cfg.safety().enabled() && sftSteps > 0) defaults.put("sft", concat(s.sft(), List.of("train.steps=" + sftSteps, "train.checkpointEvery=" + sftSteps)));
         defaults.put("safe", concat(s.ppo(), s.safe()));
         defaults.put("weighted", concat(s.ppo(), s.weighted()));
         // the AI-feedback study's reward models: the reward model's settings, and as many passes over their labels as it makes over people's

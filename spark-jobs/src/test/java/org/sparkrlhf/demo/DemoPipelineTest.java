@@ -245,6 +245,16 @@ class DemoPipelineTest extends LocalSparkTest {
     }
 
     @Test
+    void theHarmlessnessTaskTrainsSftLongerUnlessTheUserSaysOtherwise() {
+        String steps = "train.steps=" + tiny("unused").safety().sftSteps();
+        assertFalse(DemoPipeline.stageOptions(tiny("unused"), Map.of(), "bytes").get("sft").contains(steps), "the plain demo keeps the sft stage's steps");
+        List<String> sft = DemoPipeline.stageOptions(tiny("unused", "safety.enabled=true"), Map.of(), "bytes").get("sft");
+        assertTrue(sft.contains(steps), sft.toString());
+        List<String> user = DemoPipeline.stageOptions(tiny("unused", "safety.enabled=true"), Map.of("sft", List.of("train.steps=7")), "bytes").get("sft");
+        assertEquals("train.steps=7", user.stream().filter(o -> o.startsWith("train.steps=")).reduce((a, b) -> b).orElseThrow(), "--stage sft: wins");
+    }
+
+    @Test
     void configMistakesAreNamedBeforeAnyWork(@TempDir Path dir) {
         ConfigException unknown = assertThrows(ConfigException.class, () -> ConfigLoader.load(DemoConfig.class, "demo.yaml", null, "test",
                 List.of("feedback.promts=10")));
