@@ -197,17 +197,13 @@ public final class DemoPipeline {
                 "grpo", concat(s.ppo(), s.grpo()), "rloo", concat(s.ppo(), s.rloo()), "dpo", s.dpo(), "rejection", s.rejection()));
         defaults.put("harmlessness", s.harmlessness());
         int sftSteps = cfg.safety().sftSteps();
-        if (cfg.safety().enabled() && sftSteps > 0) defaults.put("sft", concat(s.sft(), List.of("train.steps=" + sftSteps, "train.checkpointEvery=" + sftSteps)));
+        if (cfg.safety().enabled() && sftSteps > 0) defaults.put("sft", withSteps(s.sft(), sftSteps));
         defaults.put("safe", concat(s.ppo(), s.safe()));
         defaults.put("weighted", concat(s.ppo(), s.weighted()));
         // the AI-feedback study's reward models: the reward model's settings, and as many passes over their labels as it makes over people's
-        List<String> reward = concat(concat(s.all(), s.reward()), user.getOrDefault("reward", List.of()));
-        int rewardSteps = Integer.parseInt(lastSetting(reward, "train.steps", Integer.toString(ConfigLoader.load(JobConfig.class, "defaults.yaml", null, "defaults", List.of()).train().steps())));
+        int rewardSteps = steps(concat(concat(s.all(), s.reward()), user.getOrDefault("reward", List.of())));
         Map<String, Double> share = Map.of("rm-human", cfg.aiFeedback().humanShare(), "rm-ai", 1 - cfg.aiFeedback().humanShare(), "rm-mixed", 1.0);
-        for (String study : STUDY_STAGES.keySet()) {
-            int steps = Math.max(1, (int) Math.round(rewardSteps * share.get(study)));
-            defaults.put(study, concat(s.reward(), List.of("train.steps=" + steps, "train.checkpointEvery=" + steps)));
-        }
+        for (String study : STUDY_STAGES.keySet()) defaults.put(study, withSteps(s.reward(), Math.max(1, (int) Math.round(rewardSteps * share.get(study)))));
         Map<String, List<String>> options = new LinkedHashMap<>();
         for (String stage : STAGES) {
             List<String> o = new ArrayList<>(s.all());
@@ -286,11 +282,24 @@ public final class DemoPipeline {
         }
     }
 
-    /** The last value a list of key=value settings gives {@code key}, or {@code otherwise}. */
-    private static String lastSetting(List<String> settings, String key, String otherwise) {
-        String v = otherwise;
-        for (String o : settings) if (o.startsWith(key + "=")) v = o.substring(key.length() + 1).trim();
-        return v;
+    /** A stage's settings trained for {@code steps}, checkpointing its last. */
+    private static List<String> withSteps(List<String> settings, int steps) {
+        return concat(settings, List.of("train.steps=" + steps, "train.checkpointEvery=" + steps));
+    }
+
+    /**
+     * The train.steps a stage's settings give (the last one), else the job default's; a value that
+     * is not a whole number counts as the default here, and the stage's own config check names it.
+     */
+    private static int steps(List<String> settings) {
+        String v = null;
+        for (String o : settings) if (o.startsWith("train.steps=")) v = o.substring("train.steps=".length()).trim();
+        try {
+            if (v != null) return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            // the reward stage's config load reports it, naming the stage and key
+        }
+        return ConfigLoader.load(JobConfig.class, "defaults.yaml", null, "defaults", List.of()).train().steps();
     }
 
     private static List<String> concat(List<String> a, List<String> b) {

@@ -102,8 +102,8 @@ public final class LabelCommand implements Callable<Integer> {
         io.check();
     }
 
-    /** What a task needs: the judge, its tokenizer, the label's name and criterion. */
-    private record Job(org.apache.spark.broadcast.Broadcast<ModelBytes> judge, String tokenizer, String annotator, String criterion, int threads,
+    /** What a task needs: the judge, the label's name and criterion (the records come tokenized). */
+    private record Job(org.apache.spark.broadcast.Broadcast<ModelBytes> judge, String annotator, String criterion, int threads,
                        List<String> principles) implements Serializable {}
 
     /** Runs the job; returns the report it writes to label.json. */
@@ -118,17 +118,17 @@ public final class LabelCommand implements Callable<Integer> {
         if (scorer != null && !spec.model().config().has(Head.LM)) throw new ModelFileException("--scorer " + scorer + " is not a language model (no LM head)");
         int chars = io.maxChars, context = spec.model().config().contextLength();
         String tokSpec = spec.tokenizer();
-        JavaRDD<Parsed<Comparison>> parsed = RecordFiles.read(spark, records, io.format, "--records").mapPartitions(it -> {
+        JavaRDD<Parsed<Encoded>> parsed = RecordFiles.read(spark, records, io.format, "--records").mapPartitions(it -> {
             Tokenizer tok = Tokenizers.create(tokSpec);
-            List<Parsed<Comparison>> out = new ArrayList<>();
-            it.forEachRemaining(src -> out.add(fits(ComparisonRecords.parse(src, chars), src, tok, context, principles)));
+            List<Parsed<Encoded>> out = new ArrayList<>();
+            it.forEachRemaining(src -> out.add(encode(ComparisonRecords.parse(src, chars), src, tok, context, principles)));
             return out.iterator();
         });
-        Quarantine.Result<Comparison> good = Quarantine.apply(parsed, fs, outDir, "records", io.maxBadFraction, "--max-bad-fraction");
+        Quarantine.Result<Encoded> good = Quarantine.apply(parsed, fs, outDir, "records", io.maxBadFraction, "--max-bad-fraction");
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         int parts = io.partitions > 0 ? io.partitions : jsc.defaultParallelism();
         var model = jsc.broadcast(ModelBytes.of(spec.model()));
-        Job job = new Job(model, tokSpec, "ai:" + name, criterion, Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")), principles);
+        Job job = new Job(model, "ai:" + name, criterion, Integer.parseInt(spark.sparkContext().getConf().get("spark.task.cpus", "1")), principles);
         long t0 = System.nanoTime(), count;
         ObjectNode report = JSON.createObjectNode();
         try (StageBar bar = StageBar.tasks(spark.sparkContext())) {
@@ -159,52 +159,51 @@ public final class LabelCommand implements Callable<Integer> {
         return report;
     }
 
+    /** A comparison with its tokens: the prompt, the prompt after each principle (a constitution; else null), each response with its end token. */
+    private record Encoded(Comparison comparison, int[] prompt, List<int[]> ruled, List<int[]> responses) implements Serializable {}
+
     /**
-     * A parsed comparison, or quarantined when a response with its prompt (after the longest
-     * principle, for a constitution) and end token is beyond the judge's context.
+     * A parsed comparison tokenized once for the judge, or quarantined when a response with its
+     * prompt (after the longest principle, for a constitution) and end token is beyond its context.
      */
-    private static Parsed<Comparison> fits(Parsed<Comparison> p, SourceLine src, Tokenizer tok, int context, List<String> principles) {
-        if (!p.isOk()) return p;
+    private static Parsed<Encoded> encode(Parsed<Comparison> p, SourceLine src, Tokenizer tok, int context, List<String> principles) {
+        if (!p.isOk()) return Parsed.bad(p.reason(), src);
         Comparison c = p.value();
-        int lead = ChatTemplate.userPrompt(c.prompt(), tok).length;
-        if (principles != null)
-            for (String rule : principles)
-                lead = Math.max(lead, tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("system", rule), new ChatTemplate.Turn("user", c.prompt())))).length);
-        for (int i = 0; i < c.responses().size(); i++) {
-            int n = lead + tok.encode(c.responses().get(i)).length + 1;
-            if (n > context)
-                return Parsed.bad("response " + i + " gives " + n + " tokens with its " + (principles != null ? "longest principle and " : "") + "prompt, beyond the "
-                        + (principles != null ? "scorer's" : "judge's") + " context of " + context + "; shorten it or use a model with a longer context", src);
+        int[] prompt = ChatTemplate.userPrompt(c.prompt(), tok);
+        int lead = prompt.length;
+        List<int[]> ruled = null;
+        if (principles != null) {
+            ruled = new ArrayList<>();
+            for (String rule : principles) {
+                int[] ids = tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("system", rule), new ChatTemplate.Turn("user", c.prompt()))));
+                ruled.add(ids);
+                lead = Math.max(lead, ids.length);
+            }
         }
-        return p;
+        List<int[]> responses = new ArrayList<>();
+        for (int i = 0; i < c.responses().size(); i++) {
+            int[] ids = tok.encode(c.responses().get(i)), withEos = java.util.Arrays.copyOf(ids, ids.length + 1);
+            withEos[ids.length] = tok.eosToken(); // as the reward job trained the judge
+            if (lead + withEos.length > context)
+                return Parsed.bad("response " + i + " gives " + (lead + withEos.length) + " tokens with its " + (principles != null ? "longest principle and " : "")
+                        + "prompt, beyond the " + (principles != null ? "scorer's" : "judge's") + " context of " + context
+                        + "; shorten it or use a model with a longer context", src);
+            responses.add(withEos);
+        }
+        return Parsed.ok(new Encoded(c, prompt, ruled, responses), src);
     }
 
-    private static java.util.Iterator<Tuple2<Long, String>> label(java.util.Iterator<Tuple2<Comparison, Long>> it, Job job) throws IOException {
+    private static java.util.Iterator<Tuple2<Long, String>> label(java.util.Iterator<Tuple2<Encoded, Long>> it, Job job) throws IOException {
         TaskSetup.begin(job.threads());
-        Tokenizer tok = Tokenizers.create(job.tokenizer());
         org.sparkrlhf.model.Gpt model = job.judge().value().model();
         RewardFunction judge = job.principles() != null ? null : RewardFunction.model(model, 16);
         List<Tuple2<Long, String>> out = new ArrayList<>();
         while (it.hasNext()) {
-            Tuple2<Comparison, Long> t = it.next();
-            Comparison c = t._1();
-            int[] prompt = ChatTemplate.userPrompt(c.prompt(), tok);
-            List<int[]> prompts = new ArrayList<>(), responses = new ArrayList<>();
-            for (String r : c.responses()) {
-                int[] ids = tok.encode(r), withEos = java.util.Arrays.copyOf(ids, ids.length + 1);
-                withEos[ids.length] = tok.eosToken(); // as the reward job trained the judge; fits() quarantined what does not fit
-                prompts.add(prompt);
-                responses.add(withEos);
-            }
-            double[] s;
-            if (judge != null) {
-                s = judge.score(prompts, responses);
-            } else { // each principle as the system message before the same prompt
-                List<int[]> ruled = new ArrayList<>();
-                for (String p : job.principles())
-                    ruled.add(tok.encode(ChatTemplate.prompt(List.of(new ChatTemplate.Turn("system", p), new ChatTemplate.Turn("user", c.prompt())))));
-                s = org.sparkrlhf.preference.ConstitutionScore.score(model, prompt, ruled, responses);
-            }
+            Tuple2<Encoded, Long> t = it.next();
+            Encoded e = t._1();
+            Comparison c = e.comparison();
+            double[] s = judge != null ? judge.score(java.util.Collections.nCopies(e.responses().size(), e.prompt()), e.responses())
+                    : org.sparkrlhf.preference.ConstitutionScore.score(model, e.prompt(), e.ruled(), e.responses()); // each principle as the system message
             Integer[] order = new Integer[s.length];
             for (int i = 0; i < order.length; i++) order[i] = i;
             java.util.Arrays.sort(order, (a, b) -> s[a] != s[b] ? Double.compare(s[b], s[a]) : Integer.compare(a, b)); // ties keep the given order

@@ -277,6 +277,9 @@ class DemoPipelineTest extends LocalSparkTest {
         ConfigException unknownStage = assertThrows(ConfigException.class, () -> DemoPipeline.prepare(tiny(dir.resolve("c").toString()),
                 Map.of("rlhf", List.of("train.steps=2")), new Configuration()));
         assertTrue(unknownStage.getMessage().contains("rlhf"), unknownStage.getMessage());
+        ConfigException steps = assertThrows(ConfigException.class, () -> DemoPipeline.prepare(tiny(dir.resolve("e").toString()),
+                Map.of("reward", List.of("train.steps=6.9")), new Configuration())); // the study's stages scale it: still the reward stage's mistake
+        assertTrue(steps.getMessage().contains("demo stage 'reward'") && steps.getMessage().contains("train.steps"), steps.getMessage());
     }
 
     @Test
