@@ -22,8 +22,33 @@ class SafetyConstraintTest {
         assertEquals(3.0, c.lambda(), 0);
         c.update(Double.NaN); // a batch without a cost changes nothing
         assertEquals(3.0, c.lambda(), 0);
-        c.restore(0.25);
+        c.restore(0.25, 0.25);
         assertEquals(0.25, c.lambda(), 0);
+    }
+
+    @Test
+    void proportionalTermAnswersTheViolationAtOnceWithoutWindingUp() {
+        // limit 0.2, start 1, integral step 0.5, kp 2, max 3
+        SafetyConstraint c = new SafetyConstraint(new SafetyConstraint.Settings(SafetyConstraint.Mode.LAGRANGIAN, 0.2, 1.0, 0.5, 3.0, 2.0));
+        c.update(0.6); // violation 0.4: integral 1 + 0.2 = 1.2; lambda 1.2 + 0.8 = 2.0
+        assertEquals(1.2, c.integral(), 1e-12);
+        assertEquals(2.0, c.lambda(), 1e-12);
+        c.update(0.0); // violation -0.2: integral 1.1; lambda 1.1 - 0.4 = 0.7, at once below the integral
+        assertEquals(1.1, c.integral(), 1e-12);
+        assertEquals(0.7, c.lambda(), 1e-12);
+        c.update(2.2); // violation 2: integral 2.1; lambda 2.1 + 4 capped at 3
+        assertEquals(2.1, c.integral(), 1e-12);
+        assertEquals(3.0, c.lambda(), 0);
+        c.update(-1.0); // violation -1.2: integral 1.5; lambda 1.5 - 2.4 projected onto 0
+        assertEquals(1.5, c.integral(), 1e-12);
+        assertEquals(0.0, c.lambda(), 0);
+        c.restore(0.4, 0.9); // a checkpoint keeps both
+        c.update(0.2); // no violation: the integral stays and lambda is the integral
+        assertEquals(0.9, c.lambda(), 1e-12);
+        // the plain update is kp 0: the integral and lambda are one
+        SafetyConstraint plain = new SafetyConstraint(new SafetyConstraint.Settings(SafetyConstraint.Mode.LAGRANGIAN, 0.2, 1.0, 0.5, 3.0));
+        plain.update(0.6);
+        assertEquals(plain.integral(), plain.lambda(), 0);
     }
 
     @Test
@@ -40,6 +65,7 @@ class SafetyConstraintTest {
         assertEquals(-0.6, SafetyConstraint.objective(0, 0.8, 3), 1e-12); // -2.4 / 4
         assertThrows(IllegalArgumentException.class, () -> new SafetyConstraint.Settings(SafetyConstraint.Mode.LAGRANGIAN, 0, -1, 0.1, 1));
         assertThrows(IllegalArgumentException.class, () -> new SafetyConstraint.Settings(SafetyConstraint.Mode.LAGRANGIAN, 0, 2, 0.1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new SafetyConstraint.Settings(SafetyConstraint.Mode.LAGRANGIAN, 0, 1, 0.1, 1, -0.5));
     }
 
     @Test

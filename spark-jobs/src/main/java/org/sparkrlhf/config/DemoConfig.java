@@ -71,10 +71,13 @@ public record DemoConfig(Run run, Corpus corpus, Feedback feedback, Evaluation e
 
     /**
      * Job-config overrides per stage; {@code all} applies to every stage first. GRPO and RLOO lay
-     * theirs over PPO's (the same job); rejection sampling's are the SFT job's for each round.
+     * theirs over PPO's (the same job); rejection sampling's are the SFT job's for each round. With
+     * the harmlessness task, {@code safetyPpo} lies over PPO's for its three methods (ppo, safe,
+     * weighted), and safe's and weighted's over that.
      */
     public record Stages(List<String> all, List<String> pretrain, List<String> sft, List<String> reward, List<String> ppo, List<String> grpo,
-                         List<String> rloo, List<String> dpo, List<String> rejection, List<String> harmlessness, List<String> safe, List<String> weighted) {}
+                         List<String> rloo, List<String> dpo, List<String> rejection, List<String> harmlessness, List<String> safetyPpo,
+                         List<String> safe, List<String> weighted) {}
 
     /** Throws one error listing every invalid value by its key. */
     public DemoConfig validate() {

@@ -35,12 +35,12 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
                       double valueClip, double gamma, double lambda, double entropyCoef, String klMode, double klBeta, double klTarget,
                       double klHorizon, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
                       double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch, String safety, String harmlessness, double costLimit,
-                      double lambdaInit, double lambdaLr, double lambdaMax) implements Serializable {
+                      double lambdaInit, double lambdaLr, double lambdaMax, double lambdaKp) implements Serializable {
         /** The safety constraint's settings, or null for ppo.safety: none. */
         public org.sparkrlhf.rl.SafetyConstraint.Settings safetySettings() {
             if (safety.equals("none")) return null;
             return new org.sparkrlhf.rl.SafetyConstraint.Settings(org.sparkrlhf.rl.SafetyConstraint.Mode.valueOf(safety.toUpperCase(java.util.Locale.ROOT)),
-                    costLimit, lambdaInit, lambdaLr, lambdaMax);
+                    costLimit, lambdaInit, lambdaLr, lambdaMax, lambdaKp);
         }
     }
 

@@ -198,8 +198,10 @@ public final class DemoPipeline {
         defaults.put("harmlessness", s.harmlessness());
         int sftSteps = cfg.safety().sftSteps();
         if (cfg.safety().enabled() && sftSteps > 0) defaults.put("sft", withSteps(s.sft(), sftSteps));
-        defaults.put("safe", concat(s.ppo(), s.safe()));
-        defaults.put("weighted", concat(s.ppo(), s.weighted()));
+        List<String> safetyPpo = concat(s.ppo(), s.safetyPpo()); // the harmlessness task's three methods train alike
+        if (cfg.safety().enabled()) defaults.put("ppo", safetyPpo);
+        defaults.put("safe", concat(safetyPpo, s.safe()));
+        defaults.put("weighted", concat(safetyPpo, s.weighted()));
         // the AI-feedback study's reward models: the reward model's settings, and as many passes over their labels as it makes over people's
         int rewardSteps = steps(concat(concat(s.all(), s.reward()), user.getOrDefault("reward", List.of())));
         Map<String, Double> share = Map.of("rm-human", cfg.aiFeedback().humanShare(), "rm-ai", 1 - cfg.aiFeedback().humanShare(), "rm-mixed", 1.0);

@@ -177,7 +177,8 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         }
         JsonNode state = c.read("state.json", (in, src) -> JSON.readTree(in));
         parts.kl().restore(state.get("beta").asDouble());
-        if (parts.safety() != null) parts.safety().restore(state.get("lambda").asDouble());
+        if (parts.safety() != null) // a checkpoint from before the proportional term kept lambda alone, which was its integral
+            parts.safety().restore(state.get("lambda").asDouble(), state.path("lambdaIntegral").asDouble(state.get("lambda").asDouble()));
         long iteration = state.get("iteration").asLong();
         trainer.restore(iteration, state.path("skippedUpdates").asLong(), state.path("badInARow").asLong());
         samples = new SamplesLog(fs, runDir, iteration);
@@ -188,7 +189,10 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         long iteration = done();
         state.put("iteration", iteration);
         state.put("beta", parts.kl().beta());
-        if (parts.safety() != null) state.put("lambda", parts.safety().lambda());
+        if (parts.safety() != null) {
+            state.put("lambda", parts.safety().lambda());
+            state.put("lambdaIntegral", parts.safety().integral());
+        }
         state.put("skippedUpdates", trainer.skippedUpdates());
         state.put("badInARow", trainer.badInARow());
         state.put("promptCursor", iteration); // prompts of iteration i are fixed by (seed, i)

@@ -255,6 +255,18 @@ class DemoPipelineTest extends LocalSparkTest {
     }
 
     @Test
+    void theHarmlessnessTasksMethodsTrainAlikeAndSafeRlhfAddsItsConstraint() {
+        DemoConfig safety = tiny("unused", "safety.enabled=true");
+        List<String> shared = safety.stages().safetyPpo();
+        assertFalse(shared.isEmpty());
+        Map<String, List<String>> o = DemoPipeline.stageOptions(safety, Map.of("safe", List.of("ppo.iterations=3")), "bytes");
+        for (String method : List.of("ppo", "safe", "weighted")) assertTrue(o.get(method).containsAll(shared), method + ": " + o.get(method));
+        assertTrue(o.get("safe").containsAll(safety.stages().safe()) && o.get("safe").indexOf("ppo.iterations=3") > o.get("safe").indexOf(shared.get(0)),
+                "safe's own settings, then the user's, over the shared ones: " + o.get("safe"));
+        assertFalse(DemoPipeline.stageOptions(tiny("unused"), Map.of(), "bytes").get("ppo").containsAll(shared), "the plain demo's PPO keeps its settings");
+    }
+
+    @Test
     void configMistakesAreNamedBeforeAnyWork(@TempDir Path dir) {
         ConfigException unknown = assertThrows(ConfigException.class, () -> ConfigLoader.load(DemoConfig.class, "demo.yaml", null, "test",
                 List.of("feedback.promts=10")));
