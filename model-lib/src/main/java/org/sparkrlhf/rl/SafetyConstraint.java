@@ -20,7 +20,10 @@ public final class SafetyConstraint {
     /** LAGRANGIAN adapts lambda to hold the limit; WEIGHTED keeps it at its start (the plain weighted sum). */
     public enum Mode { LAGRANGIAN, WEIGHTED }
 
-    /** @param lambdaLr the multiplier's step per unit of cost over the limit; @param lambdaMax its ceiling */
+    /**
+     * @param lambdaLr the integral's step per unit of cost over the limit; @param lambdaMax lambda's ceiling
+     * @param lambdaKp the proportional term's weight (0: lambda is the integral)
+     */
     public record Settings(Mode mode, double costLimit, double lambdaInit, double lambdaLr, double lambdaMax, double lambdaKp) implements java.io.Serializable {
         /** The plain integral update (no proportional term). */
         public Settings(Mode mode, double costLimit, double lambdaInit, double lambdaLr, double lambdaMax) {

@@ -12,11 +12,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.sparkrlhf.sampling.SampleSeed;
+import org.sparkrlhf.sampling.SeededPermutation;
 
 /**
  * The annotation round behind the web pages: hands items out, stores judgements and skips (each
@@ -101,16 +101,7 @@ public final class AnnotationService implements Closeable {
 
     /** The order {@code annotator} sees {@code item}'s responses in: seeded, so the same on every reload. */
     int[] shownOrder(Item item, String annotator) {
-        int k = item.responses().size();
-        int[] order = new int[k];
-        for (int i = 0; i < k; i++) order[i] = i;
-        Random r = new Random(SampleSeed.of(settings.seed(), item.id().hashCode(), annotator.hashCode()));
-        for (int i = k - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1), t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
-        return order;
+        return SeededPermutation.of(item.responses().size(), SampleSeed.of(settings.seed(), item.id().hashCode(), annotator.hashCode()));
     }
 
     /** The annotator's current item (kept across reloads), or a note that they must wait or are done. */

@@ -3,7 +3,7 @@ package org.sparkrlhf.engine;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
+import org.sparkrlhf.sampling.SeededPermutation;
 
 /**
  * One partition's training examples, cached on its executor. Each epoch visits them in an order
@@ -23,22 +23,9 @@ final class ExampleBlock<E> implements Serializable {
     List<E> slice(long seed, long step, int perStep, long stepsPerEpoch) {
         long epoch = step / stepsPerEpoch;
         int offset = (int) (step % stepsPerEpoch) * perStep;
-        int[] order = permutation(examples.size(), seed * 1_000_003L + epoch * 7919L + partition);
+        int[] order = SeededPermutation.of(examples.size(), seed * 1_000_003L + epoch * 7919L + partition);
         List<E> out = new ArrayList<>(perStep);
         for (int i = 0; i < perStep; i++) out.add(examples.get(order[offset + i]));
         return out;
-    }
-
-    static int[] permutation(int n, long seed) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        Random r = new Random(seed);
-        for (int i = n - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
     }
 }

@@ -21,6 +21,7 @@ import org.sparkrlhf.rl.PpoUpdate;
 import org.sparkrlhf.rl.ConstrainedReward;
 import org.sparkrlhf.rl.RewardFunction;
 import org.sparkrlhf.rl.SafetyConstraint;
+import org.sparkrlhf.sampling.SeededPermutation;
 import org.sparkrlhf.tensor.DType;
 import org.sparkrlhf.training.LanguageModelObjective;
 import org.sparkrlhf.training.LmExample;
@@ -436,7 +437,7 @@ public final class PpoTrainer {
         agree[2] = stats.advantages().m2();
         for (int epoch = 0; epoch < set.epochs(); epoch++) {
             List<Experience> exp = made.experiences();
-            int[] order = ExampleBlock.permutation(exp.size(), mix(seed, it * 1000 + epoch, shard.prompts().partition, 7));
+            int[] order = SeededPermutation.of(exp.size(), mix(seed, it * 1000 + epoch, shard.prompts().partition, 7));
             int size = exp.size() / set.minibatches();
             for (int mb = 0; mb < set.minibatches(); mb++) {
                 int u = epoch * set.minibatches() + mb;

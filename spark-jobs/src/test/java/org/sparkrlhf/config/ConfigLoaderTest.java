@@ -84,6 +84,9 @@ class ConfigLoaderTest {
         e = assertThrows(ConfigException.class,
                 () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.safety=lagrangian", "ppo.harmlessness=rm", "ppo.lambdaInit=-1").validatePpo());
         assertTrue(e.getMessage().contains("ppo.lambdaInit must be >= 0"), e.getMessage());
+        e = assertThrows(ConfigException.class,
+                () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.safety=lagrangian", "ppo.harmlessness=rm", "ppo.lambdaKp=-2").validatePpo());
+        assertTrue(e.getMessage().contains("ppo.lambdaKp must be >= 0"), e.getMessage());
     }
 
     @Test

@@ -167,19 +167,23 @@ class PpoJobTest {
     void safetyConstrainedPpoLogsLambdaAndResumesBitExactly(@TempDir java.nio.file.Path dir) throws Exception {
         String ref = dir.resolve("ref").toUri().toString(), run = dir.resolve("run").toUri().toString();
         crashAtThreeResumeAndCompare(ref, run, "safe RLHF (lambda restored)", "ppo.safety=lagrangian", "ppo.harmlessness=token-frequency:32",
-                "ppo.costLimit=0.01", "ppo.lambdaInit=0.5", "ppo.lambdaLr=2");
+                "ppo.costLimit=0.01", "ppo.lambdaInit=0.5", "ppo.lambdaLr=2", "ppo.lambdaKp=1");
         List<com.fasterxml.jackson.databind.JsonNode> rows = new ArrayList<>();
         for (String l : Files.readAllLines(dir.resolve("run/metrics/ppo.jsonl"))) rows.add(new ObjectMapper().readTree(l));
         assertEquals(0.5, rows.get(0).path("lambda").asDouble(), 0, "the first iteration is scored with lambda's start");
         for (com.fasterxml.jackson.databind.JsonNode row : rows)
             assertTrue(row.has("cost_mean") && row.has("reward_mean") && row.path("safety").asText().equals("lagrangian"), row.toString());
-        // lambda moved as its rule says: lambda_{i+1} = max(0, lambda_i + 2 (cost_i - 0.01))
+        // lambda moved as its rule says: I_{i+1} = clamp(I_i + 2 (cost_i - 0.01)), lambda_{i+1} = clamp(I_{i+1} + 1 (cost_i - 0.01)), I_1 = 0.5;
+        // the resume above matched bit for bit only if the checkpoint kept the integral as well as lambda
+        double integral = 0.5;
         for (int i = 0; i + 1 < rows.size(); i++) {
-            double next = Math.max(0, rows.get(i).path("lambda").asDouble() + 2 * (rows.get(i).path("cost_mean").asDouble() - 0.01));
-            assertEquals(Math.min(10, next), rows.get(i + 1).path("lambda").asDouble(), 1e-9, "iteration " + (i + 2));
+            double violation = rows.get(i).path("cost_mean").asDouble() - 0.01;
+            integral = Math.max(0, Math.min(10, integral + 2 * violation));
+            assertEquals(Math.max(0, Math.min(10, integral + violation)), rows.get(i + 1).path("lambda").asDouble(), 1e-9, "iteration " + (i + 2));
         }
         java.nio.file.Path ckpt = dir.resolve("run/checkpoints").toFile().listFiles()[0].toPath();
-        assertTrue(Files.readString(ckpt.resolve("state.json")).contains("\"lambda\""), "the checkpoint keeps lambda");
+        String state = Files.readString(ckpt.resolve("state.json"));
+        assertTrue(state.contains("\"lambda\"") && state.contains("\"lambdaIntegral\""), "the checkpoint keeps lambda and its integral: " + state);
         org.sparkrlhf.rundir.RunDirectoryException e = assertThrows(org.sparkrlhf.rundir.RunDirectoryException.class,
                 () -> PpoJob.train(spark, config(run, true, "ppo.iterations=5"), null));
         assertTrue(e.getMessage().contains("ppo.safety"), e.getMessage());
