@@ -5,29 +5,38 @@ import java.io.Serializable;
 /**
  * The KL penalty coefficient beta. Fixed, or adaptive as in Ziegler et al. (2019): after each
  * iteration beta is multiplied by 1 + clip(KL / target - 1, -0.2, 0.2) * n / horizon, steering
- * the measured KL toward the target. Its state is saved in checkpoints.
+ * the measured KL toward the target, never below {@code minBeta}: while the policy barely moves (a
+ * safety constraint silencing the reward early on) the controller would otherwise keep lowering
+ * beta, and the KL overshoots once the policy moves again. Its state is saved in checkpoints.
  */
 public final class KlController implements Serializable {
     private final boolean adaptive;
-    private final double target, horizon;
+    private final double target, horizon, minBeta;
     private double beta;
 
-    private KlController(double beta, boolean adaptive, double target, double horizon) {
+    private KlController(double beta, boolean adaptive, double target, double horizon, double minBeta) {
         if (!(beta >= 0) || Double.isInfinite(beta)) throw new IllegalArgumentException("KL coefficient must be finite and >= 0, got " + beta);
         if (adaptive && !(target > 0)) throw new IllegalArgumentException("adaptive KL target must be > 0, got " + target);
         if (adaptive && !(horizon > 0)) throw new IllegalArgumentException("adaptive KL horizon must be > 0, got " + horizon);
+        if (!(minBeta >= 0) || minBeta > beta) throw new IllegalArgumentException("KL coefficient floor must be in [0, beta's start " + beta + "], got " + minBeta);
         this.beta = beta;
         this.adaptive = adaptive;
         this.target = target;
         this.horizon = horizon;
+        this.minBeta = minBeta;
     }
 
     public static KlController fixed(double beta) {
-        return new KlController(beta, false, 0, 0);
+        return new KlController(beta, false, 0, 0, 0);
     }
 
     public static KlController adaptive(double initialBeta, double targetKl, double horizon) {
-        return new KlController(initialBeta, true, targetKl, horizon);
+        return adaptive(initialBeta, targetKl, horizon, 0);
+    }
+
+    /** Adaptive, with beta never below {@code minBeta}. */
+    public static KlController adaptive(double initialBeta, double targetKl, double horizon, double minBeta) {
+        return new KlController(initialBeta, true, targetKl, horizon, minBeta);
     }
 
     public double beta() {
@@ -38,7 +47,7 @@ public final class KlController implements Serializable {
     public void update(double kl, long samples) {
         if (!adaptive) return;
         double error = Math.max(-0.2, Math.min(0.2, kl / target - 1));
-        beta *= 1 + error * samples / horizon;
+        beta = Math.max(minBeta, beta * (1 + error * samples / horizon));
     }
 
     /** Restores beta from a checkpoint. */

@@ -74,6 +74,16 @@ class RlMathTest {
         fixed.update(100, 256);
         assertEquals(0.05, fixed.beta());
         assertThrows(IllegalArgumentException.class, () -> KlController.adaptive(0.1, 0, 10));
+        // a floor: KL 1 against target 4 -> error -0.2 -> beta *= 1 - 0.2 * 64 / 128 = 0.9, held at 0.08
+        KlController floored = KlController.adaptive(0.1, 4, 128, 0.08);
+        floored.update(1, 64);
+        assertEquals(0.09, floored.beta(), 1e-15);
+        floored.update(1, 64); // 0.081
+        floored.update(1, 64); // 0.0729 -> 0.08
+        assertEquals(0.08, floored.beta(), 0);
+        floored.update(8, 64); // rises from the floor: 0.08 * 1.1
+        assertEquals(0.088, floored.beta(), 1e-15);
+        assertThrows(IllegalArgumentException.class, () -> KlController.adaptive(0.1, 4, 128, 0.2), "a floor over the start");
     }
 
     @Test

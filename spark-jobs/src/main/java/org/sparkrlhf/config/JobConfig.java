@@ -33,7 +33,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
     public record Ppo(String prompts, String policyInit, String reward, String criticInit, String advantage, int groupSize, int iterations,
                       int promptsPerIteration, int maxNewTokens, double temperature, int topK, double topP, int epochs, int minibatches, double clip,
                       double valueClip, double gamma, double lambda, double entropyCoef, String klMode, double klBeta, double klTarget,
-                      double klHorizon, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
+                      double klHorizon, double klBetaMin, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
                       double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch, String safety, String harmlessness, double costLimit,
                       double lambdaInit, double lambdaLr, double lambdaMax, double lambdaKp) implements Serializable {
         /** The safety constraint's settings, or null for ppo.safety: none. */
@@ -125,6 +125,8 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
             e.add("ppo.promptsPerIteration (" + ppo.promptsPerIteration() + ") must be a multiple of train.partitions x ppo.minibatches ("
                     + train.partitions() * ppo.minibatches() + ")");
         if (!Set.of("fixed", "adaptive").contains(ppo.klMode())) e.add("ppo.klMode must be fixed or adaptive, got '" + ppo.klMode() + "'");
+        if (!(ppo.klBetaMin() >= 0 && ppo.klBetaMin() <= ppo.klBeta()))
+            e.add("ppo.klBetaMin must be between 0 and ppo.klBeta (" + ppo.klBeta() + "), got " + ppo.klBetaMin());
         if (!Set.of("k1", "k2", "k3").contains(ppo.klEstimator())) e.add("ppo.klEstimator must be k1, k2 or k3, got '" + ppo.klEstimator() + "'");
         if (!(ppo.temperature() >= 0)) e.add("ppo.temperature must be >= 0, got " + ppo.temperature());
         if (!(ppo.policyLr() > 0) || !(ppo.criticLr() > 0)) e.add("ppo.policyLr and ppo.criticLr must be > 0");
