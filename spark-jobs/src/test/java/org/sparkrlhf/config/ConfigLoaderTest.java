@@ -87,6 +87,8 @@ class ConfigLoaderTest {
         e = assertThrows(ConfigException.class,
                 () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.safety=lagrangian", "ppo.harmlessness=rm", "ppo.lambdaKp=-2").validatePpo());
         assertTrue(e.getMessage().contains("ppo.lambdaKp must be >= 0"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.klBeta=0.2", "ppo.klBetaMin=0.5").validatePpo());
+        assertTrue(e.getMessage().contains("ppo.klBetaMin must be between 0 and ppo.klBeta (0.2), got 0.5"), e.getMessage());
     }
 
     @Test
