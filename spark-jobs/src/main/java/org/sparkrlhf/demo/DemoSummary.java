@@ -98,7 +98,12 @@ final class DemoSummary {
 
     /** KL within the limit at the end and, for an online method, at every iteration of training. */
     private static boolean klWithin(JsonNode row) {
-        return row.get("kl").asDouble() <= MAX_KL && !(row.path("kl_max_during_training").asDouble() > MAX_KL);
+        return klWithin(row.get("kl").asDouble(), row.path("kl_max_during_training").asDouble(Double.NaN));
+    }
+
+    /** The demo's KL rule, also the harmlessness task's: within MAX_KL at the end and at every training iteration (NaN: none recorded). */
+    static boolean klWithin(double kl, double klMaxDuringTraining) {
+        return kl <= MAX_KL && !(klMaxDuringTraining > MAX_KL);
     }
 
     /** One method's line of the comparison. */
@@ -123,7 +128,7 @@ final class DemoSummary {
         matched.put("gold_mean", sft.bestOfNGold(n));
         putGain(matched, sft.bestOfNGold(n), sft);
         if (r.method().online && !r.curve().isEmpty()) {
-            row.put("kl_max_during_training", r.curve().stream().mapToDouble(c -> c.get("kl").asDouble()).max().orElse(Double.NaN));
+            row.put("kl_max_during_training", r.klMaxDuringTraining());
             row.put("seconds_per_iteration", r.curve().stream().mapToDouble(c -> c.get("iteration_seconds").asDouble()).average().orElse(Double.NaN));
             if (r.method() == Method.PPO) {
                 row.put("critic_seconds_per_iteration", r.curve().stream().mapToDouble(c -> c.get("critic_seconds").asDouble()).average().orElse(Double.NaN));

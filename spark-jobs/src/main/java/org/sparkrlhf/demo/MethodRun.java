@@ -51,7 +51,12 @@ final class MethodRun {
     record Trained(Gpt policy, List<ObjectNode> curve) {}
 
     /** A method's outcome: its final policy's gold evaluation, the points on its way, its training time. */
-    record Result(Method method, ScoredSet scored, List<ObjectNode> curve, double trainingMinutes) {}
+    record Result(Method method, ScoredSet scored, List<ObjectNode> curve, double trainingMinutes) {
+        /** The largest KL of any training iteration; NaN without a training curve (an offline method). */
+        double klMaxDuringTraining() {
+            return curve.stream().mapToDouble(c -> c.get("kl").asDouble()).max().orElse(Double.NaN);
+        }
+    }
 
     private MethodRun() {}
 
