@@ -15,10 +15,10 @@ public final class KlController implements Serializable {
     private double beta;
 
     private KlController(double beta, boolean adaptive, double target, double horizon, double minBeta) {
-        if (!(beta >= 0) || Double.isInfinite(beta)) throw new IllegalArgumentException("KL coefficient must be finite and >= 0, got " + beta);
-        if (adaptive && !(target > 0)) throw new IllegalArgumentException("adaptive KL target must be > 0, got " + target);
-        if (adaptive && !(horizon > 0)) throw new IllegalArgumentException("adaptive KL horizon must be > 0, got " + horizon);
-        if (!(minBeta >= 0) || minBeta > beta) throw new IllegalArgumentException("KL coefficient floor must be in [0, beta's start " + beta + "], got " + minBeta);
+        if (!(beta >= 0) || Double.isInfinite(beta)) throw new IllegalArgumentException("KL coefficient (ppo.klBeta) must be finite and >= 0, got " + beta);
+        if (adaptive && !(target > 0)) throw new IllegalArgumentException("adaptive KL target (ppo.klTarget) must be > 0, got " + target);
+        if (adaptive && !(horizon > 0)) throw new IllegalArgumentException("adaptive KL horizon (ppo.klHorizon) must be > 0, got " + horizon);
+        if (!(minBeta >= 0) || minBeta > beta) throw new IllegalArgumentException("KL coefficient floor (ppo.klBetaMin) must be between 0 and beta's start (ppo.klBeta, " + beta + "), got " + minBeta);
         this.beta = beta;
         this.adaptive = adaptive;
         this.target = target;

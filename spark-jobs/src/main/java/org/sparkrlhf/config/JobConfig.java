@@ -36,6 +36,12 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
                       double klHorizon, double klBetaMin, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
                       double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch, String safety, String harmlessness, double costLimit,
                       double lambdaInit, double lambdaLr, double lambdaMax, double lambdaKp) implements Serializable {
+        /** The KL penalty's controller as these settings make it (its constructor checks them). */
+        public org.sparkrlhf.rl.KlController klController() {
+            return klMode.equals("adaptive") ? org.sparkrlhf.rl.KlController.adaptive(klBeta, klTarget, klHorizon, klBetaMin)
+                    : org.sparkrlhf.rl.KlController.fixed(klBeta);
+        }
+
         /** The safety constraint's settings, or null for ppo.safety: none. */
         public org.sparkrlhf.rl.SafetyConstraint.Settings safetySettings() {
             if (safety.equals("none")) return null;
@@ -125,8 +131,12 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
             e.add("ppo.promptsPerIteration (" + ppo.promptsPerIteration() + ") must be a multiple of train.partitions x ppo.minibatches ("
                     + train.partitions() * ppo.minibatches() + ")");
         if (!Set.of("fixed", "adaptive").contains(ppo.klMode())) e.add("ppo.klMode must be fixed or adaptive, got '" + ppo.klMode() + "'");
-        if (!(ppo.klBetaMin() >= 0 && ppo.klBetaMin() <= ppo.klBeta()))
-            e.add("ppo.klBetaMin must be between 0 and ppo.klBeta (" + ppo.klBeta() + "), got " + ppo.klBetaMin());
+        else
+            try {
+                ppo.klController();
+            } catch (IllegalArgumentException x) {
+                e.add(x.getMessage());
+            }
         if (!Set.of("k1", "k2", "k3").contains(ppo.klEstimator())) e.add("ppo.klEstimator must be k1, k2 or k3, got '" + ppo.klEstimator() + "'");
         if (!(ppo.temperature() >= 0)) e.add("ppo.temperature must be >= 0, got " + ppo.temperature());
         if (!(ppo.policyLr() > 0) || !(ppo.criticLr() > 0)) e.add("ppo.policyLr and ppo.criticLr must be > 0");

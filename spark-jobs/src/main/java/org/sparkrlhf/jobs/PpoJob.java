@@ -137,7 +137,7 @@ public final class PpoJob extends JobCommand {
         AdamW.Config cc = new AdamW.Config(LrSchedule.constant(p.criticLr()), 0.9, 0.95, 1e-8, 0.0, cfg.train().maxGradNorm());
         AdamW policyOpt = new AdamW(pc, policy.trainable().layout(), DType.FLOAT32);
         AdamW criticOpt = critic == null ? null : new AdamW(cc, critic.trainable().layout(), DType.FLOAT32);
-        KlController kl = p.klMode().equals("adaptive") ? KlController.adaptive(p.klBeta(), p.klTarget(), p.klHorizon(), p.klBetaMin()) : KlController.fixed(p.klBeta());
+        KlController kl = p.klController();
         PpoSettings settings = new PpoSettings(p.gamma(), p.lambda(), p.clip(), p.valueClip(), p.entropyCoef(), 1.0,
                 KlEstimator.valueOf(p.klEstimator().toUpperCase()), p.scoreClip(), p.missingEosPenalty());
         SamplingConfig sampling = new SamplingConfig(p.temperature(), p.topK(), p.topP(), p.maxNewTokens(), new int[]{tok.eosToken()}, false);

@@ -88,7 +88,13 @@ class ConfigLoaderTest {
                 () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.safety=lagrangian", "ppo.harmlessness=rm", "ppo.lambdaKp=-2").validatePpo());
         assertTrue(e.getMessage().contains("ppo.lambdaKp must be >= 0"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.klBeta=0.2", "ppo.klBetaMin=0.5").validatePpo());
-        assertTrue(e.getMessage().contains("ppo.klBetaMin must be between 0 and ppo.klBeta (0.2), got 0.5"), e.getMessage());
+        assertTrue(e.getMessage().contains("(ppo.klBetaMin) must be between 0 and beta's start (ppo.klBeta, 0.2), got 0.5"), e.getMessage());
+        // the KL controller's target and horizon are config errors before the job starts, not failures inside it
+        e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.klTarget=0").validatePpo());
+        assertTrue(e.getMessage().contains("(ppo.klTarget) must be > 0, got 0.0"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.klHorizon=-5").validatePpo());
+        assertTrue(e.getMessage().contains("(ppo.klHorizon) must be > 0, got -5.0"), e.getMessage());
+        load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.klMode=fixed", "ppo.klTarget=0").validatePpo();
     }
 
     @Test
