@@ -89,8 +89,13 @@ class LabelCommandTest extends LocalSparkTest {
         assertTrue(report.get("agreement").has("annotator:(none)"), "the pair had no annotator");
         assertTrue(report.get("agreement").has("annotator:ann") && report.get("agreement").has("criterion:helpful"), report.toString());
 
-        // the reward job trains on the AI labels, and reports its accuracy for that annotator
-        RewardJob.train(spark, ConfigLoader.load(null, "test", List.of("run.dir=" + dir.resolve("rm").toUri(), "data.train=" + dir.resolve("out/labels").toUri(),
+        // the reward job trains on the AI labels, and reports its accuracy for that annotator. The labels are copied under a fixed
+        // name first: the held-out split goes by file name and line, and Spark names its part files at random
+        Path labelFile = dir.resolve("ai-labels.jsonl");
+        List<String> labelLines = new ArrayList<>();
+        for (JsonNode l : labels) labelLines.add(l.toString());
+        Files.write(labelFile, labelLines, StandardCharsets.UTF_8);
+        RewardJob.train(spark, ConfigLoader.load(null, "test", List.of("run.dir=" + dir.resolve("rm").toUri(), "data.train=" + labelFile.toUri(),
                 "data.evalFraction=0.4", "model.contextLength=160", "model.dModel=32", "model.nHeads=2", "model.nLayers=1", "train.steps=2",
                 "train.globalBatch=4", "train.microBatch=2", "train.warmupSteps=1", "train.checkpointEvery=2")), null);
         JsonNode eval = JSON.readTree(dir.resolve("rm/eval/reward-step-2.json").toFile());
