@@ -12,6 +12,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.cli.Version;
 import org.sparkrlhf.engine.SparkDefaults;
+import org.sparkrlhf.jobs.OptionException;
 import org.sparkrlhf.jobs.ResponseBatches;
 import org.sparkrlhf.jobs.UserErrors;
 import org.sparkrlhf.sampling.SamplingConfig;
@@ -87,18 +88,27 @@ public final class AnnotateCommand implements Callable<Integer> {
         SparkDefaults.exit(new CommandLine(new AnnotateCommand()).execute(args));
     }
 
+    /** The round's settings from the options; a bad value is the user's mistake (the message names the option). */
     AnnotationSettings settings() {
-        AnnotationSettings d = AnnotationSettings.defaults(round);
-        return new AnnotationSettings(round, responses, overlap, overlapAnnotators, batch, ahead, leaseMinutes, maxBody, criterion, seed, d.sessionHours());
+        try {
+            AnnotationSettings d = AnnotationSettings.defaults(round);
+            return new AnnotationSettings(round, responses, overlap, overlapAnnotators, batch, ahead, leaseMinutes, maxBody, criterion, seed, d.sessionHours());
+        } catch (IllegalArgumentException e) {
+            throw new OptionException(e.getMessage());
+        }
     }
 
     void check() {
         if ((generated == null) == (policy == null))
-            throw new IllegalArgumentException("give either --policy (with --prompts) to sample responses now, or --from-generated DIR (a generate job's output)");
-        if (policy != null && prompts == null) throw new IllegalArgumentException("--policy needs --prompts: the prompts to sample responses for");
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be 0..65535, got " + port);
+            throw new OptionException("give either --policy (with --prompts) to sample responses now, or --from-generated DIR (a generate job's output)");
+        if (policy != null && prompts == null) throw new OptionException("--policy needs --prompts: the prompts to sample responses for");
+        if (port < 0 || port > 65535) throw new OptionException("--port must be 0..65535, got " + port);
         settings();
-        new SamplingConfig(temperature, 0, topP, maxNewTokens, null, false);
+        try {
+            new SamplingConfig(temperature, 0, topP, maxNewTokens, null, false);
+        } catch (IllegalArgumentException e) {
+            throw new OptionException(e.getMessage() + " (set by --temperature, --top-p and --max-new-tokens)");
+        }
     }
 
     @Override
@@ -132,12 +142,12 @@ public final class AnnotateCommand implements Callable<Integer> {
                 }
             }
             return 0;
-        } catch (IllegalArgumentException | java.io.IOException e) {
-            // a wrong option, a missing file, a directory that is not this app's: the message names it
+        } catch (java.io.IOException e) {
+            // a missing file, a directory that is not this app's: the message names it
             System.err.println("error: " + e.getMessage());
             if (verbose) e.printStackTrace(System.err);
             return UserErrors.EXIT_CODE;
-        } catch (Exception e) {
+        } catch (Exception e) { // a wrong option (OptionException) and the other mistakes a user can fix end here; a bug keeps its stack trace
             return UserErrors.report(e, verbose, System.err);
         } finally {
             if (spark != null) spark.stop();
@@ -149,13 +159,19 @@ public final class AnnotateCommand implements Callable<Integer> {
         for (String name : annotators) {
             String n = name.strip();
             if (n.isEmpty() || service.tokens.hasAnnotator(n)) continue;
-            System.out.println("token for annotator " + n + " (shown once; stored hashed): " + service.tokens.newAnnotatorToken(n));
+            String token;
+            try {
+                token = service.tokens.newAnnotatorToken(n);
+            } catch (IllegalArgumentException e) {
+                throw new OptionException("--annotators: " + e.getMessage());
+            }
+            System.out.println("token for annotator " + n + " (shown once; stored hashed): " + token);
         }
         if (service.tokens.annotators().isEmpty()) System.out.println("no annotators yet: restart with --annotators NAME,NAME to make their tokens");
     }
 
     private static String readText(FileSystem fs, Path p) throws java.io.IOException {
-        if (!fs.exists(p)) throw new IllegalArgumentException("--guidelines " + p + " does not exist");
+        if (!fs.exists(p)) throw new OptionException("--guidelines " + p + " does not exist");
         try (InputStream in = fs.open(p)) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }

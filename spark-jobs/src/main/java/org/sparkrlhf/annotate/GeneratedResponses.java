@@ -26,7 +26,7 @@ final class GeneratedResponses implements ResponseSource {
     GeneratedResponses(FileSystem fs, Path location, int k) throws IOException {
         this.location = location.toString();
         Path dir = fs.exists(new Path(location, "responses")) ? new Path(location, "responses") : location;
-        if (!fs.exists(dir)) throw new IOException("--responses " + location + " does not exist (give a generate job's --out directory)");
+        if (!fs.exists(dir)) throw new IOException("--from-generated " + location + " does not exist (give a generate job's --out directory)");
         List<Path> files = new ArrayList<>();
         if (fs.getFileStatus(dir).isFile()) files.add(dir);
         else for (FileStatus s : fs.listStatus(dir)) if (!s.getPath().getName().startsWith("_") && !s.getPath().getName().startsWith(".") && s.isFile()) files.add(s.getPath());
@@ -55,7 +55,7 @@ final class GeneratedResponses implements ResponseSource {
                 try {
                     n = JSON.readTree(l);
                 } catch (IOException e) {
-                    throw new IOException(f + ", line " + line + ": not JSON (" + e.getMessage().lines().findFirst().orElse("") + "); --responses takes a generate job's output");
+                    throw new IOException(f + ", line " + line + ": not JSON (" + e.getMessage().lines().findFirst().orElse("") + "); --from-generated takes a generate job's output");
                 }
                 if (!n.path("prompt_index").canConvertToLong() || !n.path("sample").canConvertToLong() || !n.path("prompt").isTextual() || !n.path("response").isTextual())
                     throw new IOException(f + ", line " + line + ": needs prompt_index, sample, prompt and response (a generate job's output)");
@@ -67,13 +67,13 @@ final class GeneratedResponses implements ResponseSource {
         }
         for (var e : samples.entrySet()) {
             if (e.getValue().size() < k)
-                throw new IOException("--responses " + location + ": prompt " + e.getKey() + " has " + e.getValue().size() + " samples but --responses-per-prompt is " + k
+                throw new IOException("--from-generated " + location + ": prompt " + e.getKey() + " has " + e.getValue().size() + " samples but --responses is " + k
                         + " (generate with --samples " + k + " or more)");
-            if (e.getKey() != prompts.size()) throw new IOException("--responses " + location + ": prompt indices are not 0.." + (samples.size() - 1) + " (missing " + prompts.size() + ")");
+            if (e.getKey() != prompts.size()) throw new IOException("--from-generated " + location + ": prompt indices are not 0.." + (samples.size() - 1) + " (missing " + prompts.size() + ")");
             prompts.add(prompt.get(e.getKey()));
             responses.add(new ArrayList<>(e.getValue().values()).subList(0, k));
         }
-        if (prompts.isEmpty()) throw new IOException("--responses " + location + " holds no responses");
+        if (prompts.isEmpty()) throw new IOException("--from-generated " + location + " holds no responses");
     }
 
     @Override
