@@ -13,6 +13,7 @@ import org.apache.spark.sql.SparkSession;
 import org.sparkrlhf.cli.Version;
 import org.sparkrlhf.engine.SparkDefaults;
 import org.sparkrlhf.jobs.OptionException;
+import org.sparkrlhf.jobs.OptionFiles;
 import org.sparkrlhf.jobs.ResponseBatches;
 import org.sparkrlhf.jobs.UserErrors;
 import org.sparkrlhf.sampling.SamplingConfig;
@@ -120,7 +121,7 @@ public final class AnnotateCommand implements Callable<Integer> {
             Configuration hadoop = SparkDefaults.hadoopConfiguration();
             Path dir = new Path(out);
             FileSystem fs = dir.getFileSystem(hadoop);
-            String text = guidelines == null ? builtInGuidelines() : readText(fs, new Path(guidelines));
+            String text = guidelines == null ? builtInGuidelines() : OptionFiles.read(fs, new Path(guidelines), "--guidelines");
             ResponseSource source;
             if (generated != null) {
                 source = new GeneratedResponses(fs, new Path(generated), responses);
@@ -168,13 +169,6 @@ public final class AnnotateCommand implements Callable<Integer> {
             System.out.println("token for annotator " + n + " (shown once; stored hashed): " + token);
         }
         if (service.tokens.annotators().isEmpty()) System.out.println("no annotators yet: restart with --annotators NAME,NAME to make their tokens");
-    }
-
-    private static String readText(FileSystem fs, Path p) throws java.io.IOException {
-        if (!fs.exists(p)) throw new OptionException("--guidelines " + p + " does not exist");
-        try (InputStream in = fs.open(p)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
     }
 
     static String builtInGuidelines() throws java.io.IOException {

@@ -230,13 +230,10 @@ public final class LabelCommand implements Callable<Integer> {
 
     /** The principles of a constitution file: its non-empty lines, '#' comments left out. */
     static List<String> principles(FileSystem fs, Path file) throws IOException {
-        if (!fs.exists(file)) throw new OptionException("--constitution " + file + " does not exist");
         List<String> out = new ArrayList<>();
-        try (var in = fs.open(file)) {
-            for (String l : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
-                String t = l.strip();
-                if (!t.isEmpty() && !t.startsWith("#")) out.add(t);
-            }
+        for (String l : OptionFiles.read(fs, file, "--constitution").split("\n")) {
+            String t = l.strip();
+            if (!t.isEmpty() && !t.startsWith("#")) out.add(t);
         }
         if (out.isEmpty()) throw new OptionException("--constitution " + file + " holds no principles (one per line)");
         return out;
