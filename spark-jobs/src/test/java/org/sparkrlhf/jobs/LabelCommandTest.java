@@ -148,6 +148,15 @@ class LabelCommandTest extends LocalSparkTest {
                 "--records", dir.resolve("comparisons.jsonl").toString(), "--out", dir.resolve("out2").toString());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> noScorer.run(spark));
         assertTrue(e.getMessage().contains("--constitution needs --scorer"), e.getMessage());
+        // a constitution that is missing, or holds only comments, is an option mistake that names the file
+        org.apache.hadoop.fs.FileSystem fs = org.apache.hadoop.fs.FileSystem.getLocal(new org.apache.hadoop.conf.Configuration());
+        OptionException missing = assertThrows(OptionException.class,
+                () -> LabelCommand.principles(fs, new org.apache.hadoop.fs.Path(dir.resolve("none.txt").toUri())));
+        assertTrue(missing.getMessage().startsWith("--constitution ") && missing.getMessage().endsWith("none.txt does not exist"), missing.getMessage());
+        Files.writeString(dir.resolve("comments.txt"), "# only a comment\n\n");
+        OptionException empty = assertThrows(OptionException.class,
+                () -> LabelCommand.principles(fs, new org.apache.hadoop.fs.Path(dir.resolve("comments.txt").toUri())));
+        assertTrue(empty.getMessage().contains("holds no principles (one per line)"), empty.getMessage());
     }
 
     private static LabelCommand command(Path dir, Path judge) {
