@@ -105,8 +105,13 @@ public final class AnnotateCommand implements Callable<Integer> {
         if (policy != null && prompts == null) throw new OptionException("--policy needs --prompts: the prompts to sample responses for");
         if (port < 0 || port > 65535) throw new OptionException("--port must be 0..65535, got " + port);
         settings();
+        sampling();
+    }
+
+    /** How --policy's responses are sampled; a bad value is the user's mistake (the message names the options). */
+    SamplingConfig sampling() {
         try {
-            new SamplingConfig(temperature, 0, topP, maxNewTokens, null, false);
+            return new SamplingConfig(temperature, 0, topP, maxNewTokens, null, false);
         } catch (IllegalArgumentException e) {
             throw new OptionException(e.getMessage() + " (set by --temperature, --top-p and --max-new-tokens)");
         }
@@ -128,7 +133,7 @@ public final class AnnotateCommand implements Callable<Integer> {
             } else {
                 spark = SparkDefaults.cliSession(master, "spark-rlhf annotate");
                 hadoop = spark.sparkContext().hadoopConfiguration();
-                source = new PolicyResponses(ResponseBatches.open(spark, policy, tokenizer, prompts, new SamplingConfig(temperature, 0, topP, maxNewTokens, null, false),
+                source = new PolicyResponses(ResponseBatches.open(spark, policy, tokenizer, prompts, sampling(),
                         responses, seed, 100_000, maxBadFraction, new Path(new Path(dir, "_items"), round)));
             }
             try (source; AnnotationService service = AnnotationService.open(fs, dir, settings, source, text)) {
