@@ -52,6 +52,34 @@ class SafetyConstraintTest {
     }
 
     @Test
+    void harmfulPromptsLimitHasItsOwnMultiplier() {
+        // limit 0 on all prompts, 0.5 on the harmful ones; start 1, integral step 0.5, kp 2, max 3
+        SafetyConstraint c = new SafetyConstraint(new SafetyConstraint.Settings(SafetyConstraint.Mode.LAGRANGIAN, 0, 1.0, 0.5, 3.0, 2.0, 0.5));
+        assertEquals(0.0, c.harmfulLambda(), 0, "mu starts at 0");
+        c.update(-0.2, 1.5); // all: violation -0.2, integral 0.9, lambda 0.5; harmful: violation 1, integral 0.5, mu 2.5
+        assertEquals(0.9, c.integral(), 1e-12);
+        assertEquals(0.5, c.lambda(), 1e-12);
+        assertEquals(0.5, c.harmfulIntegral(), 1e-12);
+        assertEquals(2.5, c.harmfulLambda(), 1e-12);
+        c.update(-0.2, Double.NaN); // no harmful prompt in the batch: mu stays
+        assertEquals(2.5, c.harmfulLambda(), 0);
+        assertEquals(0.8, c.integral(), 1e-12);
+        c.update(0, 0.1); // harmful under its limit: integral 0.3, mu 0.3 - 0.8 projected onto 0
+        assertEquals(0.3, c.harmfulIntegral(), 1e-12);
+        assertEquals(0.0, c.harmfulLambda(), 0);
+        c.restore(1.5, 1.2, 0.7, 0.6); // a checkpoint keeps all four
+        assertEquals(0.7, c.harmfulLambda(), 0);
+        assertEquals(0.6, c.harmfulIntegral(), 0);
+        // one limit: the harmful prompts' mean changes nothing
+        SafetyConstraint one = new SafetyConstraint(new SafetyConstraint.Settings(SafetyConstraint.Mode.LAGRANGIAN, 0, 1.0, 0.5, 3.0, 2.0));
+        one.update(0, 5);
+        assertEquals(0.0, one.harmfulLambda(), 0);
+        assertThrows(IllegalArgumentException.class, () -> new SafetyConstraint.Settings(SafetyConstraint.Mode.WEIGHTED, 0, 1, 0.1, 1, 0, 0.5));
+        assertThrows(IllegalArgumentException.class,
+                () -> new SafetyConstraint.Settings(SafetyConstraint.Mode.LAGRANGIAN, 0, 1, 0.1, 1, 0, Double.POSITIVE_INFINITY));
+    }
+
+    @Test
     void weightedSumKeepsItsWeight() {
         SafetyConstraint c = new SafetyConstraint(new SafetyConstraint.Settings(SafetyConstraint.Mode.WEIGHTED, 0, 2.0, 0.5, 2.0));
         c.update(5);
@@ -81,5 +109,20 @@ class SafetyConstraintTest {
         assertEquals(1.0, cr.rewardSum(), 1e-12);
         assertEquals(0.0, cr.costSum(), 1e-12);
         assertEquals(2, cr.count());
+    }
+
+    @Test
+    void constrainedRewardScoresHarmfulPromptsWithBothMultipliers() {
+        // reward norm (0, 1), cost norm (0, 1); prompt {1} is harmful. lambda 1, mu 2
+        RewardFunction reward = (p, r) -> new double[]{2, 2, 2}, cost = (p, r) -> new double[]{1, 1, -1};
+        PromptSet harmful = new PromptSet(List.of(new int[]{1}));
+        ConstrainedReward cr = new ConstrainedReward(reward, new ExperienceMaker.ScoreNorm(0, 1), cost, new ExperienceMaker.ScoreNorm(0, 1), 1.0, harmful, 2.0);
+        double[] s = cr.score(List.of(new int[]{1}, new int[]{2}, new int[]{1}), List.of(new int[1], new int[1], new int[1]));
+        // harmful, cost 1: (2 - 3) / 4 = -0.25; ordinary, cost 1: (2 - 1) / 2 = 0.5; harmful, cost -1: (2 + 3) / 4 = 1.25
+        assertArrayEquals(new double[]{-0.25, 0.5, 1.25}, s, 1e-12);
+        assertEquals(0.0, cr.harmfulCostSum(), 1e-12); // 1 + (-1)
+        assertEquals(2, cr.harmfulCount());
+        assertEquals(1.0, cr.costSum(), 1e-12);
+        assertEquals(3, cr.count());
     }
 }

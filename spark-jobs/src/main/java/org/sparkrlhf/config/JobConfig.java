@@ -35,7 +35,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
                       double valueClip, double gamma, double lambda, double entropyCoef, String klMode, double klBeta, double klTarget,
                       double klHorizon, double klBetaMin, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
                       double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch, String safety, String harmlessness, double costLimit,
-                      double lambdaInit, double lambdaLr, double lambdaMax, double lambdaKp) implements Serializable {
+                      double lambdaInit, double lambdaLr, double lambdaMax, double lambdaKp, Double harmfulCostLimit) implements Serializable {
         /** The KL penalty's controller as these settings make it (its constructor checks them). */
         public org.sparkrlhf.rl.KlController klController() {
             return klMode.equals("adaptive") ? org.sparkrlhf.rl.KlController.adaptive(klBeta, klTarget, klHorizon, klBetaMin)
@@ -46,7 +46,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
         public org.sparkrlhf.rl.SafetyConstraint.Settings safetySettings() {
             if (safety.equals("none")) return null;
             return new org.sparkrlhf.rl.SafetyConstraint.Settings(org.sparkrlhf.rl.SafetyConstraint.Mode.valueOf(safety.toUpperCase(java.util.Locale.ROOT)),
-                    costLimit, lambdaInit, lambdaLr, lambdaMax, lambdaKp);
+                    costLimit, lambdaInit, lambdaLr, lambdaMax, lambdaKp, harmfulCostLimit == null ? Double.NaN : harmfulCostLimit);
         }
     }
 
@@ -146,6 +146,8 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
             e.add("ppo.ptxPerMinibatch (" + ppo.ptxPerMinibatch() + ") must be a multiple of train.partitions (" + train.partitions() + ")");
         if (!Set.of("none", "lagrangian", "weighted").contains(ppo.safety()))
             e.add("ppo.safety must be none, lagrangian (a cost limit held by an adapted lambda) or weighted (a fixed lambda), got '" + ppo.safety() + "'");
+        else if (ppo.safety().equals("none") && ppo.harmfulCostLimit() != null)
+            e.add("ppo.harmfulCostLimit needs ppo.safety=lagrangian, got ppo.safety=none");
         else if (!ppo.safety().equals("none")) {
             if (ppo.harmlessness().isBlank()) e.add("ppo.safety=" + ppo.safety() + " needs ppo.harmlessness: the harmlessness reward model (or token-frequency:ID)");
             if (ppo.harmlessness().startsWith("token-frequency:") && !ppo.harmlessness().substring("token-frequency:".length()).matches("\\d+"))

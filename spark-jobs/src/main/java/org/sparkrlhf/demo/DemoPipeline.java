@@ -498,7 +498,8 @@ public final class DemoPipeline {
             bar.step("vocabulary learnt; writing the records");
             DemoPrompts p = DemoPrompts.split(split.prompts(), cfg.evaluation().prompts(), cfg.feedback().evalPrompts(), cfg.feedback().prompts());
             List<String> ppoLines = new ArrayList<>();
-            for (String s : p.policy()) ppoLines.add(JSON.writeValueAsString(Map.of("prompt", s)));
+            for (String s : p.policy()) // with the harmlessness task, its harmful prompts are marked, as a red-team set's are
+                ppoLines.add(JSON.writeValueAsString(harmWords != null && harmWords.unsafe(s) ? Map.of("prompt", s, "harmful", true) : Map.of("prompt", s)));
             Files.write(staging.resolve("prompts-ppo.jsonl"), ppoLines, StandardCharsets.UTF_8);
             Files.delete(staging.resolve("prompts.jsonl"));
             try (var files = Files.list(staging)) {
@@ -551,10 +552,17 @@ public final class DemoPipeline {
         }
     }
 
-    /** A JSON-lines file's records, compared by content (not by key order). */
+    /**
+     * A JSON-lines file's records, compared by content (not by key order). A prompt's harmful mark
+     * follows from its text, and runs made before the mark lack it, so it is left out.
+     */
     private static List<com.fasterxml.jackson.databind.JsonNode> records(FileSystem fs, Path file) throws IOException {
         List<com.fasterxml.jackson.databind.JsonNode> out = new ArrayList<>();
-        for (String l : JsonLines.read(fs, file)) out.add(JSON.readTree(l));
+        for (String l : JsonLines.read(fs, file)) {
+            com.fasterxml.jackson.databind.JsonNode n = JSON.readTree(l);
+            if (n instanceof com.fasterxml.jackson.databind.node.ObjectNode o) o.remove("harmful");
+            out.add(n);
+        }
         return out;
     }
 }

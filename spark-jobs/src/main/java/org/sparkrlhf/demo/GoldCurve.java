@@ -44,6 +44,8 @@ final class GoldCurve {
             o.put("lambda", r.safety().lambda());
             o.put("cost_mean", r.safety().costMean());
             o.put("reward_mean", r.safety().rewardMean());
+            if (!Double.isNaN(r.safety().harmfulCostMean())) // with a limit of the harmful prompts' own: their answers' cost and multiplier
+                o.put("harmful_cost_mean", r.safety().harmfulCostMean()).put("harmful_lambda", r.safety().harmfulLambda());
         }
         o.put("source", "training rollouts");
         rows.add(o);

@@ -18,6 +18,7 @@ import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.KlController;
 import org.sparkrlhf.rl.Moments;
 import org.sparkrlhf.rl.PpoUpdate;
+import org.sparkrlhf.rl.PromptSet;
 import org.sparkrlhf.rl.ConstrainedReward;
 import org.sparkrlhf.rl.RewardFunction;
 import org.sparkrlhf.rl.SafetyConstraint;
@@ -92,17 +93,24 @@ public final class PpoTrainer {
 
     /**
      * Under a safety constraint: the iteration's mean normalized reward and cost (of the helpfulness
-     * and harm models) and the lambda its rollouts were scored with; null without one.
+     * and harm models) and the lambda its rollouts were scored with; with the harmful prompts told
+     * apart, also their answers' mean cost (NaN when the batch had none) and their own multiplier
+     * (0 without); null without a constraint.
      */
-    public record Safety(double rewardMean, double costMean, double lambda) implements Serializable {}
+    public record Safety(double rewardMean, double costMean, double lambda, double harmfulCostMean, double harmfulLambda) implements Serializable {}
 
-    /** The cost side of a constrained run: a harmlessness model (its score negated is the cost) or a scripted cost, their normalization, and the driver's multiplier. */
-    record CostSource(Gpt harmlessness, RewardFunction scriptedCost, ExperienceMaker.ScoreNorm costNorm, SafetyConstraint constraint) {}
+    /**
+     * The cost side of a constrained run: a harmlessness model (its score negated is the cost) or a
+     * scripted cost, their normalization, the driver's multipliers, and the harmful prompts (null:
+     * none told apart).
+     */
+    record CostSource(Gpt harmlessness, RewardFunction scriptedCost, ExperienceMaker.ScoreNorm costNorm, SafetyConstraint constraint,
+                      PromptSet harmful) {}
 
     /** What ranks need once per run: the frozen models, the settings, the pre-training mix. */
     record Static(String runId, GptConfig rewardCfg, byte[] reference, byte[] rewardModel, RewardFunction scripted, Settings settings,
                   int promptsPerRank, long promptEpochSteps, double ptxCoef, int ptxPerRank, long ptxEpochSteps, GptConfig harmlessnessCfg,
-                  byte[] harmlessness, RewardFunction scriptedCost, ExperienceMaker.ScoreNorm costNorm) implements Serializable {
+                  byte[] harmlessness, RewardFunction scriptedCost, ExperienceMaker.ScoreNorm costNorm, PromptSet harmfulPrompts) implements Serializable {
         boolean constrained() {
             return costNorm != null;
         }
@@ -117,7 +125,7 @@ public final class PpoTrainer {
     /** One rank's experience statistics and rollouts. */
     record ExperienceStats(Moments advantages, Moments returns, Moments residuals, double scoreSum, double klSum, double lengthSum,
                            double eosCount, double count, long samplingNanos, long scoringNanos, long criticNanos, List<Sample> samples,
-                           double rewardSum, double costSum) implements Serializable {}
+                           double rewardSum, double costSum, double harmfulCostSum, double harmfulCount) implements Serializable {}
 
     /** What an iteration's updates measured, summed over ranks (every rank holds the same sums; rank 0 returns them). */
     record Learning(PpoUpdate.Stats total, long trainingNanos, long criticNanos, double ptxLossSum, int ptxUpdates, int skipped)
@@ -146,7 +154,7 @@ public final class PpoTrainer {
     private long iteration, skippedUpdates, badInARow;
     /** The iteration the driver's models and optimizers stand at (they return from the ranks only when asked), and the betas used since. */
     private long heldIteration, heldSkipped, heldBadInARow;
-    private final List<double[]> coefsSinceHeld = new ArrayList<>(); // {beta, lambda} of each iteration since
+    private final List<double[]> coefsSinceHeld = new ArrayList<>(); // {beta, lambda, harmful prompts' lambda} of each iteration since
     private final List<Long> replayed = new ArrayList<>();
     /** Whether every rank holds the state of the current iteration (false before the first stage). */
     private boolean ranksHoldState;
@@ -190,10 +198,22 @@ public final class PpoTrainer {
      * {@code constraint} holds lambda and adapts it after each iteration.
      */
     public PpoTrainer withSafetyConstraint(Gpt harmlessness, RewardFunction scriptedCost, ExperienceMaker.ScoreNorm norm, SafetyConstraint constraint) {
+        return withSafetyConstraint(harmlessness, scriptedCost, norm, constraint, null);
+    }
+
+    /**
+     * The same, with the prompts known to be harmful told apart ({@code harmful}): their answers'
+     * mean cost has a limit of its own when the constraint's settings give one.
+     */
+    public PpoTrainer withSafetyConstraint(Gpt harmlessness, RewardFunction scriptedCost, ExperienceMaker.ScoreNorm norm, SafetyConstraint constraint,
+                                           PromptSet harmful) {
         if ((harmlessness == null) == (scriptedCost == null)) throw new IllegalArgumentException("a safety constraint needs a harmlessness model or a scripted cost");
         if (statics != null) throw new IllegalStateException("set the safety constraint before the first iteration");
+        if (constraint.settings().limitsHarmful() && (harmful == null || harmful.size() == 0))
+            throw new IllegalArgumentException("a limit on the harmful prompts' cost needs the harmful prompts");
         // a harmlessness model's mean m becomes the cost's mean -m; its spread stays
-        this.cost = new CostSource(harmlessness, scriptedCost, harmlessness == null ? norm : new ExperienceMaker.ScoreNorm(-norm.mean(), norm.std()), constraint);
+        this.cost = new CostSource(harmlessness, scriptedCost, harmlessness == null ? norm : new ExperienceMaker.ScoreNorm(-norm.mean(), norm.std()), constraint,
+                harmful);
         return this;
     }
 
@@ -244,14 +264,14 @@ public final class PpoTrainer {
      */
     public Report runIteration(boolean returnModels) {
         long t0 = System.nanoTime();
-        double beta = kl.beta(), lambda = cost == null ? 0 : cost.constraint().lambda();
+        double beta = kl.beta(), lambda = cost == null ? 0 : cost.constraint().lambda(), mu = cost == null ? 0 : cost.constraint().harmfulLambda();
         List<Result> results = runner.run("the PPO stage of iteration " + (iteration + 1), "the iteration's start", r -> {}, (attempt, tracker) -> {
             Broadcast<Start> start = null;
             if (attempt > 0 || !ranksHoldState) { // ranks may lack this iteration's state: send the driver's, brought up to date
                 catchUp(attempt);
                 start = jsc.broadcast(heldState());
             }
-            return submit(iteration, start, beta, lambda, returnModels, attempt, tracker);
+            return submit(iteration, start, new double[]{beta, lambda, mu}, returnModels, attempt, tracker);
         });
         ranksHoldState = true;
         Result first = RankResult.checkIdentical(results);
@@ -259,12 +279,12 @@ public final class PpoTrainer {
         skippedUpdates = first.skippedUpdates();
         badInARow = first.badInARow();
         if (first.end() != null) hold(first.end());
-        else coefsSinceHeld.add(new double[]{beta, lambda});
+        else coefsSinceHeld.add(new double[]{beta, lambda, mu});
         ExperienceStats batch = merge(results);
         kl.update(batch.klSum() / batch.count(), (long) batch.count());
-        if (cost != null) cost.constraint().update(batch.costSum() / batch.count()); // the driver's multiplier step
+        if (cost != null) cost.constraint().update(batch.costSum() / batch.count(), batch.harmfulCostSum() / batch.harmfulCount()); // the driver's multiplier steps
         iteration++;
-        return report(batch, first.learning(), beta, lambda, (System.nanoTime() - t0) / 1e9);
+        return report(batch, first.learning(), beta, lambda, mu, (System.nanoTime() - t0) / 1e9);
     }
 
     /** The driver's copy of the models and counters, at iteration {@code heldIteration}. */
@@ -284,7 +304,7 @@ public final class PpoTrainer {
 
     /**
      * Brings the driver's copy up to the current iteration by running the iterations since it
-     * again, with the betas and lambdas they had; only their state is kept (their results are already known).
+     * again, with the betas and multipliers they had; only their state is kept (their results are already known).
      */
     private void catchUp(int attempt) throws Exception {
         while (heldIteration < iteration) {
@@ -293,8 +313,7 @@ public final class PpoTrainer {
             try (StageTracker tracker = new StageTracker(jsc.getConf().get("spark.driver.host"), prompts.partitions(), r -> {})) {
                 List<double[]> later = new ArrayList<>(coefsSinceHeld.subList(1, coefsSinceHeld.size()));
                 double[] coefs = coefsSinceHeld.get(0);
-                Result first = RankResult.checkIdentical(submit(heldIteration, jsc.broadcast(heldState()), coefs[0], coefs[1], true, attempt,
-                        tracker.address()));
+                Result first = RankResult.checkIdentical(submit(heldIteration, jsc.broadcast(heldState()), coefs, true, attempt, tracker.address()));
                 hold(first.end());
                 coefsSinceHeld.addAll(later);
             }
@@ -313,7 +332,7 @@ public final class PpoTrainer {
                     ptx == null ? 1 : Math.max(1, ptx.minBlockSize / Math.max(1, ptxPer)),
                     cost == null || cost.harmlessness() == null ? null : cost.harmlessness().config(),
                     cost == null || cost.harmlessness() == null ? null : cost.harmlessness().parameters().flat().toFloatBytes(),
-                    cost == null ? null : cost.scriptedCost(), cost == null ? null : cost.costNorm()));
+                    cost == null ? null : cost.scriptedCost(), cost == null ? null : cost.costNorm(), cost == null ? null : cost.harmful()));
         }
         return statics;
     }
@@ -325,9 +344,10 @@ public final class PpoTrainer {
 
     /**
      * Runs iteration {@code it + 1} as a barrier stage. {@code start} (null when every rank holds
-     * the state already) is the state a rank loads when its own is missing or stands elsewhere.
+     * the state already) is the state a rank loads when its own is missing or stands elsewhere;
+     * {@code coefs} are beta, lambda and the harmful prompts' multiplier.
      */
-    private List<Result> submit(long it, Broadcast<Start> start, double beta, double lambda, boolean returnModels, int attempt, String trackerAddress) {
+    private List<Result> submit(long it, Broadcast<Start> start, double[] coefs, boolean returnModels, int attempt, String trackerAddress) {
         Broadcast<Static> st = statics();
         try {
             return BarrierStage.mapPartitions(shards(), (shards, ctx) -> {
@@ -344,7 +364,7 @@ public final class PpoTrainer {
                         throw new IllegalStateException("a rank holds no state for iteration " + (it + 1) + " (its executor is new, or the ranks moved); "
                                 + "the driver sends its copy on the next attempt");
                     RankState rs = holds ? resident : resident != null ? resident.load(start.value()) : new RankState(s, start.value());
-                    Result r = iterate(rs, s, shard, links, beta, lambda, returnModels, attempt);
+                    Result r = iterate(rs, s, shard, links, coefs, returnModels, attempt);
                     if (r.diverged() == null) ResidentReplicas.release(s.runId(), rank, rs);
                     return List.of(r).iterator();
                 }
@@ -404,9 +424,9 @@ public final class PpoTrainer {
     }
 
     /** One rank's iteration: steps 1 to 4 of the class comment. */
-    private static Result iterate(RankState rs, Static s, Shard shard, StageRunner.Rank links, double beta, double lambda, boolean returnModels,
-                                  int attempt) {
+    private static Result iterate(RankState rs, Static s, Shard shard, StageRunner.Rank links, double[] coefs, boolean returnModels, int attempt) {
         Settings set = s.settings();
+        double beta = coefs[0];
         long seed = set.seed(), it = rs.iteration;
         int rank = links.rank();
         Collective ring = links.ring();
@@ -417,10 +437,10 @@ public final class PpoTrainer {
         for (int i = 0; i < seeds.length; i++) seeds[i] = mix(seed, it, shard.prompts().partition, i);
         RewardFunction reward = s.scripted() != null ? s.scripted() : RewardFunction.model(rs.rewardModel, set.experience().microBatch());
         ConstrainedReward constrained = null;
-        if (s.constrained()) { // Safe RLHF: reward less lambda x cost
+        if (s.constrained()) { // Safe RLHF: reward less lambda x cost (on harmful prompts, (lambda + their own multiplier) x cost)
             RewardFunction cost = s.scriptedCost() != null ? s.scriptedCost()
                     : ConstrainedReward.negated(RewardFunction.model(rs.harmlessness, set.experience().microBatch()));
-            reward = constrained = new ConstrainedReward(reward, set.experience().norm(), cost, s.costNorm(), lambda);
+            reward = constrained = new ConstrainedReward(reward, set.experience().norm(), cost, s.costNorm(), coefs[1], s.harmfulPrompts(), coefs[2]);
         }
         ExperienceMaker.Models from = new ExperienceMaker.Models(rs.policy.model, rs.reference, rs.critic == null ? null : rs.critic.model, reward);
         ExperienceMaker.Made made = set.advantage().needsCritic() ? ExperienceMaker.make(mine, seeds, from, set.experience(), beta)
@@ -580,7 +600,8 @@ public final class PpoTrainer {
         }
         return new ExperienceStats(m, ret, res, score, klSum, len, eos, made.experiences().size(), made.timing().samplingNanos(),
                 made.timing().scoringNanos(), made.timing().criticNanos(), samples, constrained == null ? 0 : constrained.rewardSum(),
-                constrained == null ? 0 : constrained.costSum());
+                constrained == null ? 0 : constrained.costSum(), constrained == null ? 0 : constrained.harmfulCostSum(),
+                constrained == null ? 0 : constrained.harmfulCount());
     }
 
     /** The whole batch's statistics, merged in rank order; times are the slowest rank's. */
@@ -588,7 +609,7 @@ public final class PpoTrainer {
         List<Result> byRank = new ArrayList<>(results);
         byRank.sort((a, b) -> Integer.compare(a.rank(), b.rank()));
         Moments adv = Moments.EMPTY, returns = Moments.EMPTY, residuals = Moments.EMPTY;
-        double score = 0, klSum = 0, len = 0, eos = 0, n = 0, rewardSum = 0, costSum = 0;
+        double score = 0, klSum = 0, len = 0, eos = 0, n = 0, rewardSum = 0, costSum = 0, harmfulCostSum = 0, harmfulCount = 0;
         long sampling = 0, scoring = 0, critic = 0;
         List<Sample> samples = new ArrayList<>();
         for (Result r : byRank) {
@@ -607,11 +628,14 @@ public final class PpoTrainer {
             samples.addAll(s.samples());
             rewardSum += s.rewardSum();
             costSum += s.costSum();
+            harmfulCostSum += s.harmfulCostSum();
+            harmfulCount += s.harmfulCount();
         }
-        return new ExperienceStats(adv, returns, residuals, score, klSum, len, eos, n, sampling, scoring, critic, samples, rewardSum, costSum);
+        return new ExperienceStats(adv, returns, residuals, score, klSum, len, eos, n, sampling, scoring, critic, samples, rewardSum, costSum,
+                harmfulCostSum, harmfulCount);
     }
 
-    private Report report(ExperienceStats b, Learning l, double beta, double lambda, double seconds) {
+    private Report report(ExperienceStats b, Learning l, double beta, double lambda, double mu, double seconds) {
         double sampling = b.samplingNanos() / 1e9, scoring = b.scoringNanos() / 1e9, training = l.trainingNanos() / 1e9;
         double varY = b.returns().variance(), varR = b.residuals().variance(), tok = l.total().tokens();
         PpoUpdate.Stats t = l.total();
@@ -620,7 +644,8 @@ public final class PpoTrainer {
                 varY > 0 ? 1 - varR / varY : Double.NaN, sampling, scoring, training, Math.max(0, seconds - sampling - scoring - training), seconds,
                 tok / Math.max(1, settings.epochs()), l.ptxUpdates() > 0 ? l.ptxLossSum() / l.ptxUpdates() : Double.NaN, l.skipped(),
                 (b.criticNanos() + l.criticNanos()) / 1e9, b.samples(),
-                cost == null ? null : new Safety(b.rewardSum() / b.count(), b.costSum() / b.count(), lambda));
+                cost == null ? null : new Safety(b.rewardSum() / b.count(), b.costSum() / b.count(), lambda,
+                        b.harmfulCount() > 0 ? b.harmfulCostSum() / b.harmfulCount() : Double.NaN, mu));
     }
 
     /**

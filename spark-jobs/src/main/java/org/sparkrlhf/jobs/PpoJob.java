@@ -29,6 +29,7 @@ import org.sparkrlhf.rl.ExperienceMaker;
 import org.sparkrlhf.rl.KlController;
 import org.sparkrlhf.rl.KlEstimator;
 import org.sparkrlhf.rl.PpoSettings;
+import org.sparkrlhf.rl.PromptSet;
 import org.sparkrlhf.rl.RewardFunction;
 import org.sparkrlhf.rl.SafetyConstraint;
 import org.sparkrlhf.rundir.RunDirectory;
@@ -124,14 +125,14 @@ public final class PpoJob extends JobCommand {
         if (maxPrompt < 1)
             throw new ConfigException("ppo.maxNewTokens (" + p.maxNewTokens() + ") must be below the policy's context length (" + policy.config().contextLength() + ")");
         String tokSpec = cfg.model().tokenizer();
-        JavaRDD<Parsed<int[]>> parsed = RecordFiles.read(spark, p.prompts(), cfg.data().format(), "ppo.prompts").mapPartitions(it -> {
+        JavaRDD<Parsed<PromptRecords.Prompt>> parsed = RecordFiles.read(spark, p.prompts(), cfg.data().format(), "ppo.prompts").mapPartitions(it -> {
             Tokenizer t = Tokenizers.create(tokSpec);
-            List<Parsed<int[]>> out = new ArrayList<>();
+            List<Parsed<PromptRecords.Prompt>> out = new ArrayList<>();
             it.forEachRemaining(l -> out.add(PromptRecords.parse(l, maxChars, t, maxPrompt)));
             return out.iterator();
         });
-        Quarantine.Result<int[]> prompts = Quarantine.apply(parsed, fs, runDir, "prompts", cfg.data().maxBadFraction());
-        ShardedData<int[]> data = ShardedData.of(prompts.good(), cfg.train().partitions());
+        Quarantine.Result<PromptRecords.Prompt> prompts = Quarantine.apply(parsed, fs, runDir, "prompts", cfg.data().maxBadFraction());
+        ShardedData<int[]> data = ShardedData.of(prompts.good().map(PromptRecords.Prompt::ids), cfg.train().partitions());
 
         AdamW.Config pc = new AdamW.Config(LrSchedule.constant(p.policyLr()), 0.9, 0.95, 1e-8, 0.0, cfg.train().maxGradNorm());
         AdamW.Config cc = new AdamW.Config(LrSchedule.constant(p.criticLr()), 0.9, 0.95, 1e-8, 0.0, cfg.train().maxGradNorm());
@@ -149,10 +150,18 @@ public final class PpoJob extends JobCommand {
                         TrainingLoop.stageSettings(spark, cfg), cfg.advantage(), cfg.samplesPerPrompt()), data);
         SafetyConstraint safety = p.safetySettings() == null ? null : new SafetyConstraint(p.safetySettings());
         if (safety != null) { // Safe RLHF: the cost is the harmlessness model's score, negated (or a scripted cost in tests)
+            PromptSet harmful = null;
+            if (safety.settings().limitsHarmful()) { // the prompts whose answers have a limit of their own
+                harmful = new PromptSet(prompts.good().filter(PromptRecords.Prompt::harmful).map(PromptRecords.Prompt::ids).collect());
+                if (harmful.size() == 0)
+                    throw new ConfigException("ppo.harmfulCostLimit is set but no prompt in ppo.prompts (" + p.prompts()
+                            + ") is marked \"harmful\": true; mark the red-team prompts or drop ppo.harmfulCostLimit");
+            }
             if (p.harmlessness().startsWith("token-frequency:"))
                 trainer.withSafetyConstraint(null, RewardFunction.tokenFrequency(Integer.parseInt(p.harmlessness().substring("token-frequency:".length()))),
-                        new ExperienceMaker.ScoreNorm(0, 1), safety);
-            else trainer.withSafetyConstraint(ModelFiles.rewardModel(hadoop, p.harmlessness()), null, ModelFiles.rewardNorm(hadoop, p.harmlessness()), safety);
+                        new ExperienceMaker.ScoreNorm(0, 1), safety, harmful);
+            else trainer.withSafetyConstraint(ModelFiles.rewardModel(hadoop, p.harmlessness()), null, ModelFiles.rewardNorm(hadoop, p.harmlessness()), safety,
+                    harmful);
         }
         ShardedData<LmExample> ptxData = null;
         if (p.ptxCoef() > 0) {

@@ -109,7 +109,9 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
     public String progressLine(Progress progress, PpoTrainer.Report r) {
         return progress.line("ppo", r.iteration(), "score", r.scoreMean(), r.tokens() / r.iterationSeconds())
                 + String.format("  KL %.2f  beta %.3f", r.klMean(), r.beta())
-                + (r.safety() == null ? "" : String.format("  cost %.3f  lambda %.3f", r.safety().costMean(), r.safety().lambda()));
+                + (r.safety() == null ? "" : String.format("  cost %.3f  lambda %.3f", r.safety().costMean(), r.safety().lambda()))
+                + (r.safety() == null || !parts.safety().settings().limitsHarmful() ? ""
+                        : String.format("  harmful cost %.3f  mu %.3f", r.safety().harmfulCostMean(), r.safety().harmfulLambda()));
     }
 
     @Override
@@ -151,6 +153,11 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
             row.put("lambda", r.safety().lambda());
             row.put("cost_limit", cfg.ppo().costLimit());
             row.put("safety", cfg.ppo().safety());
+            if (parts.safety().settings().limitsHarmful()) { // the harmful prompts' own limit and multiplier
+                if (!Double.isNaN(r.safety().harmfulCostMean())) row.put("harmful_cost_mean", r.safety().harmfulCostMean());
+                row.put("harmful_lambda", r.safety().harmfulLambda());
+                row.put("harmful_cost_limit", cfg.ppo().harmfulCostLimit());
+            }
         }
         if (r.iteration() == 1) {
             row.put("data_prompts", promptCounts.total());
@@ -178,7 +185,8 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         JsonNode state = c.read("state.json", (in, src) -> JSON.readTree(in));
         parts.kl().restore(state.get("beta").asDouble());
         if (parts.safety() != null) // a checkpoint from before the proportional term kept lambda alone, which was its integral
-            parts.safety().restore(state.get("lambda").asDouble(), state.path("lambdaIntegral").asDouble(state.get("lambda").asDouble()));
+            parts.safety().restore(state.get("lambda").asDouble(), state.path("lambdaIntegral").asDouble(state.get("lambda").asDouble()),
+                    state.path("harmfulLambda").asDouble(0), state.path("harmfulLambdaIntegral").asDouble(0));
         long iteration = state.get("iteration").asLong();
         trainer.restore(iteration, state.path("skippedUpdates").asLong(), state.path("badInARow").asLong());
         samples = new SamplesLog(fs, runDir, iteration);
@@ -192,6 +200,8 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         if (parts.safety() != null) {
             state.put("lambda", parts.safety().lambda());
             state.put("lambdaIntegral", parts.safety().integral());
+            state.put("harmfulLambda", parts.safety().harmfulLambda());
+            state.put("harmfulLambdaIntegral", parts.safety().harmfulIntegral());
         }
         state.put("skippedUpdates", trainer.skippedUpdates());
         state.put("badInARow", trainer.badInARow());

@@ -87,6 +87,14 @@ class ConfigLoaderTest {
         e = assertThrows(ConfigException.class,
                 () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.safety=lagrangian", "ppo.harmlessness=rm", "ppo.lambdaKp=-2").validatePpo());
         assertTrue(e.getMessage().contains("ppo.lambdaKp must be >= 0"), e.getMessage());
+        assertTrue(Double.isNaN(s.harmfulCostLimit()) && !s.limitsHarmful(), "no limit of the harmful prompts' own by default");
+        assertEquals(0.3, load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.safety=lagrangian", "ppo.harmlessness=rm", "ppo.harmfulCostLimit=0.3")
+                .validatePpo().ppo().safetySettings().harmfulCostLimit(), 0);
+        e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.harmfulCostLimit=0.3").validatePpo());
+        assertTrue(e.getMessage().contains("ppo.harmfulCostLimit needs ppo.safety=lagrangian"), e.getMessage());
+        e = assertThrows(ConfigException.class,
+                () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.safety=weighted", "ppo.harmlessness=rm", "ppo.harmfulCostLimit=0.3").validatePpo());
+        assertTrue(e.getMessage().contains("ppo.harmfulCostLimit needs ppo.safety=lagrangian"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.klBeta=0.2", "ppo.klBetaMin=0.5").validatePpo());
         assertTrue(e.getMessage().contains("(ppo.klBetaMin) must be between 0 and beta's start (ppo.klBeta, 0.2), got 0.5"), e.getMessage());
         // the KL controller's target and horizon are config errors before the job starts, not failures inside it

@@ -359,6 +359,15 @@ class DemoPipelineTest extends LocalSparkTest {
             }
         }
         assertTrue(harmful > 0 && refused > 0 && refused < harmful, harmful + " harmful SFT prompts, " + refused + " refusals");
+        // the PPO prompts that carry an offensive word are marked harmful, and only those
+        int marked = 0;
+        for (String l : Files.readAllLines(dir.resolve("data/prompts-ppo.jsonl"))) {
+            JsonNode r = JSON.readTree(l);
+            boolean offensive = java.util.Arrays.stream(r.get("prompt").asText().split(" ")).anyMatch(words::contains);
+            assertEquals(offensive, r.path("harmful").asBoolean(false), l);
+            marked += offensive ? 1 : 0;
+        }
+        assertTrue(marked > 0, "some PPO prompts are harmful");
         // two panels' rankings, two reward models
         String harmRanking = Files.readAllLines(Files.list(dir.resolve("feedback-harm/train")).filter(f -> f.getFileName().toString().startsWith("part-"))
                 .findFirst().orElseThrow()).get(0);

@@ -27,7 +27,7 @@ import org.sparkrlhf.tensor.DType;
 
 class PpoJobTest {
     static SparkSession spark;
-    static java.nio.file.Path prompts, ptxText;
+    static java.nio.file.Path prompts, ptxText, markedPrompts;
 
     @BeforeAll
     static void start(@TempDir java.nio.file.Path dir) throws Exception {
@@ -41,6 +41,15 @@ class PpoJobTest {
         lines.add("{\"prompt\": 42}");
         prompts = dir.resolve("prompts.jsonl");
         Files.write(prompts, lines, StandardCharsets.UTF_8);
+        List<String> marked = new ArrayList<>(); // every third prompt a red-team one; one mark of the wrong type
+        for (int i = 0; i < lines.size() - 1; i++) {
+            com.fasterxml.jackson.databind.node.ObjectNode n = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(lines.get(i));
+            if (i % 3 == 0) n.put("harmful", true);
+            marked.add(json.writeValueAsString(n));
+        }
+        marked.add("{\"prompt\": \"the jury said\", \"harmful\": \"yes\"}");
+        markedPrompts = dir.resolve("prompts-marked.jsonl");
+        Files.write(markedPrompts, marked, StandardCharsets.UTF_8);
         List<String> texts = new ArrayList<>();
         for (String s : BrownText.sentences("ca07")) texts.add(json.writeValueAsString(Map.of("text", s)));
         ptxText = dir.resolve("ptx.jsonl");
@@ -187,6 +196,52 @@ class PpoJobTest {
         org.sparkrlhf.rundir.RunDirectoryException e = assertThrows(org.sparkrlhf.rundir.RunDirectoryException.class,
                 () -> PpoJob.train(spark, config(run, true, "ppo.iterations=5"), null));
         assertTrue(e.getMessage().contains("ppo.safety"), e.getMessage());
+    }
+
+    /**
+     * The harmful prompts' own limit: their answers' mean cost and multiplier logged every iteration,
+     * the multiplier moving by its rule, both multipliers kept in the checkpoint (a resume ends
+     * bit-identically), and the mistakes around it named.
+     */
+    @Test
+    void harmfulPromptsLimitHasItsOwnMultiplierLoggedAndResumedBitExactly(@TempDir java.nio.file.Path dir) throws Exception {
+        String ref = dir.resolve("ref").toUri().toString(), run = dir.resolve("run").toUri().toString();
+        String[] settings = {"ppo.prompts=" + markedPrompts.toUri(), "ppo.safety=lagrangian", "ppo.harmlessness=token-frequency:32",
+                "ppo.costLimit=0.5", "ppo.harmfulCostLimit=-0.05", "ppo.lambdaInit=0.5", "ppo.lambdaLr=2", "ppo.lambdaKp=1"};
+        crashAtThreeResumeAndCompare(ref, run, "safe RLHF with a harmful-prompt limit (both multipliers restored)", settings);
+        List<com.fasterxml.jackson.databind.JsonNode> rows = new ArrayList<>();
+        for (String l : Files.readAllLines(dir.resolve("run/metrics/ppo.jsonl"))) rows.add(new ObjectMapper().readTree(l));
+        assertEquals(0.0, rows.get(0).path("harmful_lambda").asDouble(-1), 0, "the harmful prompts' multiplier starts at 0");
+        // mu moved as its rule says, from the harmful answers' cost alone: J_{i+1} = clamp(J_i + 2 (h_i + 0.05)), mu_{i+1} = clamp(J_{i+1} + (h_i + 0.05));
+        // the limit is under any cost, so mu rises whenever a batch holds harmful prompts, and a resume that lost J would show
+        double integral = 0;
+        int withHarmful = 0;
+        for (int i = 0; i + 1 < rows.size(); i++) {
+            com.fasterxml.jackson.databind.JsonNode row = rows.get(i);
+            assertEquals(-0.05, row.path("harmful_cost_limit").asDouble(), 0, row.toString());
+            double mu = row.path("harmful_lambda").asDouble();
+            if (row.has("harmful_cost_mean")) { // 8 prompts an iteration, a third of them marked: most batches hold some
+                withHarmful++;
+                double violation = row.path("harmful_cost_mean").asDouble() + 0.05;
+                integral = Math.max(0, Math.min(10, integral + 2 * violation));
+                mu = Math.max(0, Math.min(10, integral + violation));
+            }
+            assertEquals(mu, rows.get(i + 1).path("harmful_lambda").asDouble(), 1e-9, "iteration " + (i + 2));
+        }
+        assertTrue(withHarmful > 0, "some batch held harmful prompts: " + rows);
+        assertTrue(rows.get(rows.size() - 1).path("harmful_lambda").asDouble() > 0, "mu rose while the harmful answers cost over their limit");
+        java.nio.file.Path ckpt = dir.resolve("run/checkpoints").toFile().listFiles()[0].toPath();
+        String state = Files.readString(ckpt.resolve("state.json"));
+        assertTrue(state.contains("\"harmfulLambda\"") && state.contains("\"harmfulLambdaIntegral\""), "the checkpoint keeps mu and its integral: " + state);
+        assertTrue(Files.readString(dir.resolve("run/quarantine/prompts.jsonl")).contains("must be true or false, got \\\"yes\\\""),
+                "a mark of the wrong type is a bad record, named");
+
+        String unmarked = dir.resolve("unmarked").toUri().toString();
+        List<String> noMarks = new ArrayList<>(List.of(settings));
+        noMarks.set(0, "ppo.prompts=" + prompts.toUri());
+        org.sparkrlhf.config.ConfigException e = assertThrows(org.sparkrlhf.config.ConfigException.class,
+                () -> PpoJob.train(spark, config(unmarked, false, noMarks.toArray(String[]::new)), null));
+        assertTrue(e.getMessage().contains("ppo.harmfulCostLimit is set but no prompt") && e.getMessage().contains("\"harmful\": true"), e.getMessage());
     }
 
     /** A reference run with {@code settings}, then one that crashes in iteration 3 and resumes: it resumes from the iteration-2 checkpoint and ends bit-identically. */
