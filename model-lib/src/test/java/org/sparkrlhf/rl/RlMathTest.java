@@ -84,6 +84,13 @@ class RlMathTest {
         floored.update(8, 64); // rises from the floor: 0.08 * 1.1
         assertEquals(0.088, floored.beta(), 1e-15);
         assertThrows(IllegalArgumentException.class, () -> KlController.adaptive(0.1, 4, 128, 0.2), "a floor over the start");
+        // a raise horizon of 32 against 128: KL 8 against 4 -> error 0.2 -> beta *= 1 + 0.2 * 64 / 32 = 1.4; under the target the 128 holds
+        KlController quick = KlController.adaptive(0.1, 4, 128, 0, 32);
+        quick.update(8, 64);
+        assertEquals(0.14, quick.beta(), 1e-15);
+        quick.update(1, 64); // 0.14 * 0.9
+        assertEquals(0.126, quick.beta(), 1e-15);
+        assertThrows(IllegalArgumentException.class, () -> KlController.adaptive(0.1, 4, 128, 0, 256), "a raise horizon longer than the horizon");
     }
 
     @Test

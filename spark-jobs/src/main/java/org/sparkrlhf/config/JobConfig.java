@@ -33,12 +33,13 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
     public record Ppo(String prompts, String policyInit, String reward, String criticInit, String advantage, int groupSize, int iterations,
                       int promptsPerIteration, int maxNewTokens, double temperature, int topK, double topP, int epochs, int minibatches, double clip,
                       double valueClip, double gamma, double lambda, double entropyCoef, String klMode, double klBeta, double klTarget,
-                      double klHorizon, double klBetaMin, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
+                      double klHorizon, double klBetaMin, double klRaiseHorizon, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
                       double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch, String safety, String harmlessness, double costLimit,
                       double lambdaInit, double lambdaLr, double lambdaMax, double lambdaKp, Double harmfulCostLimit) implements Serializable {
         /** The KL penalty's controller as these settings make it (its constructor checks them). */
         public org.sparkrlhf.rl.KlController klController() {
-            return klMode.equals("adaptive") ? org.sparkrlhf.rl.KlController.adaptive(klBeta, klTarget, klHorizon, klBetaMin)
+            return klMode.equals("adaptive") ? org.sparkrlhf.rl.KlController.adaptive(klBeta, klTarget, klHorizon, klBetaMin,
+                    klRaiseHorizon > 0 ? klRaiseHorizon : klHorizon)
                     : org.sparkrlhf.rl.KlController.fixed(klBeta);
         }
 
@@ -134,6 +135,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
         else
             try {
                 ppo.klController();
+                if (!(ppo.klRaiseHorizon() >= 0)) e.add("ppo.klRaiseHorizon must be >= 0 (0: ppo.klHorizon), got " + ppo.klRaiseHorizon());
             } catch (IllegalArgumentException x) {
                 e.add(x.getMessage());
             }

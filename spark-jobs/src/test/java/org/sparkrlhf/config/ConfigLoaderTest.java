@@ -97,6 +97,10 @@ class ConfigLoaderTest {
         assertTrue(e.getMessage().contains("ppo.harmfulCostLimit needs ppo.safety=lagrangian"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.klBeta=0.2", "ppo.klBetaMin=0.5").validatePpo());
         assertTrue(e.getMessage().contains("(ppo.klBetaMin) must be between 0 and beta's start (ppo.klBeta, 0.2), got 0.5"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.klRaiseHorizon=-5").validatePpo());
+        assertTrue(e.getMessage().contains("ppo.klRaiseHorizon must be >= 0"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.klHorizon=512", "ppo.klRaiseHorizon=1024").validatePpo());
+        assertTrue(e.getMessage().contains("(ppo.klRaiseHorizon) must be > 0 and <= ppo.klHorizon"), e.getMessage());
         // the KL controller's target and horizon are config errors before the job starts, not failures inside it
         e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.klTarget=0").validatePpo());
         assertTrue(e.getMessage().contains("(ppo.klTarget) must be > 0, got 0.0"), e.getMessage());
