@@ -91,8 +91,8 @@ final class AccessTokens {
 
     /** Makes (or replaces) {@code name}'s token; returns it, the only time it exists in clear. */
     synchronized String newAnnotatorToken(String name) throws IOException {
-        if (!name.matches("[A-Za-z0-9._-]{1,40}")) throw new IllegalArgumentException("annotator name '" + name + "': use 1-40 letters, digits, '.', '_' or '-'");
-        if (name.startsWith("ai:")) throw new IllegalArgumentException("annotator names starting 'ai:' are kept for AI labels");
+        if (!name.matches("[A-Za-z0-9._-]{1,40}")) // no ':', so no person can take an 'ai:' name, which AI labels carry
+            throw new IllegalArgumentException("annotator name '" + name + "': use 1-40 letters, digits, '.', '_' or '-' ('ai:' names are kept for AI labels)");
         String token = newToken();
         annotatorHashes.put(name, hash(token));
         save();

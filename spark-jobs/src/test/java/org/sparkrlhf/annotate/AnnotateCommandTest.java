@@ -54,7 +54,7 @@ class AnnotateCommandTest {
         refused("--from-generated " + dir.resolve("nowhere").toUri().getPath().replaceAll("/$", "") + " does not exist (give a generate job's --out directory)",
                 "--out", out, "--from-generated", dir.resolve("nowhere").toString());
         refused("has 2 samples but --responses is 4 (generate with --samples 4 or more)", "--out", out, "--from-generated", gen);
-        refused("--annotators: annotator name 'ai:judge': use 1-40 letters", "--out", out, "--from-generated", gen, "--responses", "2",
+        refused("--annotators: annotator name 'ai:judge': use 1-40 letters, digits, '.', '_' or '-' ('ai:' names are kept for AI labels)", "--out", out, "--from-generated", gen, "--responses", "2",
                 "--annotators", "ai:judge");
     }
 }
