@@ -31,11 +31,11 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
                         int keepLast, int logEvery) implements Serializable {}
 
     public record Ppo(String prompts, String policyInit, String reward, String criticInit, String advantage, int groupSize, int iterations,
-                      int promptsPerIteration, int maxNewTokens, double temperature, int topK, double topP, int epochs, int minibatches, double clip,
+                      int promptsPerIteration, int maxNewTokens, double temperature, int topK, double topP, int epochs, int minibatches, double maxUpdateKl, double clip,
                       double valueClip, double gamma, double lambda, double entropyCoef, String klMode, double klBeta, double klTarget,
                       double klHorizon, double klBetaMin, double klRaiseHorizon, String klEstimator, double scoreClip, double missingEosPenalty, double policyLr,
                       double criticLr, double ptxCoef, String ptxData, int ptxPerMinibatch, String safety, String harmlessness, double costLimit,
-                      double lambdaInit, double lambdaLr, double lambdaMax, double lambdaKp, Double harmfulCostLimit) implements Serializable {
+                      double lambdaInit, double lambdaLr, double lambdaMax, double lambdaKp, Double harmfulCostLimit, Long seed) implements Serializable {
         /** The KL penalty's controller as these settings make it (its constructor checks them). */
         public org.sparkrlhf.rl.KlController klController() {
             return klMode.equals("adaptive") ? org.sparkrlhf.rl.KlController.adaptive(klBeta, klTarget, klHorizon, klBetaMin,
@@ -61,6 +61,11 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
             return new org.sparkrlhf.preference.DpoLoss.Settings(beta, loss.equals("ipo") ? org.sparkrlhf.preference.DpoLoss.Kind.IPO
                     : org.sparkrlhf.preference.DpoLoss.Kind.SIGMOID, labelSmoothing);
         }
+    }
+
+    /** The seed of PPO's rollouts, prompt order and minibatches: ppo.seed, or run.seed when unset. */
+    public long ppoSeed() {
+        return ppo.seed() == null ? run.seed() : ppo.seed();
     }
 
     /** ppo.advantage as the trainer's method. */
@@ -128,6 +133,8 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
         positive(e, "ppo.maxNewTokens", ppo.maxNewTokens());
         positive(e, "ppo.epochs", ppo.epochs());
         positive(e, "ppo.minibatches", ppo.minibatches());
+        if (!(ppo.maxUpdateKl() >= 0) || Double.isInfinite(ppo.maxUpdateKl()))
+            e.add("ppo.maxUpdateKl must be >= 0 and finite (0: every update runs), got " + ppo.maxUpdateKl());
         if (ppo.promptsPerIteration() % (train.partitions() * Math.max(1, ppo.minibatches())) != 0)
             e.add("ppo.promptsPerIteration (" + ppo.promptsPerIteration() + ") must be a multiple of train.partitions x ppo.minibatches ("
                     + train.partitions() * ppo.minibatches() + ")");

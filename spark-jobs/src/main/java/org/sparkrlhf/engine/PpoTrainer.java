@@ -60,15 +60,24 @@ public final class PpoTrainer {
     /**
      * An iteration's shape: how experience is made, prompts per iteration, epochs x minibatches of
      * updates, the seed, how many non-finite updates in a row are skipped before the run stops, how
-     * stages run, where advantages come from, and the samples per prompt ({@code groupSize}: 1 for
-     * GAE, at least 2 for the group methods).
+     * stages run, where advantages come from, the samples per prompt ({@code groupSize}: 1 for
+     * GAE, at least 2 for the group methods), and the early stop: once a minibatch measures more
+     * than {@code maxUpdateKl} approximate KL per token from the policy that sampled the rollouts,
+     * that update and the iteration's others are skipped (0: never).
      */
     public record Settings(ExperienceMaker.Settings experience, int promptsPerIteration, int epochs, int minibatches, long seed, int maxBadSteps,
-                           StageSettings stages, Advantage advantage, int groupSize) implements Serializable {
+                           StageSettings stages, Advantage advantage, int groupSize, double maxUpdateKl) implements Serializable {
         public Settings {
             if (advantage.needsCritic() ? groupSize != 1 : groupSize < 2)
                 throw new IllegalArgumentException(advantage + " takes " + (advantage.needsCritic() ? "one sample" : "at least 2 samples")
                         + " per prompt, got " + groupSize);
+            if (!(maxUpdateKl >= 0)) throw new IllegalArgumentException("ppo.maxUpdateKl must be >= 0 (0: every update runs), got " + maxUpdateKl);
+        }
+
+        /** Every update runs. */
+        public Settings(ExperienceMaker.Settings experience, int promptsPerIteration, int epochs, int minibatches, long seed, int maxBadSteps,
+                        StageSettings stages, Advantage advantage, int groupSize) {
+            this(experience, promptsPerIteration, epochs, minibatches, seed, maxBadSteps, stages, advantage, groupSize, 0);
         }
 
         /** PPO proper: a critic and GAE, one sample per prompt. */
@@ -89,7 +98,7 @@ public final class PpoTrainer {
                          double policyLoss, double valueLoss, double entropy, double approxKl, double clipFraction, double ratioMean,
                          double ratioMax, double valueExplainedVariance, double samplingSeconds, double scoringSeconds,
                          double trainingSeconds, double overheadSeconds, double iterationSeconds, double tokens,
-                         double ptxLoss, int skippedUpdates, double criticSeconds, List<Sample> samples, Safety safety) {}
+                         double ptxLoss, int skippedUpdates, double criticSeconds, List<Sample> samples, Safety safety, int updates) {}
 
     /**
      * Under a safety constraint: the iteration's mean normalized reward and cost (of the helpfulness
@@ -127,8 +136,11 @@ public final class PpoTrainer {
                            double eosCount, double count, long samplingNanos, long scoringNanos, long criticNanos, List<Sample> samples,
                            double rewardSum, double costSum, double harmfulCostSum, double harmfulCount) implements Serializable {}
 
-    /** What an iteration's updates measured, summed over ranks (every rank holds the same sums; rank 0 returns them). */
-    record Learning(PpoUpdate.Stats total, long trainingNanos, long criticNanos, double ptxLossSum, int ptxUpdates, int skipped)
+    /**
+     * What an iteration's updates measured, summed over ranks (every rank holds the same sums; rank 0
+     * returns them), and how many updates ran (fewer than epochs x minibatches after an early stop).
+     */
+    record Learning(PpoUpdate.Stats total, long trainingNanos, long criticNanos, double ptxLossSum, int ptxUpdates, int skipped, int updates)
             implements Serializable {}
 
     /**
@@ -489,13 +501,15 @@ public final class PpoTrainer {
         PpoUpdate.Stats total = PpoUpdate.Stats.ZERO;
         long trainingNanos = 0, criticNanos = 0;
         double ptxLossSum = 0;
-        int ptxUpdates = 0, skipped = 0;
+        int ptxUpdates = 0, skipped = 0, ran = 0;
         String diverged = null;
         for (int u = 0; u < updates && diverged == null; u++) {
             Update up = update(rs, s, batches.get(u), shard.ptx() == null ? null : ptxBatches.get(u), whitening, klInLoss, tokens[u], ptxTargets[u],
                     ring);
             trainingNanos += up.slowestNanos();
             criticNanos += up.slowestCriticNanos();
+            if (up.stopped()) break; // every rank sees the same sums, so every rank stops here
+            ran++;
             if (up.skipped()) {
                 skipped++;
                 if (rs.badInARow > set.maxBadSteps())
@@ -518,12 +532,16 @@ public final class PpoTrainer {
                 + (rs.critic == null ? "" : "+" + RankResult.digest(rs.critic.model.parameters().flat()));
         boolean zero = rank == 0 && diverged == null;
         return new Result(rank, digest, stats, zero && returnModels ? rs.snapshot() : null,
-                zero ? new Learning(total, trainingNanos, criticNanos, ptxLossSum, ptxUpdates, skipped) : null, rs.skippedUpdates, rs.badInARow,
+                zero ? new Learning(total, trainingNanos, criticNanos, ptxLossSum, ptxUpdates, skipped, ran) : null, rs.skippedUpdates, rs.badInARow,
                 diverged);
     }
 
-    /** One update's statistics summed over ranks, its mean pre-training loss (null without PPO-ptx), the slowest rank's compute and critic time. */
-    private record Update(PpoUpdate.Stats stats, Double ptxLoss, long slowestNanos, long slowestCriticNanos, boolean skipped) {}
+    /**
+     * One update's statistics summed over ranks, its mean pre-training loss (null without PPO-ptx),
+     * the slowest rank's compute and critic time; skipped for a non-finite value, or stopped (not
+     * applied) because its minibatch measured more than the early stop's KL.
+     */
+    private record Update(PpoUpdate.Stats stats, Double ptxLoss, long slowestNanos, long slowestCriticNanos, boolean skipped, boolean stopped) {}
 
     /**
      * One synchronous update on a rank: the gradients of its minibatch share (scaled by the global
@@ -568,8 +586,10 @@ public final class PpoTrainer {
         if (!finite) { // skipped by both optimizers, counted; too many in a row stop the run
             rs.badInARow++;
             rs.skippedUpdates++;
-            return new Update(sum, ptxLoss, slowest, slowestCritic, true);
+            return new Update(sum, ptxLoss, slowest, slowestCritic, true, false);
         }
+        double maxKl = s.settings().maxUpdateKl();
+        if (maxKl > 0 && sum.approxKl() / tokens > maxKl) return new Update(sum, ptxLoss, slowest, slowestCritic, false, true);
         rs.badInARow = 0;
         pg.flat().write(0, rs.buffer, 0, np);
         rs.policy.optimizer.step(rs.policy.model.trainable(), pg);
@@ -579,7 +599,7 @@ public final class PpoTrainer {
             rs.critic.optimizer.step(rs.critic.model.trainable(), cg);
             slowestCritic += System.nanoTime() - c0; // this rank's optimizer step: the ranks step alike
         }
-        return new Update(sum, ptxLoss, slowest, slowestCritic, false);
+        return new Update(sum, ptxLoss, slowest, slowestCritic, false, false);
     }
 
     private static ExperienceStats statsOf(ExperienceMaker.Made made, ConstrainedReward constrained) {
@@ -642,10 +662,10 @@ public final class PpoTrainer {
         return new Report(iteration, b.scoreSum() / b.count(), b.klSum() / b.count(), beta, b.lengthSum() / b.count(), b.eosCount() / b.count(),
                 t.policyLoss() / tok, t.valueLoss() / tok, t.entropy() / tok, t.approxKl() / tok, t.clipped() / tok, t.ratio() / tok, t.ratioMax(),
                 varY > 0 ? 1 - varR / varY : Double.NaN, sampling, scoring, training, Math.max(0, seconds - sampling - scoring - training), seconds,
-                tok / Math.max(1, settings.epochs()), l.ptxUpdates() > 0 ? l.ptxLossSum() / l.ptxUpdates() : Double.NaN, l.skipped(),
+                tok * settings.minibatches() / Math.max(1, l.updates() - l.skipped()), l.ptxUpdates() > 0 ? l.ptxLossSum() / l.ptxUpdates() : Double.NaN, l.skipped(),
                 (b.criticNanos() + l.criticNanos()) / 1e9, b.samples(),
                 cost == null ? null : new Safety(b.rewardSum() / b.count(), b.costSum() / b.count(), lambda,
-                        b.harmfulCount() > 0 ? b.harmfulCostSum() / b.harmfulCount() : Double.NaN, mu));
+                        b.harmfulCount() > 0 ? b.harmfulCostSum() / b.harmfulCount() : Double.NaN, mu), l.updates());
     }
 
     /**

@@ -146,8 +146,8 @@ public final class PpoJob extends JobCommand {
         PpoTrainer trainer = new PpoTrainer(jsc, new PpoTrainer.Models(policy, critic, reference, rewardModel, scripted),
                 new PpoTrainer.Optimizers(policyOpt, criticOpt, kl),
                 new PpoTrainer.Settings(new ExperienceMaker.Settings(sampling, tok.padToken(), tok.eosToken(), norm, settings, cfg.train().microBatch()),
-                        p.promptsPerIteration(), p.epochs(), p.minibatches(), cfg.run().seed(), cfg.train().maxBadSteps(),
-                        TrainingLoop.stageSettings(spark, cfg), cfg.advantage(), cfg.samplesPerPrompt()), data);
+                        p.promptsPerIteration(), p.epochs(), p.minibatches(), cfg.ppoSeed(), cfg.train().maxBadSteps(),
+                        TrainingLoop.stageSettings(spark, cfg), cfg.advantage(), cfg.samplesPerPrompt(), p.maxUpdateKl()), data);
         SafetyConstraint safety = p.safetySettings() == null ? null : new SafetyConstraint(p.safetySettings());
         if (safety != null) { // Safe RLHF: the cost is the harmlessness model's score, negated (or a scripted cost in tests)
             PromptSet harmful = null;

@@ -125,6 +125,7 @@ final class PpoLearner implements TrainingLoop.Learner<PpoTrainer.Report> {
         row.put("value_loss", r.valueLoss());
         row.put("approx_kl", r.approxKl());
         row.put("clip_fraction", r.clipFraction());
+        row.put("updates", r.updates()); // epochs x minibatches, fewer after an early stop (ppo.maxUpdateKl)
         row.put("ratio_mean", r.ratioMean());
         row.put("ratio_max", r.ratioMax());
         row.put("value_explained_variance", r.valueExplainedVariance());

@@ -101,6 +101,11 @@ class ConfigLoaderTest {
         assertTrue(e.getMessage().contains("ppo.klRaiseHorizon must be >= 0"), e.getMessage());
         e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.klHorizon=512", "ppo.klRaiseHorizon=1024").validatePpo());
         assertTrue(e.getMessage().contains("(ppo.klRaiseHorizon) must be > 0 and <= ppo.klHorizon"), e.getMessage());
+        e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.maxUpdateKl=-0.01").validatePpo());
+        assertTrue(e.getMessage().contains("ppo.maxUpdateKl must be >= 0 and finite (0: every update runs), got -0.01"), e.getMessage());
+        assertEquals(0.0, load("data:\n  train: x\n", ppo[0], ppo[1]).ppo().maxUpdateKl(), "off by default");
+        assertEquals(1234L, load("data:\n  train: x\n", ppo[0], ppo[1]).ppoSeed(), "PPO's seed is run.seed's by default");
+        assertEquals(7L, load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.seed=7").ppoSeed());
         // the KL controller's target and horizon are config errors before the job starts, not failures inside it
         e = assertThrows(ConfigException.class, () -> load("data:\n  train: x\n", ppo[0], ppo[1], "ppo.klTarget=0").validatePpo());
         assertTrue(e.getMessage().contains("(ppo.klTarget) must be > 0, got 0.0"), e.getMessage());

@@ -52,6 +52,12 @@ class PpoTrainerTest extends LocalSparkTest {
     /** As above, {@code configure} adding to the trainer before its first iteration (a safety constraint). */
     static Run run(int iterations, double ptxCoef, RewardFunction reward, int maxBadSteps, boolean forgetAfterFirst, Advantage advantage,
                    java.util.function.Consumer<PpoTrainer> configure) {
+        return run(iterations, ptxCoef, reward, maxBadSteps, forgetAfterFirst, advantage, configure, 0);
+    }
+
+    /** As above, with the early stop at {@code maxUpdateKl} (0: off). */
+    static Run run(int iterations, double ptxCoef, RewardFunction reward, int maxBadSteps, boolean forgetAfterFirst, Advantage advantage,
+                   java.util.function.Consumer<PpoTrainer> configure, double maxUpdateKl) {
         JavaSparkContext jsc = LocalSpark.jsc(spark);
         GptConfig pc = GptConfig.of(32, 40, 64, 4, 2);
         Gpt policy = Gpt.init(pc, DType.FLOAT32, 1), reference = policy.frozenCopy();
@@ -68,7 +74,7 @@ class PpoTrainerTest extends LocalSparkTest {
                         KlController.adaptive(0.1, 6.0, 100)),
                 new PpoTrainer.Settings(new ExperienceMaker.Settings(SamplingConfig.of(1.0, 16), 0, 31, new ExperienceMaker.ScoreNorm(0, 0.25),
                         PpoSettings.defaults(), 16), critic0 ? 32 : 8, 4, 2, 11, maxBadSteps,
-                        new StageSettings(1, java.time.Duration.ofSeconds(30), 1, true, null), advantage, critic0 ? 1 : 4), data);
+                        new StageSettings(1, java.time.Duration.ofSeconds(30), 1, true, null), advantage, critic0 ? 1 : 4, maxUpdateKl), data);
         ShardedData<org.sparkrlhf.training.LmExample> ptx = null;
         if (ptxCoef > 0) {
             List<org.sparkrlhf.training.LmExample> lm = new ArrayList<>();
@@ -117,6 +123,30 @@ class PpoTrainerTest extends LocalSparkTest {
         }
         assertTrue(run(1).reports().get(0).criticSeconds() > 0, "PPO measures what its critic costs");
         assertThrows(IllegalArgumentException.class, () -> new PpoTrainer.Settings(null, 8, 1, 1, 1, 0, null, Advantage.RLOO, 1));
+    }
+
+    @Test
+    void earlyStopSkipsAnIterationsRemainingUpdatesOnceAMinibatchMovedTooFar() {
+        Run free = run(2);
+        for (PpoTrainer.Report r : free.reports()) assertEquals(8, r.updates(), "off: 4 epochs x 2 minibatches");
+        // a limit below anything measurable: only the first update runs, where the policy is still the sampler
+        Run tight = run(2, 0, RewardFunction.tokenFrequency(7), 0, false, Advantage.GAE, t -> {}, 1e-12);
+        for (PpoTrainer.Report r : tight.reports()) {
+            assertEquals(1, r.updates(), r.toString());
+            assertTrue(Math.abs(r.approxKl()) < 1e-6, "the stopped update's own statistics are not counted: " + r.approxKl());
+        }
+        // at the free run's mean KL the first iteration stops part-way (the KL grows from update to update), and every
+        // update that ran measured at most the limit
+        double limit = free.reports().get(0).approxKl();
+        Run mid = run(2, 0, RewardFunction.tokenFrequency(7), 0, false, Advantage.GAE, t -> {}, limit);
+        PpoTrainer.Report first = mid.reports().get(0);
+        assertEquals(free.reports().get(0).scoreMean(), first.scoreMean(), "the same rollouts");
+        assertTrue(first.updates() > 1 && first.updates() < 8, "stopped part-way: " + first.updates());
+        assertTrue(first.approxKl() <= limit, first.approxKl() + " > " + limit);
+        assertTrue(!java.util.Arrays.equals(free.policy(), mid.policy()) && !java.util.Arrays.equals(tight.policy(), mid.policy()));
+        assertArrayEquals(mid.policy(), run(2, 0, RewardFunction.tokenFrequency(7), 0, false, Advantage.GAE, t -> {}, limit).policy(),
+                "every rank stops at the same update: same seeds, same result");
+        assertThrows(IllegalArgumentException.class, () -> new PpoTrainer.Settings(null, 8, 1, 1, 1, 0, null, Advantage.GAE, 1, -1));
     }
 
     /** Reward for tokens 7 and 8 alike; token 8 is also the cost (harm) the constraint limits. */

@@ -136,6 +136,13 @@ class PpoJobTest {
         assertEquals(List.of(3L, 4L), ran, "resumed from the iteration-2 checkpoint");
         assertArrayEquals(expected, finalPolicy(run));
 
+        // ppo.seed: unset it is run.seed; set apart, the same models sample other rollouts (a PPO run repeated)
+        String same = dir.resolve("same").toUri().toString(), other = dir.resolve("other").toUri().toString();
+        PpoJob.train(spark, config(same, false, "ppo.seed=" + config(ref, false).run().seed()), null);
+        assertArrayEquals(expected, finalPolicy(same), "ppo.seed = run.seed is the default");
+        PpoJob.train(spark, config(other, false, "ppo.seed=99"), null);
+        assertTrue(!java.util.Arrays.equals(expected, finalPolicy(other)), "another PPO seed, another run");
+
         List<String> metrics = Files.readAllLines(dir.resolve("run/metrics/ppo.jsonl"));
         assertEquals(4, metrics.size());
         for (String k : new String[]{"score_mean", "kl", "beta", "entropy", "approx_kl", "clip_fraction", "ratio_max",
@@ -242,6 +249,24 @@ class PpoJobTest {
         org.sparkrlhf.config.ConfigException e = assertThrows(org.sparkrlhf.config.ConfigException.class,
                 () -> PpoJob.train(spark, config(unmarked, false, noMarks.toArray(String[]::new)), null));
         assertTrue(e.getMessage().contains("ppo.harmfulCostLimit is set but no prompt") && e.getMessage().contains("\"harmful\": true"), e.getMessage());
+    }
+
+    /** The early stop: iterations cut short are logged with the updates that ran, and a resume ends bit-identically. */
+    @Test
+    void earlyStoppedPpoLogsItsUpdatesAndResumesBitExactly(@TempDir java.nio.file.Path dir) throws Exception {
+        String ref = dir.resolve("ref").toUri().toString(), run = dir.resolve("run").toUri().toString();
+        crashAtThreeResumeAndCompare(ref, run, "early-stopped PPO", "ppo.maxUpdateKl=0.002");
+        List<Integer> updates = new ArrayList<>();
+        for (String l : Files.readAllLines(dir.resolve("run/metrics/ppo.jsonl"))) {
+            com.fasterxml.jackson.databind.JsonNode row = new ObjectMapper().readTree(l);
+            updates.add(row.path("updates").asInt(-1));
+            assertTrue(row.path("approx_kl").asDouble() <= 0.002, "only updates within the limit ran and are counted: " + l);
+        }
+        assertTrue(updates.stream().allMatch(u -> u >= 1 && u <= 4) && updates.stream().anyMatch(u -> u < 4),
+                "2 epochs x 2 minibatches, some iterations cut short: " + updates);
+        org.sparkrlhf.rundir.RunDirectoryException e = assertThrows(org.sparkrlhf.rundir.RunDirectoryException.class,
+                () -> PpoJob.train(spark, config(run, true, "ppo.maxUpdateKl=0.01", "ppo.iterations=5"), null));
+        assertTrue(e.getMessage().contains("ppo.maxUpdateKl is 0.01 here but 0.002 in the run"), e.getMessage());
     }
 
     /** A reference run with {@code settings}, then one that crashes in iteration 3 and resumes: it resumes from the iteration-2 checkpoint and ends bit-identically. */
