@@ -63,7 +63,7 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
         }
     }
 
-    /** The seed of PPO's rollouts, prompt order and minibatches: ppo.seed, or run.seed when unset. */
+    /** The seed of PPO's rollouts and of its prompt, minibatch and ptx order: ppo.seed, or run.seed when unset. */
     public long ppoSeed() {
         return ppo.seed() == null ? run.seed() : ppo.seed();
     }
