@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import org.apache.spark.SparkConf;
-import org.apache.spark.TaskContext;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
@@ -48,11 +50,15 @@ class GpuBindingTest {
         SparkHome.prepareLocalCluster(conf);
         SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
         try {
-            List<String> seen = JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(List.of(1, 2, 3, 4), 4).map(i -> {
-                String[] given = TaskContext.get().resources().get("gpu").get().addresses();
-                return String.join(",", given) + "->" + GpuBinding.bindTask().getAsInt();
+            // A barrier stage's two tasks must run at once, so they land on the two single-core
+            // executors; plain tasks may all finish on whichever executor registered first.
+            BarrierStage.requireSlots(spark.sparkContext(), 2, 60_000);
+            JavaRDD<Integer> ranks = JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(List.of(0, 1), 2);
+            List<String> seen = BarrierStage.mapPartitions(ranks, (Iterator<Integer> it, BarrierTaskContext ctx) -> {
+                String[] given = ctx.resources().get("gpu").get().addresses();
+                return List.of(String.join(",", given) + "->" + GpuBinding.bindTask().getAsInt()).iterator();
             }).collect();
-            assertEquals(4, seen.size());
+            assertEquals(2, seen.size());
             for (String s : seen) assertTrue(Set.of("0->0", "1->1").contains(s), "one GPU per task, bound to its ordinal: " + seen);
             assertEquals(Set.of("0->0", "1->1"), Set.copyOf(seen), "both GPUs were handed out, each to its own executor: " + seen);
         } finally {
