@@ -508,9 +508,9 @@ public final class PpoTrainer {
                     ring);
             trainingNanos += up.slowestNanos();
             criticNanos += up.slowestCriticNanos();
-            if (up.stopped()) break; // every rank sees the same sums, so every rank stops here
+            if (up.outcome() == Outcome.STOPPED) break; // every rank sees the same sums, so every rank stops here
             ran++;
-            if (up.skipped()) {
+            if (up.outcome() == Outcome.SKIPPED) {
                 skipped++;
                 if (rs.badInARow > set.maxBadSteps())
                     diverged = "non-finite PPO loss or gradient in " + rs.badInARow + " updates in a row (last at iteration " + (it + 1) + ", epoch "
@@ -537,11 +537,16 @@ public final class PpoTrainer {
     }
 
     /**
-     * One update's statistics summed over ranks, its mean pre-training loss (null without PPO-ptx),
-     * the slowest rank's compute and critic time; skipped for a non-finite value, or stopped (not
-     * applied) because its minibatch measured more than the early stop's KL.
+     * What became of an update: applied; skipped for a non-finite value; or stopped, not applied
+     * because its minibatch measured more than the early stop's KL, and the iteration ends there.
      */
-    private record Update(PpoUpdate.Stats stats, Double ptxLoss, long slowestNanos, long slowestCriticNanos, boolean skipped, boolean stopped) {}
+    private enum Outcome { APPLIED, SKIPPED, STOPPED }
+
+    /**
+     * One update's statistics summed over ranks, its mean pre-training loss (null without PPO-ptx),
+     * the slowest rank's compute and critic time, and its outcome.
+     */
+    private record Update(PpoUpdate.Stats stats, Double ptxLoss, long slowestNanos, long slowestCriticNanos, Outcome outcome) {}
 
     /**
      * One synchronous update on a rank: the gradients of its minibatch share (scaled by the global
@@ -586,10 +591,10 @@ public final class PpoTrainer {
         if (!finite) { // skipped by both optimizers, counted; too many in a row stop the run
             rs.badInARow++;
             rs.skippedUpdates++;
-            return new Update(sum, ptxLoss, slowest, slowestCritic, true, false);
+            return new Update(sum, ptxLoss, slowest, slowestCritic, Outcome.SKIPPED);
         }
         double maxKl = s.settings().maxUpdateKl();
-        if (maxKl > 0 && sum.approxKl() / tokens > maxKl) return new Update(sum, ptxLoss, slowest, slowestCritic, false, true);
+        if (maxKl > 0 && sum.approxKl() / tokens > maxKl) return new Update(sum, ptxLoss, slowest, slowestCritic, Outcome.STOPPED);
         rs.badInARow = 0;
         pg.flat().write(0, rs.buffer, 0, np);
         rs.policy.optimizer.step(rs.policy.model.trainable(), pg);
@@ -599,7 +604,7 @@ public final class PpoTrainer {
             rs.critic.optimizer.step(rs.critic.model.trainable(), cg);
             slowestCritic += System.nanoTime() - c0; // this rank's optimizer step: the ranks step alike
         }
-        return new Update(sum, ptxLoss, slowest, slowestCritic, false, false);
+        return new Update(sum, ptxLoss, slowest, slowestCritic, Outcome.APPLIED);
     }
 
     private static ExperienceStats statsOf(ExperienceMaker.Made made, ConstrainedReward constrained) {
@@ -662,7 +667,7 @@ public final class PpoTrainer {
         return new Report(iteration, b.scoreSum() / b.count(), b.klSum() / b.count(), beta, b.lengthSum() / b.count(), b.eosCount() / b.count(),
                 t.policyLoss() / tok, t.valueLoss() / tok, t.entropy() / tok, t.approxKl() / tok, t.clipped() / tok, t.ratio() / tok, t.ratioMax(),
                 varY > 0 ? 1 - varR / varY : Double.NaN, sampling, scoring, training, Math.max(0, seconds - sampling - scoring - training), seconds,
-                tok * settings.minibatches() / Math.max(1, l.updates() - l.skipped()), l.ptxUpdates() > 0 ? l.ptxLossSum() / l.ptxUpdates() : Double.NaN, l.skipped(),
+                b.lengthSum(), l.ptxUpdates() > 0 ? l.ptxLossSum() / l.ptxUpdates() : Double.NaN, l.skipped(),
                 (b.criticNanos() + l.criticNanos()) / 1e9, b.samples(),
                 cost == null ? null : new Safety(b.rewardSum() / b.count(), b.costSum() / b.count(), lambda,
                         b.harmfulCount() > 0 ? b.harmfulCostSum() / b.harmfulCount() : Double.NaN, mu), l.updates());
