@@ -164,9 +164,15 @@ public final class PpoTrainer {
     private CostSource cost;
     private Broadcast<Static> statics;
     private long iteration, skippedUpdates, badInARow;
-    /** The iteration the driver's models and optimizers stand at (they return from the ranks only when asked), and the betas used since. */
+    /**
+     * An iteration's coefficients, fixed by the driver before its stage: the KL coefficient beta,
+     * the safety multiplier lambda, and the harmful prompts' own multiplier (both 0 unconstrained).
+     */
+    private record Coefficients(double beta, double lambda, double harmfulLambda) implements Serializable {}
+
+    /** The iteration the driver's models and optimizers stand at (they return from the ranks only when asked), and the coefficients used since. */
     private long heldIteration, heldSkipped, heldBadInARow;
-    private final List<double[]> coefsSinceHeld = new ArrayList<>(); // {beta, lambda, harmful prompts' lambda} of each iteration since
+    private final List<Coefficients> coefsSinceHeld = new ArrayList<>(); // of each iteration since
     private final List<Long> replayed = new ArrayList<>();
     /** Whether every rank holds the state of the current iteration (false before the first stage). */
     private boolean ranksHoldState;
@@ -277,13 +283,14 @@ public final class PpoTrainer {
     public Report runIteration(boolean returnModels) {
         long t0 = System.nanoTime();
         double beta = kl.beta(), lambda = cost == null ? 0 : cost.constraint().lambda(), mu = cost == null ? 0 : cost.constraint().harmfulLambda();
+        Coefficients coefs = new Coefficients(beta, lambda, mu);
         List<Result> results = runner.run("the PPO stage of iteration " + (iteration + 1), "the iteration's start", r -> {}, (attempt, tracker) -> {
             Broadcast<Start> start = null;
             if (attempt > 0 || !ranksHoldState) { // ranks may lack this iteration's state: send the driver's, brought up to date
                 catchUp(attempt);
                 start = jsc.broadcast(heldState());
             }
-            return submit(iteration, start, new double[]{beta, lambda, mu}, returnModels, attempt, tracker);
+            return submit(iteration, start, coefs, returnModels, attempt, tracker);
         });
         ranksHoldState = true;
         Result first = RankResult.checkIdentical(results);
@@ -291,7 +298,7 @@ public final class PpoTrainer {
         skippedUpdates = first.skippedUpdates();
         badInARow = first.badInARow();
         if (first.end() != null) hold(first.end());
-        else coefsSinceHeld.add(new double[]{beta, lambda, mu});
+        else coefsSinceHeld.add(coefs);
         ExperienceStats batch = merge(results);
         kl.update(batch.klSum() / batch.count(), (long) batch.count());
         if (cost != null) cost.constraint().update(batch.costSum() / batch.count(), batch.harmfulCostSum() / batch.harmfulCount()); // the driver's multiplier steps
@@ -323,8 +330,8 @@ public final class PpoTrainer {
             System.err.printf("PPO: replaying iteration %d from the driver's copy of the models%n", heldIteration + 1);
             replayed.add(heldIteration + 1);
             try (StageTracker tracker = new StageTracker(jsc.getConf().get("spark.driver.host"), prompts.partitions(), r -> {})) {
-                List<double[]> later = new ArrayList<>(coefsSinceHeld.subList(1, coefsSinceHeld.size()));
-                double[] coefs = coefsSinceHeld.get(0);
+                List<Coefficients> later = new ArrayList<>(coefsSinceHeld.subList(1, coefsSinceHeld.size()));
+                Coefficients coefs = coefsSinceHeld.get(0);
                 Result first = RankResult.checkIdentical(submit(heldIteration, jsc.broadcast(heldState()), coefs, true, attempt, tracker.address()));
                 hold(first.end());
                 coefsSinceHeld.addAll(later);
@@ -357,9 +364,9 @@ public final class PpoTrainer {
     /**
      * Runs iteration {@code it + 1} as a barrier stage. {@code start} (null when every rank holds
      * the state already) is the state a rank loads when its own is missing or stands elsewhere;
-     * {@code coefs} are beta, lambda and the harmful prompts' multiplier.
+     * {@code coefs} are the iteration's KL coefficient and multipliers.
      */
-    private List<Result> submit(long it, Broadcast<Start> start, double[] coefs, boolean returnModels, int attempt, String trackerAddress) {
+    private List<Result> submit(long it, Broadcast<Start> start, Coefficients coefs, boolean returnModels, int attempt, String trackerAddress) {
         Broadcast<Static> st = statics();
         try {
             return BarrierStage.mapPartitions(shards(), (shards, ctx) -> {
@@ -436,9 +443,9 @@ public final class PpoTrainer {
     }
 
     /** One rank's iteration: steps 1 to 4 of the class comment. */
-    private static Result iterate(RankState rs, Static s, Shard shard, StageRunner.Rank links, double[] coefs, boolean returnModels, int attempt) {
+    private static Result iterate(RankState rs, Static s, Shard shard, StageRunner.Rank links, Coefficients coefs, boolean returnModels, int attempt) {
         Settings set = s.settings();
-        double beta = coefs[0];
+        double beta = coefs.beta();
         long seed = set.seed(), it = rs.iteration;
         int rank = links.rank();
         Collective ring = links.ring();
@@ -452,7 +459,7 @@ public final class PpoTrainer {
         if (s.constrained()) { // Safe RLHF: reward less lambda x cost (on harmful prompts, (lambda + their own multiplier) x cost)
             RewardFunction cost = s.scriptedCost() != null ? s.scriptedCost()
                     : ConstrainedReward.negated(RewardFunction.model(rs.harmlessness, set.experience().microBatch()));
-            reward = constrained = new ConstrainedReward(reward, set.experience().norm(), cost, s.costNorm(), coefs[1], s.harmfulPrompts(), coefs[2]);
+            reward = constrained = new ConstrainedReward(reward, set.experience().norm(), cost, s.costNorm(), coefs.lambda(), s.harmfulPrompts(), coefs.harmfulLambda());
         }
         ExperienceMaker.Models from = new ExperienceMaker.Models(rs.policy.model, rs.reference, rs.critic == null ? null : rs.critic.model, reward);
         ExperienceMaker.Made made = set.advantage().needsCritic() ? ExperienceMaker.make(mine, seeds, from, set.experience(), beta)

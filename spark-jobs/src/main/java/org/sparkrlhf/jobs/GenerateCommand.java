@@ -77,8 +77,13 @@ public final class GenerateCommand implements Callable<Integer> {
         if (samples < 1) throw new OptionException("--samples must be >= 1, got " + samples);
         if (keepBest && reward == null) throw new OptionException("--keep-best picks by the reward model's score: give --reward");
         io.check();
+        sampling(null);
+    }
+
+    /** The sampling settings from the options; a value out of range is an option error. */
+    private SamplingConfig sampling(int[] eos) {
         try {
-            new SamplingConfig(temperature, topK, topP, maxNewTokens, null, false); // validates, naming the setting
+            return new SamplingConfig(temperature, topK, topP, maxNewTokens, eos, false);
         } catch (IllegalArgumentException e) {
             throw new OptionException(e.getMessage() + " (set by --temperature, --top-k, --top-p and --max-new-tokens)");
         }
@@ -109,7 +114,7 @@ public final class GenerateCommand implements Callable<Integer> {
         JavaPairRDD<Pair, Long> indexed = good.good().zipWithIndex();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         int parts = io.partitions > 0 ? io.partitions : jsc.defaultParallelism();
-        SamplingConfig sampling = new SamplingConfig(temperature, topK, topP, maxNewTokens, new int[]{tok.eosToken()}, false);
+        SamplingConfig sampling = sampling(new int[]{tok.eosToken()});
         var models = jsc.broadcast(new ModelBytes[]{ModelBytes.of(policy.model()), scorer == null ? null : ModelBytes.of(scorer.model())});
         long t0 = System.nanoTime(), count;
         try (StageBar bar = StageBar.tasks(spark.sparkContext())) {
