@@ -71,7 +71,8 @@ public final class PpoTrainer {
             if (advantage.needsCritic() ? groupSize != 1 : groupSize < 2)
                 throw new IllegalArgumentException(advantage + " takes " + (advantage.needsCritic() ? "one sample" : "at least 2 samples")
                         + " per prompt, got " + groupSize);
-            if (!(maxUpdateKl >= 0)) throw new IllegalArgumentException("ppo.maxUpdateKl must be >= 0 (0: every update runs), got " + maxUpdateKl);
+            if (!(maxUpdateKl >= 0) || Double.isInfinite(maxUpdateKl))
+                throw new IllegalArgumentException("ppo.maxUpdateKl must be >= 0 and finite (0: every update runs), got " + maxUpdateKl);
         }
 
         /** Every update runs. */

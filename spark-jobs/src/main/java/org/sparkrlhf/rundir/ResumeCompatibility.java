@@ -38,7 +38,7 @@ final class ResumeCompatibility {
     record Comparison(List<Difference> refused, List<Difference> allowed) {}
 
     static Comparison compare(JsonNode recorded, JobConfig given) {
-        Map<String, JsonNode> was = flatten(recorded), now = flatten(JSON.valueToTree(given));
+        Map<String, JsonNode> was = resolved(flatten(recorded)), now = resolved(flatten(JSON.valueToTree(given)));
         List<Difference> refused = new ArrayList<>(), allowed = new ArrayList<>();
         for (Map.Entry<String, JsonNode> e : now.entrySet()) {
             JsonNode old = was.get(e.getKey());
@@ -54,6 +54,13 @@ final class ResumeCompatibility {
     private static boolean sameValue(JsonNode a, JsonNode b) {
         if (a.isNumber() && b.isNumber()) return a.decimalValue().compareTo(b.decimalValue()) == 0;
         return a.equals(b);
+    }
+
+    /** Unset, ppo.seed is run.seed: the seed PPO uses is compared, not how the config wrote it. */
+    private static Map<String, JsonNode> resolved(Map<String, JsonNode> config) {
+        JsonNode ppoSeed = config.get("ppo.seed");
+        if (ppoSeed != null && ppoSeed.isNull() && config.containsKey("run.seed")) config.put("ppo.seed", config.get("run.seed"));
+        return config;
     }
 
     private static Map<String, JsonNode> flatten(JsonNode config) {

@@ -147,6 +147,7 @@ class PpoTrainerTest extends LocalSparkTest {
         assertArrayEquals(mid.policy(), run(2, 0, RewardFunction.tokenFrequency(7), 0, false, Advantage.GAE, t -> {}, limit).policy(),
                 "every rank stops at the same update: same seeds, same result");
         assertThrows(IllegalArgumentException.class, () -> new PpoTrainer.Settings(null, 8, 1, 1, 1, 0, null, Advantage.GAE, 1, -1));
+        assertThrows(IllegalArgumentException.class, () -> new PpoTrainer.Settings(null, 8, 1, 1, 1, 0, null, Advantage.GAE, 1, Double.POSITIVE_INFINITY));
     }
 
     /** Reward for tokens 7 and 8 alike; token 8 is also the cost (harm) the constraint limits. */

@@ -139,6 +139,11 @@ class RunDirectoryTest {
         assertTrue(e.getMessage().contains("run.seed is 7 here but 1234 in the run") && e.getMessage().contains("model.dModel is 64 here but 128 in the run")
                 && e.getMessage().contains("model.init=" + new Path(cfg.run().dir()).getFileSystem(conf).makeQualified(new Path(cfg.run().dir()))
                 + "/checkpoints/step-0000003/weights.safetensors"), e.getMessage());
+        // unset, ppo.seed is run.seed: naming that value is no change, another is
+        RunDirectory.check(config(cfg.run().dir(), "run.resume=true", "ppo.seed=1234"), "pretrain", conf);
+        RunDirectoryException seed = assertThrows(RunDirectoryException.class,
+                () -> RunDirectory.check(config(cfg.run().dir(), "run.resume=true", "ppo.seed=5"), "pretrain", conf));
+        assertTrue(seed.getMessage().contains("ppo.seed is 5 here but 1234 in the run"), seed.getMessage());
         // the claim (which verifies the checkpoint) says the same
         assertThrows(RunDirectoryException.class, () -> RunDirectory.claim(config(cfg.run().dir(), "run.resume=true", "run.seed=7"), "pretrain", conf));
         RunDirectoryException job = assertThrows(RunDirectoryException.class, () -> RunDirectory.check(config(cfg.run().dir(), "run.resume=true"), "sft", conf));
