@@ -283,8 +283,8 @@ public final class PpoTrainer {
      */
     public Report runIteration(boolean returnModels) {
         long t0 = System.nanoTime();
-        double beta = kl.beta(), lambda = cost == null ? 0 : cost.constraint().lambda(), mu = cost == null ? 0 : cost.constraint().harmfulLambda();
-        Coefficients coefs = new Coefficients(beta, lambda, mu);
+        Coefficients coefs = cost == null ? new Coefficients(kl.beta(), 0, 0)
+                : new Coefficients(kl.beta(), cost.constraint().lambda(), cost.constraint().harmfulLambda());
         List<Result> results = runner.run("the PPO stage of iteration " + (iteration + 1), "the iteration's start", r -> {}, (attempt, tracker) -> {
             Broadcast<Start> start = null;
             if (attempt > 0 || !ranksHoldState) { // ranks may lack this iteration's state: send the driver's, brought up to date
@@ -304,7 +304,7 @@ public final class PpoTrainer {
         kl.update(batch.klSum() / batch.count(), (long) batch.count());
         if (cost != null) cost.constraint().update(batch.costSum() / batch.count(), batch.harmfulCostSum() / batch.harmfulCount()); // the driver's multiplier steps
         iteration++;
-        return report(batch, first.learning(), beta, lambda, mu, (System.nanoTime() - t0) / 1e9);
+        return report(batch, first.learning(), coefs, (System.nanoTime() - t0) / 1e9);
     }
 
     /** The driver's copy of the models and counters, at iteration {@code heldIteration}. */
@@ -668,17 +668,17 @@ public final class PpoTrainer {
                 harmfulCostSum, harmfulCount);
     }
 
-    private Report report(ExperienceStats b, Learning l, double beta, double lambda, double mu, double seconds) {
+    private Report report(ExperienceStats b, Learning l, Coefficients c, double seconds) {
         double sampling = b.samplingNanos() / 1e9, scoring = b.scoringNanos() / 1e9, training = l.trainingNanos() / 1e9;
         double varY = b.returns().variance(), varR = b.residuals().variance(), tok = l.total().tokens();
         PpoUpdate.Stats t = l.total();
-        return new Report(iteration, b.scoreSum() / b.count(), b.klSum() / b.count(), beta, b.lengthSum() / b.count(), b.eosCount() / b.count(),
+        return new Report(iteration, b.scoreSum() / b.count(), b.klSum() / b.count(), c.beta(), b.lengthSum() / b.count(), b.eosCount() / b.count(),
                 t.policyLoss() / tok, t.valueLoss() / tok, t.entropy() / tok, t.approxKl() / tok, t.clipped() / tok, t.ratio() / tok, t.ratioMax(),
                 varY > 0 ? 1 - varR / varY : Double.NaN, sampling, scoring, training, Math.max(0, seconds - sampling - scoring - training), seconds,
                 b.lengthSum(), l.ptxUpdates() > 0 ? l.ptxLossSum() / l.ptxUpdates() : Double.NaN, l.skipped(),
                 (b.criticNanos() + l.criticNanos()) / 1e9, b.samples(),
-                cost == null ? null : new Safety(b.rewardSum() / b.count(), b.costSum() / b.count(), lambda,
-                        b.harmfulCount() > 0 ? b.harmfulCostSum() / b.harmfulCount() : Double.NaN, mu), l.updates());
+                cost == null ? null : new Safety(b.rewardSum() / b.count(), b.costSum() / b.count(), c.lambda(),
+                        b.harmfulCount() > 0 ? b.harmfulCostSum() / b.harmfulCount() : Double.NaN, c.harmfulLambda()), l.updates());
     }
 
     /**
