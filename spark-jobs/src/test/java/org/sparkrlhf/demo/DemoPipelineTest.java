@@ -386,7 +386,8 @@ class DemoPipelineTest extends LocalSparkTest {
             assertTrue(m.get("targets").has("all_met"));
         }
         assertEquals(DemoConfig.SAFETY_METHODS, methods);
-        assertTrue(safety.get("methods").get(1).has("final_lambda"), "Safe RLHF reports its multiplier");
+        assertTrue(safety.get("methods").get(1).has("final_lambda") && safety.get("methods").get(1).has("final_harmful_lambda"),
+                "Safe RLHF reports both multipliers (the demo limits the harmful prompts' cost too): " + safety.get("methods").get(1));
         boolean lambdas = false;
         for (String l : Files.readAllLines(dir.resolve("gold_curve.jsonl"))) {
             JsonNode row = JSON.readTree(l);
@@ -394,6 +395,6 @@ class DemoPipelineTest extends LocalSparkTest {
         }
         assertTrue(lambdas, "the curve keeps lambda and the cost per iteration");
         String metrics = Files.readString(dir.resolve("safe/metrics/ppo.jsonl"));
-        assertTrue(metrics.contains("\"lambda\"") && metrics.contains("\"safety\":\"lagrangian\""), metrics);
+        assertTrue(metrics.contains("\"lambda\"") && metrics.contains("\"safety\":\"lagrangian\"") && metrics.contains("\"harmful_cost_mean\""), metrics);
     }
 }
