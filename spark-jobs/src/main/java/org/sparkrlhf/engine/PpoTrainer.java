@@ -135,7 +135,16 @@ public final class PpoTrainer {
     /** One rank's experience statistics and rollouts. */
     record ExperienceStats(Moments advantages, Moments returns, Moments residuals, double scoreSum, double klSum, double lengthSum,
                            double eosCount, double count, long samplingNanos, long scoringNanos, long criticNanos, List<Sample> samples,
-                           double rewardSum, double costSum, double harmfulCostSum, double harmfulCount) implements Serializable {}
+                           double rewardSum, double costSum, double harmfulCostSum, double harmfulCount) implements Serializable {
+        double costMean() {
+            return costSum / count;
+        }
+
+        /** The harmful prompts' mean cost; not a number in a batch without them (their multiplier then stays as it is). */
+        double harmfulCostMean() {
+            return harmfulCount > 0 ? harmfulCostSum / harmfulCount : Double.NaN;
+        }
+    }
 
     /**
      * What an iteration's updates measured, summed over ranks (every rank holds the same sums; rank 0
@@ -302,7 +311,7 @@ public final class PpoTrainer {
         else coefsSinceHeld.add(coefs);
         ExperienceStats batch = merge(results);
         kl.update(batch.klSum() / batch.count(), (long) batch.count());
-        if (cost != null) cost.constraint().update(batch.costSum() / batch.count(), batch.harmfulCostSum() / batch.harmfulCount()); // the driver's multiplier steps
+        if (cost != null) cost.constraint().update(batch.costMean(), batch.harmfulCostMean()); // the driver's multiplier steps
         iteration++;
         return report(batch, first.learning(), coefs, (System.nanoTime() - t0) / 1e9);
     }
@@ -677,8 +686,8 @@ public final class PpoTrainer {
                 varY > 0 ? 1 - varR / varY : Double.NaN, sampling, scoring, training, Math.max(0, seconds - sampling - scoring - training), seconds,
                 b.lengthSum(), l.ptxUpdates() > 0 ? l.ptxLossSum() / l.ptxUpdates() : Double.NaN, l.skipped(),
                 (b.criticNanos() + l.criticNanos()) / 1e9, b.samples(),
-                cost == null ? null : new Safety(b.rewardSum() / b.count(), b.costSum() / b.count(), c.lambda(),
-                        b.harmfulCount() > 0 ? b.harmfulCostSum() / b.harmfulCount() : Double.NaN, c.harmfulLambda()), l.updates());
+                cost == null ? null : new Safety(b.rewardSum() / b.count(), b.costMean(), c.lambda(), b.harmfulCostMean(), c.harmfulLambda()),
+                l.updates());
     }
 
     /**
