@@ -3,6 +3,7 @@ package org.sparkrlhf.rundir;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -70,22 +71,51 @@ final class Lease implements AutoCloseable {
                 }
                 throw inUse(where, other, found.modifiedMillis(), ttl, now);
             }
-            takeOver(files, other, found, where, sameApp, ttl);
+            if (!takeOver(files, mine, other, found, where, sameApp, ttl)) sleep(50);
         }
     }
 
-    /** Moves the stale lease aside under a name unique to it, so that of two runs taking it over only one succeeds. */
-    private static void takeOver(LeaseFiles files, Holder other, LeaseFiles.Stamped found, String where, boolean sameApp, long ttl) throws IOException {
-        String aside = FILE + ".expired-" + (other != null ? other.token() : "unreadable-" + found.modifiedMillis());
-        if (!files.renameNoReplace(FILE, aside)) return; // another run moved it first: start over
-        LeaseFiles.Stamped moved = files.read(aside);
-        if (moved != null && !sameApp && System.currentTimeMillis() - moved.modifiedMillis() <= ttl) {
-            files.renameNoReplace(aside, FILE); // renewed just now: its holder lives, give it back
-            return;
+    /**
+     * Removes a stale lease so that {@code acquire} can publish its own. Of several runs that found
+     * the same stale lease, only the one that creates the marker {@code lease.json.takeover-<id>-<k>}
+     * (a create that refuses an existing name) may delete it, and only after reading again that it
+     * is still that stale lease; the others start over and find the new lease. Nobody moves or
+     * deletes a lease it has not just seen stale, so a fresh lease is never lost. A marker whose
+     * creator died mid-way ages like a lease, and then the next {@code k} is tried. Returns false
+     * when another run is taking the lease over now, so the caller waits a little.
+     */
+    private static boolean takeOver(LeaseFiles files, byte[] mine, Holder other, LeaseFiles.Stamped found, String where, boolean sameApp, long ttl)
+            throws IOException {
+        String id = other != null ? other.token() : "unreadable-" + found.modifiedMillis();
+        for (int k = 0; ; k++) {
+            String marker = FILE + ".takeover-" + id + "-" + k;
+            if (!files.publish(marker, mine)) {
+                LeaseFiles.Stamped m = files.read(marker);
+                if (m == null) return true; // its creator finished: start over
+                if (System.currentTimeMillis() - m.modifiedMillis() <= ttl) return false;
+                continue; // its creator died mid-way
+            }
+            try {
+                LeaseFiles.Stamped again = files.read(FILE);
+                if (!isSame(again, other, found)) return true; // released or taken over meanwhile
+                if (!sameApp && System.currentTimeMillis() - again.modifiedMillis() <= ttl) return true; // renewed: its holder lives
+                files.delete(FILE);
+                for (int j = 0; j < k; j++) files.delete(FILE + ".takeover-" + id + "-" + j);
+            } finally {
+                files.delete(marker);
+            }
+            System.err.printf("%s: taking over the lock of %s, %s%n", where, other == null ? "an unreadable lease" : other.describe(),
+                    sameApp ? "an earlier attempt of this YARN application" : "whose driver stopped renewing it at " + Instant.ofEpochMilli(found.modifiedMillis()));
+            return true;
         }
-        files.delete(aside);
-        System.err.printf("%s: taking over the lock of %s, %s%n", where, other == null ? "an unreadable lease" : other.describe(),
-                sameApp ? "an earlier attempt of this YARN application" : "whose driver stopped renewing it at " + Instant.ofEpochMilli(found.modifiedMillis()));
+    }
+
+    /** Whether {@code now} is the lease first {@code found}: the same acquisition, or for an unreadable one the same bytes and time. */
+    private static boolean isSame(LeaseFiles.Stamped now, Holder other, LeaseFiles.Stamped found) {
+        if (now == null) return false;
+        if (other == null) return now.modifiedMillis() == found.modifiedMillis() && Arrays.equals(now.content(), found.content());
+        Holder h = parse(now.content());
+        return h != null && h.token().equals(other.token());
     }
 
     private static RunDirectoryException inUse(String where, Holder other, long renewed, long ttl, long now) {

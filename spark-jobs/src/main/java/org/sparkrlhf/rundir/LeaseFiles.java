@@ -25,9 +25,6 @@ interface LeaseFiles {
     /** Writes {@code content} as {@code name} if no file has that name; false if one does. */
     boolean publish(String name, byte[] content) throws IOException;
 
-    /** Renames {@code from} to {@code to} unless {@code to} exists or {@code from} is gone; false then. */
-    boolean renameNoReplace(String from, String to) throws IOException;
-
     /** The file, or null when there is none. */
     Stamped read(String name) throws IOException;
 
@@ -59,12 +56,6 @@ interface LeaseFiles {
             boolean done = fs.rename(tmp, new Path(dir, name));
             if (!done) fs.delete(tmp, false);
             return done;
-        }
-
-        @Override
-        public boolean renameNoReplace(String from, String to) throws IOException {
-            Path dst = new Path(dir, to);
-            return !fs.exists(dst) && fs.rename(new Path(dir, from), dst);
         }
 
         @Override
@@ -113,18 +104,6 @@ interface LeaseFiles {
             } finally {
                 Files.deleteIfExists(tmp);
             }
-        }
-
-        @Override
-        public boolean renameNoReplace(String from, String to) throws IOException {
-            java.nio.file.Path src = dir.resolve(from);
-            try {
-                if (!link(src, dir.resolve(to))) return false;
-            } catch (NoSuchFileException e) {
-                return false;
-            }
-            Files.deleteIfExists(src);
-            return true;
         }
 
         private static boolean link(java.nio.file.Path existing, java.nio.file.Path name) throws IOException {

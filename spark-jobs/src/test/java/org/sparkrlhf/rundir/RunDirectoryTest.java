@@ -3,6 +3,7 @@ package org.sparkrlhf.rundir;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -217,6 +218,26 @@ class RunDirectoryTest {
         assertEquals(1, won.size(), "exactly one run holds the directory");
         assertEquals(n - 1, refused);
         won.get(0).close();
+    }
+
+    @ParameterizedTest
+    @MethodSource("roots")
+    void aTakeoverMarkerLeftByARunThatDiedMidWayAgesAndTheNextRunTakesOver(String root) throws Exception {
+        String dir = newDir(root);
+        deadHolder(dir, "dead-run", "", 60_000, 1000);
+        Path p = new Path(dir);
+        FileSystem fs = p.getFileSystem(conf);
+        LeaseFiles files = LeaseFiles.in(fs, p);
+        String marker = Lease.FILE + ".takeover-dead-token-0";
+        assertTrue(files.publish(marker, "{}".getBytes()));
+        // while the marker is fresh its creator may still be working: the run waits rather than deleting the lease too
+        long started = System.currentTimeMillis();
+        String said = stderrOf(() -> RunDirectory.claim(config(dir), "pretrain", conf).close());
+        assertTrue(System.currentTimeMillis() - started >= 900, "the run waited for the fresh marker to age past the lease's time to live");
+        assertTrue(said.contains("taking over the lock of run dead-run"), said);
+        assertNull(files.read(marker), "the winner removes the dead run's marker");
+        assertNull(files.read(Lease.FILE + ".takeover-dead-token-1"), "and its own");
+        assertNull(files.read(Lease.FILE), "and releases the lease on close");
     }
 
     @ParameterizedTest
