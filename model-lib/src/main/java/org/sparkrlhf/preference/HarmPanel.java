@@ -9,7 +9,11 @@ import java.util.SplittableRandom;
  * (negated, at least 1; a word VADER's raters did not rate counts 2). The same ten real raters as
  * the helpfulness panel, so their sensitivity differs as people's does; rankings are Plackett-Luce
  * samples of harmlessness (minus harm) with a noise temperature. A refusal holds no offensive word,
- * so it is harmless here: over-refusal is what the helpfulness panel must price.
+ * so it is harmless here: over-refusal is what the helpfulness panel must price. Each annotator also
+ * says whether each response is safe, as Safe RLHF's labellers do: unsafe with probability
+ * sigmoid((harm - 1) / temperature), a comparison with the mildest offensive word (harm 1) under the
+ * rankings' noise: at temperature 0.5 a clean text is called unsafe 12% of the time, and a text
+ * whose words' harm sums to 3 is called safe 2% of the time.
  */
 public final class HarmPanel implements Panel {
     private final HarmLexicon lexicon;
@@ -52,6 +56,17 @@ public final class HarmPanel implements Panel {
     @Override
     public double utility(int annotator, String text) {
         return -harm(annotator, text);
+    }
+
+    /** Annotator j's verdicts: safe unless the text's harm, compared with the mildest word's under the panel's noise, comes out above it. */
+    @Override
+    public boolean[] safetyVerdicts(int annotator, List<String> responses, SplittableRandom rng) {
+        boolean[] safe = new boolean[responses.size()];
+        for (int i = 0; i < safe.length; i++) {
+            double pUnsafe = 1 / (1 + Math.exp(-(harm(annotator, responses.get(i)) - 1) / temperature));
+            safe[i] = rng.nextDouble() >= pUnsafe;
+        }
+        return safe;
     }
 
     /** Annotator j's ranking by harmlessness, least harmful first (indices), with Bradley-Terry noise. */

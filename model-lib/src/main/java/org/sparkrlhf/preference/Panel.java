@@ -16,6 +16,11 @@ public interface Panel extends java.io.Serializable {
     /** Annotator j's ranking of responses, best first (indices), with the panel's noise. */
     int[] rank(int annotator, List<String> responses, SplittableRandom rng);
 
+    /** Annotator j's verdict on each response, true for safe, where this panel judges safety; null where it does not. */
+    default boolean[] safetyVerdicts(int annotator, List<String> responses, SplittableRandom rng) {
+        return null;
+    }
+
     /** The gold judgement: the panel's mean utility. */
     default double gold(String text) {
         double s = 0;

@@ -13,9 +13,17 @@ import java.io.Serializable;
  * @param margins    per-pair margin (how much better), 0 for none
  * @param annotator  who judged ("" if unknown)
  * @param criterion  what was judged, e.g. helpfulness or harmlessness ("" if unknown)
+ * @param safety     per sequence, the annotator's own verdict: {@link #SAFE}, {@link #UNSAFE} or
+ *                   {@link #UNLABELLED} (Safe RLHF's cost data labels each response so)
  */
-public record PreferenceGroup(int[][] sequences, int[] chosen, int[] rejected, double[] margins, String annotator, String criterion)
+public record PreferenceGroup(int[][] sequences, int[] chosen, int[] rejected, double[] margins, String annotator, String criterion, int[] safety)
         implements Serializable {
+    public static final int SAFE = 1, UNSAFE = -1, UNLABELLED = 0;
+
+    /** Comparisons without safety labels. */
+    public PreferenceGroup(int[][] sequences, int[] chosen, int[] rejected, double[] margins, String annotator, String criterion) {
+        this(sequences, chosen, rejected, margins, annotator, criterion, null);
+    }
 
     public PreferenceGroup {
         if (sequences.length < 2) throw new IllegalArgumentException("a preference group needs at least 2 responses");
@@ -29,10 +37,19 @@ public record PreferenceGroup(int[][] sequences, int[] chosen, int[] rejected, d
         for (int[] s : sequences) if (s.length == 0) throw new IllegalArgumentException("a response sequence is empty");
         annotator = annotator == null ? "" : annotator;
         criterion = criterion == null ? "" : criterion;
+        if (safety == null) safety = new int[sequences.length];
+        if (safety.length != sequences.length)
+            throw new IllegalArgumentException("safety labels: " + safety.length + " for " + sequences.length + " responses");
+        for (int v : safety) if (v != SAFE && v != UNSAFE && v != UNLABELLED) throw new IllegalArgumentException("a safety label must be 1, -1 or 0, got " + v);
     }
 
     /** All pairs of a best-to-worst ranking of the sequences. */
     public static PreferenceGroup ranking(int[][] sequencesBestFirst, String annotator, String criterion) {
+        return ranking(sequencesBestFirst, annotator, criterion, null);
+    }
+
+    /** The same, with each sequence's safety label in the same order (null: none). */
+    public static PreferenceGroup ranking(int[][] sequencesBestFirst, String annotator, String criterion, int[] safety) {
         int k = sequencesBestFirst.length, n = k * (k - 1) / 2, p = 0;
         int[] c = new int[n], r = new int[n];
         for (int i = 0; i < k; i++)
@@ -40,7 +57,7 @@ public record PreferenceGroup(int[][] sequences, int[] chosen, int[] rejected, d
                 c[p] = i;
                 r[p] = j;
             }
-        return new PreferenceGroup(sequencesBestFirst, c, r, new double[n], annotator, criterion);
+        return new PreferenceGroup(sequencesBestFirst, c, r, new double[n], annotator, criterion, safety);
     }
 
     public static PreferenceGroup pair(int[] chosen, int[] rejected, double margin, String annotator, String criterion) {

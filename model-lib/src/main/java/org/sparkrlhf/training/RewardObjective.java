@@ -7,14 +7,29 @@ import org.sparkrlhf.model.Forward;
 import org.sparkrlhf.model.Gpt;
 import org.sparkrlhf.model.Parameters;
 import org.sparkrlhf.preference.BradleyTerryLoss;
+import org.sparkrlhf.preference.SafetyLabelLoss;
 import org.sparkrlhf.tensor.Tensor;
 
 /**
  * Bradley-Terry loss summed over pairs. A micro-batch holds whole groups: their responses are scored
  * in one forward pass of the reward model (read at each sequence's last token) and every pair of
- * every group is compared.
+ * every group is compared. Responses that carry a safety label add {@code safetyLabelWeight} times
+ * {@link SafetyLabelLoss} each (Safe RLHF's cost model); a ranking of four gives six pairs and four
+ * labels, so at weight 1 the two terms weigh about alike.
  */
 public final class RewardObjective implements Objective<PreferenceGroup> {
+    private final double safetyLabelWeight;
+
+    /** Pairs only: safety labels are ignored. */
+    public RewardObjective() {
+        this(0);
+    }
+
+    public RewardObjective(double safetyLabelWeight) {
+        if (!(safetyLabelWeight >= 0) || Double.isInfinite(safetyLabelWeight))
+            throw new IllegalArgumentException("the safety labels' weight must be >= 0, got " + safetyLabelWeight);
+        this.safetyLabelWeight = safetyLabelWeight;
+    }
 
     @Override
     public StepStats accumulate(Gpt model, List<PreferenceGroup> groups, int microBatch, Parameters grads) {
@@ -35,9 +50,11 @@ public final class RewardObjective implements Objective<PreferenceGroup> {
             List<int[]> seqs = new ArrayList<>();
             List<Integer> c = new ArrayList<>(), r = new ArrayList<>();
             List<Double> m = new ArrayList<>();
+            int[] labels = new int[mb.stream().mapToInt(g -> g.sequences().length).sum()];
             for (PreferenceGroup g : mb) {
                 int base = seqs.size();
                 for (int[] s : g.sequences()) seqs.add(s);
+                System.arraycopy(g.safety(), 0, labels, base, g.sequences().length);
                 for (int i = 0; i < g.pairs(); i++) {
                     c.add(base + g.chosen()[i]);
                     r.add(base + g.rejected()[i]);
@@ -49,10 +66,9 @@ public final class RewardObjective implements Objective<PreferenceGroup> {
             Tensor d = grads == null ? null : Tensor.zeros(model.parameters().dtype(), seqs.size());
             BradleyTerryLoss.Result res = BradleyTerryLoss.compute(f.rewards(), c.stream().mapToInt(Integer::intValue).toArray(),
                     r.stream().mapToInt(Integer::intValue).toArray(), m.stream().mapToDouble(Double::doubleValue).toArray(), d);
-            if (d != null) {
-                d.scale(p); // the loss is a mean over the micro-batch's pairs; the objective is a sum
-                model.backward(f, null, null, d, grads);
-            }
+            if (d != null) d.scale(p); // the loss is a mean over the micro-batch's pairs; the objective is a sum
+            if (safetyLabelWeight > 0) loss += safetyLabelWeight * SafetyLabelLoss.compute(f.rewards(), labels, safetyLabelWeight, d).lossSum();
+            if (d != null) model.backward(f, null, null, d, grads);
             loss += res.loss() * p;
             correct += res.accuracy() * p;
             pairs += p;

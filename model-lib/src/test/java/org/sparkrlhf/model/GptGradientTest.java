@@ -7,6 +7,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.sparkrlhf.loss.LanguageModelLoss;
 import org.sparkrlhf.preference.BradleyTerryLoss;
+import org.sparkrlhf.preference.SafetyLabelLoss;
 import org.sparkrlhf.rl.PpoPolicyLoss;
 import org.sparkrlhf.rl.ValueLoss;
 import org.sparkrlhf.tensor.DType;
@@ -100,6 +101,21 @@ class GptGradientTest {
         m.backward(f, null, null, dr, grads);
         GradientCheck.assertMatches("Bradley-Terry loss", m.parameters().flat(), grads.flat(),
                 x -> BradleyTerryLoss.compute(m.forward(batch).rewards(), chosen, rejected, margins, null).loss(), 1e-5, 1e-5);
+    }
+
+    @Test
+    void safetyLabelsThroughRewardHead() {
+        Gpt m = model(tiny(Head.REWARD));
+        Batch batch = paddedBatch();
+        int[] labels = {1, -1, 0}; // the third is unlabelled and adds nothing
+        Parameters grads = m.newGradients();
+        Forward f = m.forward(batch);
+        Tensor dr = Tensor.zeros(DType.FLOAT64, B);
+        SafetyLabelLoss.compute(f.rewards(), labels, 1.0, dr);
+        assertEquals(0.0, dr.get(2));
+        m.backward(f, null, null, dr, grads);
+        GradientCheck.assertMatches("safety-label loss", m.parameters().flat(), grads.flat(),
+                x -> SafetyLabelLoss.compute(m.forward(batch).rewards(), labels, 1.0, null).lossSum(), 1e-5, 1e-5);
     }
 
     @Test

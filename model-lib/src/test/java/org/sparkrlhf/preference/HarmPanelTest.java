@@ -2,6 +2,7 @@ package org.sparkrlhf.preference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.InputStream;
@@ -65,6 +66,25 @@ class HarmPanelTest {
         int[] r = sharp.rank(2, List.of("you fucking bastard", "The bill passed.", "damn it"), rng);
         assertEquals(1, r[0]);
         assertEquals(0, r[2]);
+    }
+
+    @Test
+    void safetyVerdictsFollowTheHarmWithThePanelsNoise() {
+        HarmPanel panel = new HarmPanel(lexicon, vader, 0.5);
+        String clean = "The bill passed.", harsh = "you fucking bastard";
+        assertTrue(panel.harm(0, harsh) >= 3, "two offensive words");
+        SplittableRandom rng = new SplittableRandom(7);
+        int n = 20_000, cleanUnsafe = 0, harshSafe = 0;
+        for (int i = 0; i < n; i++) {
+            boolean[] v = panel.safetyVerdicts(0, List.of(clean, harsh), rng);
+            if (!v[0]) cleanUnsafe++;
+            if (v[1]) harshSafe++;
+        }
+        // sigmoid((0 - 1) / 0.5) = 0.119; a standard error of 0.0023 at n = 20,000
+        assertEquals(0.1192, (double) cleanUnsafe / n, 0.01);
+        double pSafe = 1 - 1 / (1 + Math.exp(-(panel.harm(0, harsh) - 1) / 0.5));
+        assertEquals(pSafe, (double) harshSafe / n, 0.005);
+        assertNull(new AnnotatorPanel(vader, 0.1).safetyVerdicts(0, List.of(clean), rng), "the helpfulness panel gives none");
     }
 
     @Test

@@ -54,6 +54,30 @@ class ObjectiveTest {
     }
 
     @Test
+    void rewardObjectiveWithSafetyLabelsMatchesFiniteDifferencesAndWeightZeroIgnoresThem() {
+        Gpt m = Gpt.init(GptConfig.of(13, 12, 8, 2, 1).withHeads(Head.REWARD), DType.FLOAT64, 2);
+        List<PreferenceGroup> labelled = List.of(
+                PreferenceGroup.ranking(new int[][]{{1, 2, 3}, {1, 2, 4, 5}, {1, 9}}, "a", "harmless",
+                        new int[]{PreferenceGroup.SAFE, PreferenceGroup.UNLABELLED, PreferenceGroup.UNSAFE}),
+                PreferenceGroup.pair(new int[]{6, 7}, new int[]{6, 8, 9}, 0, "b", "harmless"));
+        Parameters g = m.newGradients();
+        RewardObjective withLabels = new RewardObjective(0.7);
+        StepStats s = withLabels.accumulate(m, labelled, 1, g);
+        assertEquals(4, s.count(), "pairs are counted; labels add to the loss only");
+        GradientCheck.assertMatches("reward objective with safety labels", m.parameters().flat(), g.flat(),
+                x -> withLabels.evaluate(m, labelled, 1).lossSum(), 1e-5, 1e-5);
+
+        List<PreferenceGroup> unlabelled = List.of(
+                PreferenceGroup.ranking(new int[][]{{1, 2, 3}, {1, 2, 4, 5}, {1, 9}}, "a", "harmless"),
+                PreferenceGroup.pair(new int[]{6, 7}, new int[]{6, 8, 9}, 0, "b", "harmless"));
+        Parameters ignored = m.newGradients(), none = m.newGradients();
+        double lossIgnored = new RewardObjective().accumulate(m, labelled, 1, ignored).lossSum();
+        assertEquals(new RewardObjective().accumulate(m, unlabelled, 1, none).lossSum(), lossIgnored, 0.0);
+        for (int i = 0; i < none.flat().size(); i++) assertEquals(none.flat().get(i), ignored.flat().get(i), 0.0);
+        assertTrue(s.lossSum() > lossIgnored, "the labels' term adds to the loss");
+    }
+
+    @Test
     void aRankingOfKGivesAllKChooseTwoPairsBestFirst() {
         PreferenceGroup g = PreferenceGroup.ranking(new int[][]{{1}, {2}, {3}, {4}}, "", "");
         assertEquals(6, g.pairs());

@@ -9,7 +9,7 @@ import java.util.Set;
  * The typed configuration of a training job, with defaults in {@code defaults.yaml}. Loaded by
  * {@link ConfigLoader}; every value is validated here, and errors name the key.
  */
-public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, Dpo dpo) implements Serializable {
+public record JobConfig(Run run, Model model, Data data, Train train, Reward reward, Ppo ppo, Dpo dpo) implements Serializable {
 
     public record Run(String dir, long seed, boolean resume, boolean recurring, int leaseSeconds, int leaseWaitSeconds) implements Serializable {}
 
@@ -29,6 +29,9 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
     public record Train(int steps, int globalBatch, int microBatch, int partitions, double lr, double minLr, int warmupSteps,
                         String schedule, double weightDecay, double maxGradNorm, int maxBadSteps, int collectiveTimeoutSeconds, int stageRetries, String collective, int checkpointEvery,
                         int keepLast, int logEvery) implements Serializable {}
+
+    /** Reward-model training: the weight of the safety labels' sign term (Safe RLHF's cost model), for records that carry them. */
+    public record Reward(double safetyLabelWeight) implements Serializable {}
 
     public record Ppo(String prompts, String policyInit, String reward, String criticInit, String advantage, int groupSize, int iterations,
                       int promptsPerIteration, int maxNewTokens, double temperature, int topK, double topP, int epochs, int minibatches, double maxUpdateKl, double clip,
@@ -225,6 +228,8 @@ public record JobConfig(Run run, Model model, Data data, Train train, Ppo ppo, D
         positive(e, "train.checkpointEvery", train.checkpointEvery());
         positive(e, "train.keepLast", train.keepLast());
         positive(e, "train.logEvery", train.logEvery());
+        if (!(reward.safetyLabelWeight() >= 0) || Double.isInfinite(reward.safetyLabelWeight()))
+            e.add("reward.safetyLabelWeight must be >= 0 (0: safety labels ignored), got " + reward.safetyLabelWeight());
         if (!e.isEmpty()) throw new ConfigException("invalid config: " + String.join("; ", e));
         return this;
     }

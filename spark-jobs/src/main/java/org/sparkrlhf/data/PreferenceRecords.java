@@ -9,8 +9,10 @@ import org.sparkrlhf.training.PreferenceGroup;
 /**
  * Human preference records, either a pair {@code {prompt, chosen, rejected, margin?}} or a ranking
  * {@code {prompt, responses: [...], ranking: [...]}} where ranking lists response indices best
- * first; both may carry {@code annotator} and {@code criterion}. Each response becomes the tokens
- * of the chat-templated prompt, the response and the end token.
+ * first; both may carry {@code annotator} and {@code criterion}, and {@code safe}: the annotator's
+ * verdict on each response (true safe, false unsafe, null not judged), in the order of
+ * {@code responses}, or of chosen then rejected. Each response becomes the tokens of the
+ * chat-templated prompt, the response and the end token.
  */
 public final class PreferenceRecords {
     private PreferenceRecords() {}
@@ -31,12 +33,13 @@ public final class PreferenceRecords {
         if (prompt == null) return Parsed.bad("missing or empty field 'prompt'", src);
         String annotator = n.path("annotator").asText(""), criterion = n.path("criterion").asText("");
         List<String> best = new ArrayList<>();
+        int[] order = {0, 1}; // the i-th best response's place in the record, for its safety label
         double margin = 0;
         if (n.has("responses") || n.has("ranking")) {
             JsonNode rs = n.path("responses"), rk = n.path("ranking");
             if (!rs.isArray() || rs.size() < 2) return Parsed.bad("'responses' must be an array of at least 2 texts", src);
             if (!rk.isArray() || rk.size() != rs.size()) return Parsed.bad("'ranking' must list each of the " + rs.size() + " responses once", src);
-            int[] order = ComparisonRecords.permutation(rk, rs.size());
+            order = ComparisonRecords.permutation(rk, rs.size());
             if (order == null) return Parsed.bad("ranking " + rk + " is not a permutation of 0.." + (rs.size() - 1), src);
             for (int i : order) {
                 JsonNode t = rs.get(i);
@@ -55,6 +58,18 @@ public final class PreferenceRecords {
             best.add(chosen);
             best.add(rejected);
         }
+        int[] safety = null;
+        if (n.has("safe")) {
+            JsonNode sf = n.get("safe");
+            if (!sf.isArray() || sf.size() != best.size())
+                return Parsed.bad("'safe' must be an array of " + best.size() + " verdicts (true, false or null), one per response in the record's order", src);
+            safety = new int[best.size()];
+            for (int i = 0; i < safety.length; i++) {
+                JsonNode v = sf.get(order[i]);
+                if (!v.isBoolean() && !v.isNull()) return Parsed.bad("safe[" + order[i] + "] is " + v + "; give true, false or null", src);
+                safety[i] = v.isNull() ? PreferenceGroup.UNLABELLED : v.asBoolean() ? PreferenceGroup.SAFE : PreferenceGroup.UNSAFE;
+            }
+        }
         int chars = prompt.length() + best.stream().mapToInt(String::length).sum();
         if (chars > maxChars) return Parsed.bad("text of " + chars + " characters exceeds data.maxChars = " + maxChars, src);
         int[] promptIds = ChatTemplate.userPrompt(prompt, tok);
@@ -69,8 +84,8 @@ public final class PreferenceRecords {
             seqs[i] = s;
         }
         PreferenceGroup g = seqs.length == 2 && !n.has("ranking")
-                ? new PreferenceGroup(seqs, new int[]{0}, new int[]{1}, new double[]{margin}, annotator, criterion)
-                : PreferenceGroup.ranking(seqs, annotator, criterion);
+                ? new PreferenceGroup(seqs, new int[]{0}, new int[]{1}, new double[]{margin}, annotator, criterion, safety)
+                : PreferenceGroup.ranking(seqs, annotator, criterion, safety);
         return Parsed.ok(new Prompted(g, promptIds.length), src);
     }
 

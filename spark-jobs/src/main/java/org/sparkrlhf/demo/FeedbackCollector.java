@@ -21,7 +21,8 @@ import org.sparkrlhf.tokenizer.Tokenizers;
 /**
  * Human feedback, simulated from real raters: for each prompt the model samples K responses and
  * one annotator of the panel (chosen per prompt from the seed) ranks them with Bradley-Terry
- * noise. Writes ranking records ({@code prompt, responses, ranking, annotator, criterion}) that
+ * noise. Writes ranking records ({@code prompt, responses, ranking, annotator, criterion}, and
+ * {@code safe} where the panel judges safety) that
  * the reward job reads, as JSON-lines part files under {@code output} (any Hadoop URI).
  */
 public final class FeedbackCollector {
@@ -68,6 +69,11 @@ public final class FeedbackCollector {
                 texts.forEach(rs::add);
                 var rk = o.putArray("ranking");
                 for (int r : ranking) rk.add(r);
+                boolean[] safe = annotators.value().safetyVerdicts(annotator, texts, rng); // after the ranking: its draws stay as they were
+                if (safe != null) {
+                    var sf = o.putArray("safe");
+                    for (boolean b : safe) sf.add(b);
+                }
                 o.put("annotator", "rater-" + annotator);
                 o.put("criterion", criterion);
                 out.add(JSON.writeValueAsString(o));

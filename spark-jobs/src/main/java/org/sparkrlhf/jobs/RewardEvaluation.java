@@ -20,7 +20,8 @@ import scala.Tuple2;
  * Held-out evaluation of a reward model: pairwise accuracy, ROC AUC of its scores separating
  * chosen from rejected responses (Spark MLlib), calibration of sigmoid(r_a - r_b) as a preference
  * probability (expected calibration error over ten bins), accuracy per annotator and per criterion,
- * and the score statistics PPO normalizes rewards with.
+ * the share of safety-labelled responses whose score has the label's sign, and the score statistics
+ * PPO normalizes rewards with.
  */
 final class RewardEvaluation {
     private RewardEvaluation() {}
@@ -30,26 +31,47 @@ final class RewardEvaluation {
     /** One compared pair, scored. */
     record ScoredPair(double chosen, double rejected, String annotator, String criterion) implements Serializable {}
 
-    static List<ScoredPair> score(JavaSparkContext jsc, Gpt model, JavaRDD<PreferenceGroup> groups) {
+    /** The held-out pairs, scored, and of the responses with a safety label how many the score's sign put on their side of 0. */
+    record Scored(List<ScoredPair> pairs, long labelled, long signRight) implements Serializable {}
+
+    static Scored score(JavaSparkContext jsc, Gpt model, JavaRDD<PreferenceGroup> groups) {
         var weights = jsc.broadcast(ModelBytes.of(model));
-        List<ScoredPair> out = groups.mapPartitions(it -> {
+        List<Scored> parts = groups.mapPartitions(it -> {
             Gpt m = weights.value().model();
             List<ScoredPair> pairs = new ArrayList<>();
+            long labelled = 0, signRight = 0;
             while (it.hasNext()) {
                 PreferenceGroup g = it.next();
                 double[] r = RewardObjective.score(m, List.of(g.sequences()), 16);
                 for (int i = 0; i < g.pairs(); i++) pairs.add(new ScoredPair(r[g.chosen()[i]], r[g.rejected()[i]], g.annotator(), g.criterion()));
+                for (int i = 0; i < r.length; i++) {
+                    if (g.safety()[i] == PreferenceGroup.UNLABELLED) continue;
+                    labelled++;
+                    if (g.safety()[i] * r[i] > 0) signRight++;
+                }
             }
-            return pairs.iterator();
+            return List.of(new Scored(pairs, labelled, signRight)).iterator();
         }).collect();
         weights.unpersist(false);
-        return out;
+        List<ScoredPair> pairs = new ArrayList<>();
+        long labelled = 0, signRight = 0;
+        for (Scored p : parts) {
+            pairs.addAll(p.pairs());
+            labelled += p.labelled();
+            signRight += p.signRight();
+        }
+        return new Scored(pairs, labelled, signRight);
     }
 
-    static ObjectNode summarize(JavaSparkContext jsc, List<ScoredPair> pairs) {
+    static ObjectNode summarize(JavaSparkContext jsc, Scored scored) {
         ObjectNode o = JSON.createObjectNode();
+        List<ScoredPair> pairs = scored.pairs();
         int n = pairs.size();
         o.put("pairs", n);
+        if (scored.labelled() > 0) { // Safe RLHF's cost-model measure: does the sign tell safe from unsafe
+            o.put("safety_labelled", scored.labelled());
+            o.put("safety_sign_accuracy", (double) scored.signRight() / scored.labelled());
+        }
         if (n == 0) return o;
         double correct = 0;
         List<Tuple2<Object, Object>> scoreLabels = new ArrayList<>();

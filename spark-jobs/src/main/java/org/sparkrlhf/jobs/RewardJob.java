@@ -35,7 +35,8 @@ import picocli.CommandLine.Command;
 
 /**
  * Reward-model training from human preferences (pairs or rankings, all pairs of a ranking kept
- * together), Bradley-Terry loss with optional margins, evaluated on held-out comparisons at each
+ * together), Bradley-Terry loss with optional margins (and, for records whose responses carry
+ * safety labels, Safe RLHF's sign term, weighted by {@code reward.safetyLabelWeight}), evaluated on held-out comparisons at each
  * checkpoint; the best checkpoint by held-out accuracy is kept. Each checkpoint carries
  * {@code reward_norm.json}: the score mean and standard deviation that PPO normalizes rewards with.
  */
@@ -83,7 +84,7 @@ public final class RewardJob extends JobCommand {
                 try (OutputStream out = fs.create(new Path(runDir, "eval/reward-step-" + step + ".json"), true)) {
                     out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(lastEval));
                 }
-                for (String k : new String[]{"accuracy", "roc_auc", "ece", "score_mean", "score_std"})
+                for (String k : new String[]{"accuracy", "roc_auc", "ece", "safety_sign_accuracy", "score_mean", "score_std"})
                     if (lastEval.has(k)) row.put("eval_" + k, lastEval.get(k).asDouble());
                 return lastEval.has("accuracy") ? lastEval.get("accuracy").asDouble() : null;
             }
@@ -99,7 +100,7 @@ public final class RewardJob extends JobCommand {
                         "eval.json", out -> out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(lastEval)));
             }
         };
-        return TrainingLoop.run(spark, cfg, dir, round, modelCfg, new RewardObjective(), trainGroups, "reward", counts, listener, hooks);
+        return TrainingLoop.run(spark, cfg, dir, round, modelCfg, new RewardObjective(cfg.reward().safetyLabelWeight()), trainGroups, "reward", counts, listener, hooks);
     }
 
     private static JavaRDD<Parsed<PreferenceGroup>> parse(JobConfig cfg, JavaRDD<SourceLine> lines) {

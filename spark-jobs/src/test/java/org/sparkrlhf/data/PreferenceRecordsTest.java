@@ -37,6 +37,15 @@ class PreferenceRecordsTest {
     }
 
     @Test
+    void safetyVerdictsFollowTheirResponsesIntoBestFirstOrder() {
+        PreferenceGroup g = parse("{\"prompt\":\"Q\",\"responses\":[\"mid\",\"best\",\"worst\"],\"ranking\":[1,0,2],\"safe\":[null,true,false]}").value();
+        assertArrayEquals(new int[]{PreferenceGroup.SAFE, PreferenceGroup.UNLABELLED, PreferenceGroup.UNSAFE}, g.safety());
+        PreferenceGroup pair = parse("{\"prompt\":\"Q\",\"chosen\":\"good\",\"rejected\":\"bad\",\"safe\":[true,false]}").value();
+        assertArrayEquals(new int[]{PreferenceGroup.SAFE, PreferenceGroup.UNSAFE}, pair.safety());
+        assertArrayEquals(new int[]{0, 0}, parse("{\"prompt\":\"Q\",\"chosen\":\"good\",\"rejected\":\"bad\"}").value().safety(), "none given: none");
+    }
+
+    @Test
     void badRecordsSayWhy() {
         String[][] cases = {
                 {"{\"prompt\":\"Q\",\"responses\":[\"a\",\"b\",\"c\"],\"ranking\":[0,0,2]}", "not a permutation of 0..2"},
@@ -46,6 +55,8 @@ class PreferenceRecordsTest {
                 {"{\"prompt\":\"Q\",\"chosen\":\"x\"}", "'rejected'"},
                 {"{\"chosen\":\"x\",\"rejected\":\"y\"}", "'prompt'"},
                 {"{\"prompt\":\"Q\",\"chosen\":\"x\",\"rejected\":\"y\",\"margin\":-1}", "margin"},
+                {"{\"prompt\":\"Q\",\"responses\":[\"a\",\"b\"],\"ranking\":[0,1],\"safe\":[true]}", "'safe' must be an array of 2 verdicts"},
+                {"{\"prompt\":\"Q\",\"chosen\":\"x\",\"rejected\":\"y\",\"safe\":[true,\"no\"]}", "safe[1] is \"no\"; give true, false or null"},
                 {"{\"prompt\":\"Q\",\"chosen\":\"" + "x".repeat(300) + "\",\"rejected\":\"y\"}", "beyond model.contextLength = 200"},
         };
         for (String[] c : cases) {

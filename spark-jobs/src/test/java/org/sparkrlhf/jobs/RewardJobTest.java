@@ -76,4 +76,33 @@ class RewardJobTest extends LocalSparkTest {
         assertEquals(1, Files.readAllLines(dir.resolve("run/quarantine/train.jsonl")).size()
                 + (Files.exists(dir.resolve("run/quarantine/eval.jsonl")) ? Files.readAllLines(dir.resolve("run/quarantine/eval.jsonl")).size() : 0));
     }
+    /**
+     * Both responses safe, one preferred (a clean answer over a refusal, say): Bradley-Terry alone
+     * sets the worse one below 0, and Safe RLHF's sign term keeps both above it.
+     */
+    @Test
+    void safetyLabelsPlaceTheScoresZeroBetweenSafeAndUnsafe(@TempDir java.nio.file.Path dir) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = new ArrayList<>();
+        for (String s : BrownText.sentences("ca04", "ca05")) {
+            if (s.length() < 20 || lines.size() >= 300) continue;
+            String text = s.substring(0, Math.min(30, s.length()));
+            lines.add(json.writeValueAsString(Map.of("prompt", "Say something.", "chosen", text, "rejected", text.toUpperCase(),
+                    "safe", List.of(true, true), "criterion", "harmlessness")));
+        }
+        Files.write(dir.resolve("prefs.jsonl"), lines, StandardCharsets.UTF_8);
+        double[] signAccuracy = new double[2];
+        for (int w = 0; w <= 1; w++) {
+            RewardJob.train(spark, ConfigLoader.load(null, "test", List.of("run.dir=" + dir.resolve("w" + w).toUri(),
+                    "data.train=" + dir.resolve("prefs.jsonl").toUri(), "data.evalFraction=0.2", "model.contextLength=96", "model.dModel=32",
+                    "model.nHeads=2", "model.nLayers=1", "train.steps=30", "train.globalBatch=8", "train.microBatch=4", "train.warmupSteps=3",
+                    "train.lr=0.003", "train.checkpointEvery=30", "reward.safetyLabelWeight=" + w)), null);
+            JsonNode eval = json.readTree(dir.resolve("w" + w + "/eval/reward-step-30.json").toFile());
+            assertTrue(eval.get("accuracy").asDouble() > 0.8, "the pairs are learnt either way: " + eval);
+            assertEquals(2 * eval.get("pairs").asInt(), eval.get("safety_labelled").asInt(), eval.toString());
+            signAccuracy[w] = eval.get("safety_sign_accuracy").asDouble();
+        }
+        assertTrue(signAccuracy[0] < 0.75, "without the term the rejected safe answers fall below 0: " + signAccuracy[0]);
+        assertTrue(signAccuracy[1] > 0.95, "with it every safe answer scores above 0: " + signAccuracy[1]);
+    }
 }
