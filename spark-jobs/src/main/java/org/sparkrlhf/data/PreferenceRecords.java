@@ -3,6 +3,7 @@ package org.sparkrlhf.data;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.sparkrlhf.tokenizer.Tokenizer;
 import org.sparkrlhf.training.PreferenceGroup;
 
@@ -11,7 +12,8 @@ import org.sparkrlhf.training.PreferenceGroup;
  * {@code {prompt, responses: [...], ranking: [...]}} where ranking lists response indices best
  * first; both may carry {@code annotator} and {@code criterion}, and {@code safe}: the annotator's
  * verdict on each response (true safe, false unsafe, null not judged), in the order of
- * {@code responses}, or of chosen then rejected. Each response becomes the tokens of the
+ * {@code responses}, or of chosen then rejected. The annotation app's {@code labels.harmless}
+ * (good, bad or null per response) serve the same way. Each response becomes the tokens of the
  * chat-templated prompt, the response and the end token.
  */
 public final class PreferenceRecords {
@@ -59,15 +61,18 @@ public final class PreferenceRecords {
             best.add(rejected);
         }
         int[] safety = null;
-        if (n.has("safe")) {
-            JsonNode sf = n.get("safe");
-            if (!sf.isArray() || sf.size() != best.size())
-                return Parsed.bad("'safe' must be an array of " + best.size() + " verdicts (true, false or null), one per response in the record's order", src);
+        JsonNode verdicts = n.has("safe") ? n.get("safe") : n.path("labels").get("harmless"); // the annotation app's labels
+        if (verdicts != null) {
+            String field = n.has("safe") ? "safe" : "labels.harmless";
+            if (!verdicts.isArray() || verdicts.size() != best.size())
+                return Parsed.bad("'" + field + "' must be an array of " + best.size() + " verdicts, one per response in the record's order", src);
             safety = new int[best.size()];
             for (int i = 0; i < safety.length; i++) {
-                JsonNode v = sf.get(order[i]);
-                if (!v.isBoolean() && !v.isNull()) return Parsed.bad("safe[" + order[i] + "] is " + v + "; give true, false or null", src);
-                safety[i] = v.isNull() ? PreferenceGroup.UNLABELLED : v.asBoolean() ? PreferenceGroup.SAFE : PreferenceGroup.UNSAFE;
+                JsonNode v = verdicts.get(order[i]);
+                if (v.isNull()) continue;
+                if (!v.isBoolean() && !(v.isTextual() && Set.of("good", "bad").contains(v.asText())))
+                    return Parsed.bad(field + "[" + order[i] + "] is " + v + "; give true or false (or good or bad), or null", src);
+                safety[i] = v.asBoolean() || v.asText().equals("good") ? PreferenceGroup.SAFE : PreferenceGroup.UNSAFE;
             }
         }
         int chars = prompt.length() + best.stream().mapToInt(String::length).sum();

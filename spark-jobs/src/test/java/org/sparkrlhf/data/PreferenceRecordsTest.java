@@ -43,6 +43,9 @@ class PreferenceRecordsTest {
         PreferenceGroup pair = parse("{\"prompt\":\"Q\",\"chosen\":\"good\",\"rejected\":\"bad\",\"safe\":[true,false]}").value();
         assertArrayEquals(new int[]{PreferenceGroup.SAFE, PreferenceGroup.UNSAFE}, pair.safety());
         assertArrayEquals(new int[]{0, 0}, parse("{\"prompt\":\"Q\",\"chosen\":\"good\",\"rejected\":\"bad\"}").value().safety(), "none given: none");
+        PreferenceGroup app = parse("{\"prompt\":\"Q\",\"responses\":[\"a\",\"b\",\"c\"],\"ranking\":[2,0,1],"
+                + "\"labels\":{\"helpful\":[\"bad\",null,null],\"harmless\":[\"good\",\"bad\",null]}}").value();
+        assertArrayEquals(new int[]{PreferenceGroup.UNLABELLED, PreferenceGroup.SAFE, PreferenceGroup.UNSAFE}, app.safety(), "the annotation app's harmless labels");
     }
 
     @Test
@@ -56,7 +59,8 @@ class PreferenceRecordsTest {
                 {"{\"chosen\":\"x\",\"rejected\":\"y\"}", "'prompt'"},
                 {"{\"prompt\":\"Q\",\"chosen\":\"x\",\"rejected\":\"y\",\"margin\":-1}", "margin"},
                 {"{\"prompt\":\"Q\",\"responses\":[\"a\",\"b\"],\"ranking\":[0,1],\"safe\":[true]}", "'safe' must be an array of 2 verdicts"},
-                {"{\"prompt\":\"Q\",\"chosen\":\"x\",\"rejected\":\"y\",\"safe\":[true,\"no\"]}", "safe[1] is \"no\"; give true, false or null"},
+                {"{\"prompt\":\"Q\",\"chosen\":\"x\",\"rejected\":\"y\",\"safe\":[true,\"no\"]}", "safe[1] is \"no\"; give true or false"},
+                {"{\"prompt\":\"Q\",\"chosen\":\"x\",\"rejected\":\"y\",\"labels\":{\"harmless\":[\"good\"]}}", "'labels.harmless' must be an array of 2"},
                 {"{\"prompt\":\"Q\",\"chosen\":\"" + "x".repeat(300) + "\",\"rejected\":\"y\"}", "beyond model.contextLength = 200"},
         };
         for (String[] c : cases) {
