@@ -22,8 +22,8 @@ import org.sparkrlhf.tokenizer.Tokenizers;
  * Human feedback, simulated from real raters: for each prompt the model samples K responses and
  * one annotator of the panel (chosen per prompt from the seed) ranks them with Bradley-Terry
  * noise. Writes ranking records ({@code prompt, responses, ranking, annotator, criterion}, and
- * {@code safe} where the panel judges safety) that
- * the reward job reads, as JSON-lines part files under {@code output} (any Hadoop URI).
+ * {@code safe} where the panel judges safety) that the reward job reads, as JSON-lines part files
+ * under {@code output} (any Hadoop URI).
  */
 public final class FeedbackCollector {
     private FeedbackCollector() {}
