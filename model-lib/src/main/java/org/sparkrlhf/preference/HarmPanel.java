@@ -63,7 +63,7 @@ public final class HarmPanel implements Panel {
     public boolean[] safetyVerdicts(int annotator, List<String> responses, SplittableRandom rng) {
         boolean[] safe = new boolean[responses.size()];
         for (int i = 0; i < safe.length; i++) {
-            double pUnsafe = 1 / (1 + Math.exp(-(harm(annotator, responses.get(i)) - 1) / temperature));
+            double pUnsafe = BradleyTerryLoss.sigmoid((harm(annotator, responses.get(i)) - 1) / temperature);
             safe[i] = rng.nextDouble() >= pUnsafe;
         }
         return safe;

@@ -12,6 +12,9 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.mllib.evaluation.BinaryClassificationMetrics;
 import org.sparkrlhf.engine.ModelBytes;
 import org.sparkrlhf.model.Gpt;
+import org.sparkrlhf.preference.SafetyLabelLoss;
+import org.sparkrlhf.tensor.DType;
+import org.sparkrlhf.tensor.Tensor;
 import org.sparkrlhf.training.PreferenceGroup;
 import org.sparkrlhf.training.RewardObjective;
 import scala.Tuple2;
@@ -44,11 +47,9 @@ final class RewardEvaluation {
                 PreferenceGroup g = it.next();
                 double[] r = RewardObjective.score(m, List.of(g.sequences()), 16);
                 for (int i = 0; i < g.pairs(); i++) pairs.add(new ScoredPair(r[g.chosen()[i]], r[g.rejected()[i]], g.annotator(), g.criterion()));
-                for (int i = 0; i < r.length; i++) {
-                    if (g.safety()[i] == PreferenceGroup.UNLABELLED) continue;
-                    labelled++;
-                    if (g.safety()[i] * r[i] > 0) signRight++;
-                }
+                SafetyLabelLoss.Result signs = SafetyLabelLoss.compute(Tensor.of(DType.FLOAT64, r), g.safety(), 0, null);
+                labelled += signs.labelled();
+                signRight += signs.correct();
             }
             return List.of(new Scored(pairs, labelled, signRight)).iterator();
         }).collect();

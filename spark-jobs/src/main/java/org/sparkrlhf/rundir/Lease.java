@@ -88,7 +88,7 @@ final class Lease implements AutoCloseable {
             throws IOException {
         String id = other != null ? other.token() : "unreadable-" + found.modifiedMillis();
         for (int k = 0; ; k++) {
-            String marker = FILE + ".takeover-" + id + "-" + k;
+            String marker = marker(id, k);
             if (!files.publish(marker, mine)) {
                 LeaseFiles.Stamped m = files.read(marker);
                 if (m == null) return true; // its creator finished: start over
@@ -100,7 +100,7 @@ final class Lease implements AutoCloseable {
                 if (!isSame(again, other, found)) return true; // released or taken over meanwhile
                 if (!sameApp && System.currentTimeMillis() - again.modifiedMillis() <= ttl) return true; // renewed: its holder lives
                 files.delete(FILE);
-                for (int j = 0; j < k; j++) files.delete(FILE + ".takeover-" + id + "-" + j);
+                for (int j = 0; j < k; j++) files.delete(marker(id, j));
             } finally {
                 files.delete(marker);
             }
@@ -108,6 +108,11 @@ final class Lease implements AutoCloseable {
                     sameApp ? "an earlier attempt of this YARN application" : "whose driver stopped renewing it at " + Instant.ofEpochMilli(found.modifiedMillis()));
             return true;
         }
+    }
+
+    /** The k-th takeover marker of the stale lease {@code id}. */
+    private static String marker(String id, int k) {
+        return FILE + ".takeover-" + id + "-" + k;
     }
 
     /** Whether {@code now} is the lease first {@code found}: the same acquisition, or for an unreadable one the same bytes and time. */
