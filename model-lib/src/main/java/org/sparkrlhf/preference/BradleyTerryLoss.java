@@ -39,6 +39,7 @@ public final class BradleyTerryLoss {
         return new Result(loss, correct / n);
     }
 
+    /** log(1 + e^x) without overflow; this package's logistic losses (DPO, the safety labels) share it and {@link #sigmoid}. */
     static double softplus(double x) {
         return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
     }

@@ -35,16 +35,8 @@ public final class DpoLoss {
             return new Result(e * e, 2 * e, -2 * e, h);
         }
         double z = s.beta() * h, eps = s.labelSmoothing();
-        double loss = (1 - eps) * softplus(-z) + eps * softplus(z); // -log sigmoid(z) = softplus(-z)
-        double dz = -(1 - eps) * sigmoid(-z) + eps * sigmoid(z);
+        double loss = (1 - eps) * BradleyTerryLoss.softplus(-z) + eps * BradleyTerryLoss.softplus(z); // -log sigmoid(z) = softplus(-z)
+        double dz = -(1 - eps) * BradleyTerryLoss.sigmoid(-z) + eps * BradleyTerryLoss.sigmoid(z);
         return new Result(loss, s.beta() * dz, -s.beta() * dz, h);
-    }
-
-    static double softplus(double x) {
-        return x > 30 ? x : Math.log1p(Math.exp(x));
-    }
-
-    static double sigmoid(double x) {
-        return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
     }
 }
