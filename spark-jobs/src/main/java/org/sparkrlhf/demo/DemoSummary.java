@@ -61,6 +61,7 @@ final class DemoSummary {
             r.curve().forEach(c::add);
         }
         o.set("gold_gain_sd", comparison.get(0).get("gold_gain_sd")); // the first (or only) method's
+        o.set("gold_gain_sd_se", comparison.get(0).get("gold_gain_sd_se"));
         ArrayNode bon = o.putArray("best_of_n");
         for (int n : cfg.evaluation().bestOfN()) {
             ObjectNode b = bon.addObject();
@@ -114,6 +115,7 @@ final class DemoSummary {
         row.put("online", r.method().online);
         row.put("gold_mean", s.goldMean());
         putGain(row, s.goldMean(), sft);
+        putFinite(row, "gold_gain_sd_se", s.goldGainStandardError(sft));
         row.put("kl", s.klMean());
         row.put("proxy_mean", s.proxyMean());
         row.put("distinct_2", s.distinct2(perPrompt));
@@ -142,9 +144,13 @@ final class DemoSummary {
 
     /** {@code gold_gain_sd}: the gain over the SFT model in its standard deviations (null when every SFT response scores the same). */
     private static void putGain(ObjectNode o, double gold, ScoredSet sft) {
-        double gain = (gold - sft.goldMean()) / sft.goldStd();
-        if (Double.isFinite(gain)) o.put("gold_gain_sd", gain);
-        else o.putNull("gold_gain_sd");
+        putFinite(o, "gold_gain_sd", (gold - sft.goldMean()) / sft.goldStd());
+    }
+
+    /** A figure, or null where it is not a number (too few prompts for an error, no spread to divide by). */
+    static void putFinite(ObjectNode o, String name, double v) {
+        if (Double.isFinite(v)) o.put(name, v);
+        else o.putNull(name);
     }
 
     /** The readable version for the console. */
@@ -156,9 +162,9 @@ final class DemoSummary {
                 100 * s.get("annotator_agreement").asDouble()));
         for (MethodRun.Result r : methods) {
             String m = r.method().id();
-            b.append(String.format("  gold reward     SFT %.3f +- %.3f  ->  %s %.3f  (%+.2f SD) at KL %.2f nats to the SFT model%s%n",
+            b.append(String.format("  gold reward     SFT %.3f +- %.3f  ->  %s %.3f  (%+.2f SD, standard error %.2f) at KL %.2f nats to the SFT model%s%n",
                     s.get("gold_sft_mean").asDouble(), s.get("gold_sft_std").asDouble(), r.method().title, s.get("gold_" + m + "_mean").asDouble(),
-                    s.get("gold_gain_sd_" + m).asDouble(Double.NaN), s.get("kl_" + m).asDouble(),
+                    s.get("gold_gain_sd_" + m).asDouble(Double.NaN), r.scored().goldGainStandardError(sft), s.get("kl_" + m).asDouble(),
                     s.has("kl_" + m + "_max_during_training") ? String.format(" (at most %.2f in training)", s.get("kl_" + m + "_max_during_training").asDouble()) : ""));
             b.append(String.format("  proxy reward    SFT %.3f  ->  %s %.3f%n", s.get("proxy_sft_mean").asDouble(), r.method().title,
                     s.get("proxy_" + m + "_mean").asDouble()));

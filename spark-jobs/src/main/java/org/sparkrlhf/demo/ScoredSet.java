@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.sparkrlhf.preference.Panel;
 import org.sparkrlhf.preference.GoldEvaluation;
 import org.sparkrlhf.rl.Moments;
@@ -45,6 +47,35 @@ final class ScoredSet {
 
     double goldStd() {
         return Moments.of(gold).sampleStd();
+    }
+
+    /**
+     * The standard error of this set's gold gain over {@code sft}'s, in {@code sft}'s standard
+     * deviations: the two are paired by prompt (both answer the same held-out prompts), so what
+     * varies is how much each prompt gained ({@link GoldEvaluation#pairedStandardError}). NaN
+     * where the sets share fewer than two prompts or every SFT response scores the same.
+     */
+    double goldGainStandardError(ScoredSet sft) {
+        Map<Integer, double[]> mine = goldByPrompt(), theirs = sft.goldByPrompt();
+        List<double[]> pairs = new ArrayList<>();
+        for (var e : mine.entrySet()) {
+            double[] other = theirs.get(e.getKey());
+            if (other != null) pairs.add(new double[]{e.getValue()[0] / e.getValue()[1], other[0] / other[1]});
+        }
+        double[] a = pairs.stream().mapToDouble(v -> v[0]).toArray(), b = pairs.stream().mapToDouble(v -> v[1]).toArray();
+        double std = sft.goldStd();
+        return std > 0 ? GoldEvaluation.pairedStandardError(a, b) / std : Double.NaN;
+    }
+
+    /** Each prompt's gold sum and sample count, by the prompt's index. */
+    private Map<Integer, double[]> goldByPrompt() {
+        Map<Integer, double[]> out = new TreeMap<>();
+        for (int i = 0; i < items.size(); i++) {
+            double[] v = out.computeIfAbsent(items.get(i).prompt(), p -> new double[2]);
+            v[0] += gold[i];
+            v[1]++;
+        }
+        return out;
     }
 
     double proxyMean() {

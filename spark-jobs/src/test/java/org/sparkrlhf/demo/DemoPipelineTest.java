@@ -381,8 +381,11 @@ class DemoPipelineTest extends LocalSparkTest {
         List<String> methods = new ArrayList<>();
         for (JsonNode m : safety.get("methods")) {
             methods.add(m.get("method").asText());
-            for (String k : List.of("unsafe_rate_harmful", "refusal_rate_harmful", "refusal_rate_ordinary"))
+            for (String k : List.of("unsafe_rate_harmful", "refusal_rate_harmful", "refusal_rate_ordinary")) {
                 assertTrue(m.get(k).asDouble() >= 0 && m.get(k).asDouble() <= 1, k + " in " + m);
+                assertTrue(m.get(k + "_se").asDouble() >= 0, k + "'s standard error over the prompts in " + m);
+            }
+            assertTrue(m.get("gold_gain_sd_se").asDouble() > 0, "the gain's standard error in " + m);
             assertTrue(m.get("targets").has("all_met"));
         }
         assertEquals(DemoConfig.SAFETY_METHODS, methods);

@@ -1,6 +1,7 @@
 package org.sparkrlhf.demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -33,5 +34,33 @@ class ScoredSetTest {
         assertEquals(2, set.perPrompt());
         assertEquals(1.0, set.klMean(), 1e-12); // (0 + 1 + 1 + 2) / 4
         assertEquals(3.0, set.bestOfNProxy(2), 1e-12); // max(1, 2) and max(4, 3), averaged
+    }
+
+    @Test
+    void theGainsErrorPairsTheSetsByPrompt() throws Exception {
+        VaderLexicon lexicon;
+        try (InputStream in = Files.newInputStream(java.nio.file.Path.of(System.getProperty("rlhf.testdata", ".cache/testdata"), "vader_lexicon.txt"))) {
+            lexicon = VaderLexicon.read(in, "vader_lexicon.txt");
+        }
+        ByteTokenizer tok = new ByteTokenizer();
+        AnnotatorPanel panel = new AnnotatorPanel(lexicon, 0.1);
+        // the SFT model: 3 samples on prompts 0, 1 and 2; the policy: 2 samples on prompts 0, 1 and 2 and one on prompt 5 (no SFT pair)
+        String[][] sftTexts = {{"good", "bad", "ok"}, {"awful day", "a day", "sad"}, {"happy", "great fun", "nice"}};
+        String[][] policyTexts = {{"great", "good"}, {"nice day", "bad"}, {"happy happy", "wonderful"}};
+        List<PolicyEvaluation.Scored> sftItems = new ArrayList<>(), policyItems = new ArrayList<>();
+        for (int p = 0; p < 3; p++) {
+            for (int k = 0; k < 3; k++) sftItems.add(new PolicyEvaluation.Scored(p, k, tok.encode(sftTexts[p][k]), 0, 0));
+            for (int k = 0; k < 2; k++) policyItems.add(new PolicyEvaluation.Scored(p, k, tok.encode(policyTexts[p][k]), 0, 0));
+        }
+        policyItems.add(new PolicyEvaluation.Scored(5, 0, tok.encode("terrible"), 0, 0));
+        ScoredSet sft = ScoredSet.of(sftItems, tok, panel), policy = ScoredSet.of(policyItems, tok, panel);
+        double[] d = new double[3];
+        for (int p = 0; p < 3; p++) {
+            d[p] = (policy.gold(2 * p) + policy.gold(2 * p + 1)) / 2 - (sft.gold(3 * p) + sft.gold(3 * p + 1) + sft.gold(3 * p + 2)) / 3;
+        }
+        double mean = (d[0] + d[1] + d[2]) / 3, var = 0;
+        for (double x : d) var += (x - mean) * (x - mean) / 2;
+        assertTrue(var > 0, "the prompts gain differently: " + java.util.Arrays.toString(d));
+        assertEquals(Math.sqrt(var / 3) / sft.goldStd(), policy.goldGainStandardError(sft), 1e-12);
     }
 }
