@@ -14,19 +14,22 @@ import org.sparkrlhf.tokenizer.ByteTokenizer;
 
 /** The comparison's per-set figures, against values worked out by hand. */
 class ScoredSetTest {
+    /** The gold panel on the real VADER lexicon. */
+    private static AnnotatorPanel panel() throws Exception {
+        try (InputStream in = Files.newInputStream(java.nio.file.Path.of(System.getProperty("rlhf.testdata", ".cache/testdata"), "vader_lexicon.txt"))) {
+            return new AnnotatorPanel(VaderLexicon.read(in, "vader_lexicon.txt"), 0.1);
+        }
+    }
+
     @Test
     void distinctTwoCountsWordBigramsOverTheFirstSamplesOfEachPrompt() throws Exception {
-        VaderLexicon lexicon;
-        try (InputStream in = Files.newInputStream(java.nio.file.Path.of(System.getProperty("rlhf.testdata", ".cache/testdata"), "vader_lexicon.txt"))) {
-            lexicon = VaderLexicon.read(in, "vader_lexicon.txt");
-        }
         ByteTokenizer tok = new ByteTokenizer();
         String[][] texts = {{"a b c", "a b d"}, {"a b c", "x y"}};
         double[][] proxy = {{1, 2}, {4, 3}};
         List<PolicyEvaluation.Scored> items = new ArrayList<>();
         for (int p = 0; p < 2; p++)
             for (int k = 0; k < 2; k++) items.add(new PolicyEvaluation.Scored(p, k, tok.encode(texts[p][k]), proxy[p][k], p + k));
-        ScoredSet set = ScoredSet.of(items, tok, new AnnotatorPanel(lexicon, 0.1));
+        ScoredSet set = ScoredSet.of(items, tok, panel());
         // samples 0 and 1: a-b, b-c | a-b, b-d | a-b, b-c | x-y: 4 distinct of 7
         assertEquals(4.0 / 7, set.distinct2(2), 1e-12);
         // sample 0 only: a-b, b-c twice: 2 distinct of 4
@@ -38,12 +41,7 @@ class ScoredSetTest {
 
     @Test
     void theGainsErrorPairsTheSetsByPrompt() throws Exception {
-        VaderLexicon lexicon;
-        try (InputStream in = Files.newInputStream(java.nio.file.Path.of(System.getProperty("rlhf.testdata", ".cache/testdata"), "vader_lexicon.txt"))) {
-            lexicon = VaderLexicon.read(in, "vader_lexicon.txt");
-        }
         ByteTokenizer tok = new ByteTokenizer();
-        AnnotatorPanel panel = new AnnotatorPanel(lexicon, 0.1);
         // the SFT model: 3 samples on prompts 0, 1 and 2; the policy: 2 samples on prompts 0, 1 and 2 and one on prompt 5 (no SFT pair)
         String[][] sftTexts = {{"good", "bad", "ok"}, {"awful day", "a day", "sad"}, {"happy", "great fun", "nice"}};
         String[][] policyTexts = {{"great", "good"}, {"nice day", "bad"}, {"happy happy", "wonderful"}};
@@ -53,7 +51,7 @@ class ScoredSetTest {
             for (int k = 0; k < 2; k++) policyItems.add(new PolicyEvaluation.Scored(p, k, tok.encode(policyTexts[p][k]), 0, 0));
         }
         policyItems.add(new PolicyEvaluation.Scored(5, 0, tok.encode("terrible"), 0, 0));
-        ScoredSet sft = ScoredSet.of(sftItems, tok, panel), policy = ScoredSet.of(policyItems, tok, panel);
+        ScoredSet sft = ScoredSet.of(sftItems, tok, panel()), policy = ScoredSet.of(policyItems, tok, panel());
         double[] d = new double[3];
         for (int p = 0; p < 3; p++) {
             d[p] = (policy.gold(2 * p) + policy.gold(2 * p + 1)) / 2 - (sft.gold(3 * p) + sft.gold(3 * p + 1) + sft.gold(3 * p + 2)) / 3;
