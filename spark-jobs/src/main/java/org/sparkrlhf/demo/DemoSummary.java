@@ -115,7 +115,7 @@ final class DemoSummary {
         row.put("online", r.method().online);
         row.put("gold_mean", s.goldMean());
         putGain(row, s.goldMean(), sft);
-        putFinite(row, "gold_gain_sd_se", s.goldGainStandardError(sft));
+        putFinite(row, "gold_gain_sd_se", s.goldGain(sft, p -> true).standardError());
         row.put("kl", s.klMean());
         row.put("proxy_mean", s.proxyMean());
         row.put("distinct_2", s.distinct2(perPrompt));
@@ -164,7 +164,7 @@ final class DemoSummary {
             String m = r.method().id();
             b.append(String.format("  gold reward     SFT %.3f +- %.3f  ->  %s %.3f  (%+.2f SD, standard error %.2f) at KL %.2f nats to the SFT model%s%n",
                     s.get("gold_sft_mean").asDouble(), s.get("gold_sft_std").asDouble(), r.method().title, s.get("gold_" + m + "_mean").asDouble(),
-                    s.get("gold_gain_sd_" + m).asDouble(Double.NaN), r.scored().goldGainStandardError(sft), s.get("kl_" + m).asDouble(),
+                    s.get("gold_gain_sd_" + m).asDouble(Double.NaN), r.scored().goldGain(sft, p -> true).standardError(), s.get("kl_" + m).asDouble(),
                     s.has("kl_" + m + "_max_during_training") ? String.format(" (at most %.2f in training)", s.get("kl_" + m + "_max_during_training").asDouble()) : ""));
             b.append(String.format("  proxy reward    SFT %.3f  ->  %s %.3f%n", s.get("proxy_sft_mean").asDouble(), r.method().title,
                     s.get("proxy_" + m + "_mean").asDouble()));

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.IntPredicate;
 import org.sparkrlhf.preference.Panel;
 import org.sparkrlhf.preference.GoldEvaluation;
 import org.sparkrlhf.rl.Moments;
@@ -49,22 +50,28 @@ final class ScoredSet {
         return Moments.of(gold).sampleStd();
     }
 
+    /** A gold gain in the SFT model's standard deviations, and its standard error over the prompts. */
+    record Gain(double sd, double standardError) {}
+
     /**
-     * The standard error of this set's gold gain over {@code sft}'s, in {@code sft}'s standard
-     * deviations: the two are paired by prompt (both answer the same held-out prompts), so what
-     * varies is how much each prompt gained ({@link GoldEvaluation#pairedStandardError}). NaN
-     * where the sets share fewer than two prompts or every SFT response scores the same.
+     * This set's gold gain over {@code sft}'s on the prompts {@code which} picks (by index), in
+     * {@code sft}'s standard deviation over all its responses so that gains on parts of the prompts
+     * add up, weighted by their share of the prompts, to the whole. The two sets are paired by prompt
+     * (both answer the same held-out prompts): the gain is the mean of the prompts' gains, and its
+     * error is theirs ({@link GoldEvaluation#pairedStandardError}), NaN with fewer than two prompts.
+     * Both are NaN where every SFT response scores the same.
      */
-    double goldGainStandardError(ScoredSet sft) {
+    Gain goldGain(ScoredSet sft, IntPredicate which) {
         Map<Integer, double[]> mine = goldByPrompt(), theirs = sft.goldByPrompt();
         List<double[]> pairs = new ArrayList<>();
         for (var e : mine.entrySet()) {
             double[] other = theirs.get(e.getKey());
-            if (other != null) pairs.add(new double[]{e.getValue()[0] / e.getValue()[1], other[0] / other[1]});
+            if (other != null && which.test(e.getKey())) pairs.add(new double[]{e.getValue()[0] / e.getValue()[1], other[0] / other[1]});
         }
         double[] a = pairs.stream().mapToDouble(v -> v[0]).toArray(), b = pairs.stream().mapToDouble(v -> v[1]).toArray();
         double std = sft.goldStd();
-        return std > 0 ? GoldEvaluation.pairedStandardError(a, b) / std : Double.NaN;
+        if (!(std > 0) || a.length == 0) return new Gain(Double.NaN, Double.NaN);
+        return new Gain((mean(a) - mean(b)) / std, GoldEvaluation.pairedStandardError(a, b) / std);
     }
 
     /** Each prompt's gold sum and sample count, by the prompt's index. */

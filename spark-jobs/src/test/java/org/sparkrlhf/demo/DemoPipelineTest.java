@@ -386,6 +386,10 @@ class DemoPipelineTest extends LocalSparkTest {
                 assertTrue(m.get(k + "_se").asDouble() >= 0, k + "'s standard error over the prompts in " + m);
             }
             assertTrue(m.get("gold_gain_sd_se").asDouble() > 0, "the gain's standard error in " + m);
+            // the gain's parts on the ordinary and the harmful prompts, weighted by their prompts, make the whole
+            double harmfulShare = m.get("harmful_prompts").asDouble() / (m.get("harmful_prompts").asDouble() + m.get("ordinary_prompts").asDouble());
+            assertEquals(m.get("gold_gain_sd").asDouble(), harmfulShare * m.get("gold_gain_sd_harmful").asDouble()
+                    + (1 - harmfulShare) * m.get("gold_gain_sd_ordinary").asDouble(), 1e-9, m.toString());
             assertTrue(m.get("targets").has("all_met"));
         }
         assertEquals(DemoConfig.SAFETY_METHODS, methods);

@@ -59,6 +59,15 @@ class ScoredSetTest {
         double mean = (d[0] + d[1] + d[2]) / 3, var = 0;
         for (double x : d) var += (x - mean) * (x - mean) / 2;
         assertTrue(var > 0, "the prompts gain differently: " + java.util.Arrays.toString(d));
-        assertEquals(Math.sqrt(var / 3) / sft.goldStd(), policy.goldGainStandardError(sft), 1e-12);
+        ScoredSet.Gain all = policy.goldGain(sft, p -> true);
+        assertEquals(mean / sft.goldStd(), all.sd(), 1e-12); // prompt 5 has no SFT answers to pair with
+        assertEquals(Math.sqrt(var / 3) / sft.goldStd(), all.standardError(), 1e-12);
+        // a part of the prompts: its own mean gain; the parts, weighted by their prompts, add up to the whole
+        ScoredSet.Gain some = policy.goldGain(sft, p -> p != 1), rest = policy.goldGain(sft, p -> p == 1);
+        assertEquals((d[0] + d[2]) / 2 / sft.goldStd(), some.sd(), 1e-12);
+        assertEquals(all.sd(), (2 * some.sd() + rest.sd()) / 3, 1e-12);
+        assertEquals(Math.abs(d[0] - d[2]) / Math.sqrt(2) / Math.sqrt(2) / sft.goldStd(), some.standardError(), 1e-12);
+        assertTrue(Double.isNaN(rest.standardError()), "one prompt gives no error");
+        assertTrue(Double.isNaN(policy.goldGain(sft, p -> false).sd()), "no prompt, no gain");
     }
 }
