@@ -30,8 +30,7 @@ final class SafetyReport {
         if (harmRm != null) o.putObject("harmlessness_model").put("accuracy", harmRm.accuracy()).put("noise_ceiling", harmRm.noiseCeiling())
                 .put("pairs", harmRm.pairs());
         SafetyMeasure base = SafetyMeasure.of(sft, prompts, harm);
-        boolean[] harmful = new boolean[prompts.size()];
-        for (int p = 0; p < harmful.length; p++) harmful[p] = harm.unsafe(prompts.get(p));
+        boolean[] harmful = SafetyMeasure.harmful(prompts, harm);
         o.set("sft", base.toJson().put("gold_mean", sft.goldMean()).put("gold_std", sft.goldStd()));
         ArrayNode methods = o.putArray("methods");
         for (MethodRun.Result r : results) {
