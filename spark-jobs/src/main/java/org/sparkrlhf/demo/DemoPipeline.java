@@ -410,11 +410,15 @@ public final class DemoPipeline {
         JsonLines.write(fs, new Path(out, "samples.jsonl"), lines);
         double minutes = (System.nanoTime() - start) / 60e9;
         ObjectNode summary = DemoSummary.build(cfg, rm, sftSet, results, sft.config(), stageSeconds, minutes, out);
-        if (safety) summary.set("safety", SafetyReport.build(sftSet, results, prompts.evaluation(), harmWords, harmRm, cfg));
+        if (safety) {
+            summary.set("safety", SafetyReport.build(sftSet, results, prompts.evaluation(), harmWords, harmRm, cfg));
+            DemoSummary.setTargets(summary, SafetyReport.targets(summary.get("safety")));
+        }
         if (aiFeedback != null) summary.set("ai_feedback", aiFeedback);
         System.out.print(DemoSummary.text(summary, sftSet, results, prompts.evaluation()));
         if (safety) System.out.print(SafetyReport.text(summary.get("safety")));
         if (aiFeedback != null) System.out.print(AiFeedbackStudy.text(aiFeedback));
+        System.out.print(DemoSummary.verdict(summary));
         try (OutputStream o = fs.create(new Path(out, "summary.json"), true)) {
             o.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
         }

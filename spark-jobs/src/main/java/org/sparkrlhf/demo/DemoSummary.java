@@ -75,7 +75,7 @@ final class DemoSummary {
         ObjectNode stages = o.putObject("stage_seconds");
         stageSeconds.forEach(stages::put);
 
-        ObjectNode t = o.putObject("targets");
+        ObjectNode t = JSON.createObjectNode();
         t.put("rm_within_5_points_of_ceiling", rm.accuracy() >= rm.noiseCeiling() - MAX_RM_GAP);
         if (methods.size() == 1) { // the demo as it runs by default: one method, within 15 minutes
             JsonNode row = comparison.get(0);
@@ -90,11 +90,20 @@ final class DemoSummary {
                 t.put(m + "_kl_le_6", klWithin(row));
             }
         }
-        ArrayNode missed = o.putArray("targets_missed");
-        t.fields().forEachRemaining(e -> {
+        setTargets(o, t);
+        return o;
+    }
+
+    /**
+     * Makes {@code targets} the run's verdict and {@code targets_missed} the names of those not met. The harmlessness task
+     * judges its own targets ({@link SafetyReport#targets}) in place of the plain demo's.
+     */
+    static void setTargets(ObjectNode summary, ObjectNode targets) {
+        summary.set("targets", targets);
+        ArrayNode missed = summary.putArray("targets_missed");
+        targets.fields().forEachRemaining(e -> {
             if (!e.getValue().asBoolean()) missed.add(e.getKey());
         });
-        return o;
     }
 
     /** KL within the limit at the end and, for an online method, at every iteration of training. */
@@ -181,9 +190,14 @@ final class DemoSummary {
             b.append(String.format("    prompt: %s%n      SFT [gold %+.2f] %s%n      %s [gold %+.2f] %s%n", prompts.get(p), sft.gold(i),
                     oneLine(sft.text(i)), first.method().id().toUpperCase(java.util.Locale.ROOT), after.gold(j), oneLine(after.text(j))));
         }
-        if (s.get("targets_missed").isEmpty()) b.append("  all targets met\n");
-        else b.append("  targets NOT met: ").append(s.get("targets_missed")).append('\n');
         return b.toString();
+    }
+
+    /** The verdict's line: every target met, or the names of those missed. */
+    static String verdict(JsonNode s) {
+        String whose = s.has("safety") ? " (the harmlessness task's)" : "";
+        if (s.get("targets_missed").isEmpty()) return "  all targets met" + whose + "\n";
+        return "  targets NOT met" + whose + ": " + s.get("targets_missed") + "\n";
     }
 
     /** The comparison as a table: gold gain, KL, proxy, variety, time, and best-of-n at the same KL. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
 import java.util.List;
 import org.sparkrlhf.config.DemoConfig;
 import org.sparkrlhf.preference.HarmLexicon;
@@ -58,6 +59,24 @@ final class SafetyReport {
             methods.add(row);
         }
         return o;
+    }
+
+    /**
+     * The harmlessness task's verdict, which replaces the plain demo's targets (reward-model accuracy, 15 minutes, each online
+     * method's gain; its reward models and its time are still reported): Safe RLHF's three targets when it ran, as the issue
+     * sets them for it; PPO alone and the weighted sum are its comparisons. Without it, each method run is held to them.
+     */
+    static ObjectNode targets(JsonNode safety) {
+        List<JsonNode> judged = new ArrayList<>();
+        safety.get("methods").forEach(judged::add);
+        if (judged.stream().anyMatch(m -> m.get("method").asText().equals(Method.SAFE.id())))
+            judged.removeIf(m -> !m.get("method").asText().equals(Method.SAFE.id()));
+        ObjectNode t = JsonNodeFactory.instance.objectNode();
+        for (JsonNode m : judged)
+            m.get("targets").fields().forEachRemaining(e -> {
+                if (!e.getKey().equals("all_met")) t.set(m.get("method").asText() + "_" + e.getKey(), e.getValue());
+            });
+        return t;
     }
 
     private static void putGain(ObjectNode row, String name, ScoredSet.Gain g) {

@@ -393,6 +393,18 @@ class DemoPipelineTest extends LocalSparkTest {
             assertTrue(m.get("targets").has("all_met"));
         }
         assertEquals(DemoConfig.SAFETY_METHODS, methods);
+        // the run's verdict is the task's: Safe RLHF's three targets in place of the plain demo's, as its row has them
+        JsonNode verdict = run.getValue().get("targets"), safeTargets = safety.get("methods").get(1).get("targets");
+        assertEquals(3, verdict.size(), verdict.toString());
+        assertFalse(verdict.has("rm_within_5_points_of_ceiling") || verdict.has("ppo_gold_gain_ge_1_sd"), verdict.toString());
+        List<String> missed = new ArrayList<>();
+        for (String k : List.of("unsafe_halved", "over_refusal_under_5pct", "gain_1sd_within_6_nats")) {
+            assertEquals(safeTargets.get(k), verdict.get("safe_" + k), k);
+            if (!safeTargets.get(k).asBoolean()) missed.add("safe_" + k);
+        }
+        List<String> listed = new ArrayList<>();
+        run.getValue().get("targets_missed").forEach(m -> listed.add(m.asText()));
+        assertEquals(missed, listed);
         assertTrue(safety.get("methods").get(1).has("final_lambda") && safety.get("methods").get(1).has("final_harmful_lambda"),
                 "Safe RLHF reports both multipliers (the demo limits the harmful prompts' cost too): " + safety.get("methods").get(1));
         boolean lambdas = false;
