@@ -55,6 +55,7 @@ final class DemoSummary {
             o.put("kl_" + m, r.scored().klMean());
             if (row.has("kl_max_during_training")) o.put("kl_" + m + "_max_during_training", row.get("kl_max_during_training").asDouble());
             o.set("gold_gain_sd_" + m, row.get("gold_gain_sd"));
+            o.set("gold_gain_sd_" + m + "_se", row.get("gold_gain_sd_se"));
             o.put("response_length_" + m, r.scored().responseLength());
             o.put("distinct_2_" + m, row.get("distinct_2").asDouble());
             ArrayNode c = o.putArray(m + "_curve");
@@ -162,6 +163,11 @@ final class DemoSummary {
         else o.putNull(name);
     }
 
+    /** A figure {@link #putFinite} wrote: its value, or NaN where it wrote null. */
+    private static double numberOrNaN(JsonNode v) {
+        return v != null && v.isNumber() ? v.asDouble() : Double.NaN;
+    }
+
     /** The readable version for the console. */
     static String text(ObjectNode s, ScoredSet sft, List<MethodRun.Result> methods, List<String> prompts) {
         StringBuilder b = new StringBuilder();
@@ -173,7 +179,7 @@ final class DemoSummary {
             String m = r.method().id();
             b.append(String.format("  gold reward     SFT %.3f +- %.3f  ->  %s %.3f  (%+.2f SD, standard error %.2f) at KL %.2f nats to the SFT model%s%n",
                     s.get("gold_sft_mean").asDouble(), s.get("gold_sft_std").asDouble(), r.method().title, s.get("gold_" + m + "_mean").asDouble(),
-                    s.get("gold_gain_sd_" + m).asDouble(Double.NaN), r.scored().goldGain(sft, p -> true).standardError(), s.get("kl_" + m).asDouble(),
+                    s.get("gold_gain_sd_" + m).asDouble(Double.NaN), numberOrNaN(s.get("gold_gain_sd_" + m + "_se")), s.get("kl_" + m).asDouble(),
                     s.has("kl_" + m + "_max_during_training") ? String.format(" (at most %.2f in training)", s.get("kl_" + m + "_max_during_training").asDouble()) : ""));
             b.append(String.format("  proxy reward    SFT %.3f  ->  %s %.3f%n", s.get("proxy_sft_mean").asDouble(), r.method().title,
                     s.get("proxy_" + m + "_mean").asDouble()));

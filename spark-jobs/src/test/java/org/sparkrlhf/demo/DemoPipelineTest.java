@@ -79,6 +79,7 @@ class DemoPipelineTest extends LocalSparkTest {
         for (String k : List.of("rm_accuracy", "rm_noise_ceiling", "gold_sft_mean", "gold_sft_std", "gold_ppo_mean", "proxy_ppo_mean", "kl_ppo", "minutes"))
             assertTrue(written.get(k).isNumber(), k + " in " + written);
         assertTrue(written.get("rm_accuracy").asDouble() >= 0 && written.get("rm_accuracy").asDouble() <= 1);
+        assertEquals(written.get("gold_gain_sd_se"), written.get("gold_gain_sd_ppo_se"), "the method's gain error, by its name too");
         assertTrue(written.get("rm_noise_ceiling").asDouble() >= 0.5, "the panel's mean judgement beats chance on its own labels");
         assertTrue(Math.abs(written.get("gold_sft_mean").asDouble()) <= 4, "gold is a mean rating on VADER's -4..4 scale");
         JsonNode bon = written.get("best_of_n");
